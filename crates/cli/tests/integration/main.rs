@@ -1,0 +1,4 @@
+//! CLI tests: run the built `sipkit` binary and compare with snapshots.
+
+mod codes;
+mod util;

@@ -1,0 +1,193 @@
+//! One code, explained.
+
+use serde::Serialize;
+
+use crate::kb::{class_of, fill, kb, ui, Lang};
+use crate::lookup::LookupError;
+
+/// Everything sipkit says about one response code in one language.
+///
+/// This is the JSON shape of `sipkit explain --format json` and of the web
+/// API, so its field names are a public interface.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Explanation {
+    /// The code, 100..=699.
+    pub code: u16,
+    /// The reason phrase as registered (the text on the wire); `None` for an
+    /// unregistered code.
+    pub reason: Option<String>,
+    /// The reason phrase in the requested language.
+    pub title: String,
+    /// `1xx` … `6xx`.
+    pub class: String,
+    /// The class name in the requested language.
+    pub class_name: String,
+    /// What a client does next after a response of this class.
+    pub client_action: String,
+    /// Whether IANA has registered this code.
+    pub registered: bool,
+    /// Whether the registry marks the code deprecated.
+    pub deprecated: bool,
+    /// For an unregistered code, the code a client treats it as (x00 for a
+    /// final response, 183 for a provisional one: RFC 3261 §8.1.3.2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub treated_as: Option<u16>,
+    /// One sentence.
+    pub summary: String,
+    /// What the code means, precisely.
+    pub description: String,
+    /// Typical situations in which one sees it.
+    pub when: Vec<String>,
+    /// Steps that fix or avoid it.
+    pub fix: Vec<String>,
+    /// Who sends it and when it is the right answer.
+    #[serde(rename = "use")]
+    pub use_: String,
+    /// What deprecation means in practice (deprecated codes only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deprecation: Option<String>,
+    /// The specification, defining RFC first.
+    pub spec: Vec<SpecRef>,
+    /// Codes met or confused with this one.
+    pub related: Vec<RelatedCode>,
+    /// The language of the texts.
+    pub lang: String,
+}
+
+/// A reference to an RFC and, where known, its section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SpecRef {
+    /// The RFC number.
+    pub rfc: u32,
+    /// The section, e.g. `21.3.3`.
+    pub section: Option<String>,
+    /// `RFC 3261 §21.3.3`.
+    pub text: String,
+    /// Where to read it.
+    pub url: String,
+}
+
+impl SpecRef {
+    pub(crate) fn new(rfc: u32, section: Option<&str>) -> SpecRef {
+        let (text, url) = match section {
+            Some(s) => (
+                format!("RFC {rfc} §{s}"),
+                format!("https://www.rfc-editor.org/rfc/rfc{rfc}#section-{s}"),
+            ),
+            None => (format!("RFC {rfc}"), format!("https://www.rfc-editor.org/rfc/rfc{rfc}")),
+        };
+        SpecRef { rfc, section: section.map(str::to_owned), text, url }
+    }
+}
+
+/// A related code with its phrase, so a reader needs no second look-up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RelatedCode {
+    /// The code.
+    pub code: u16,
+    /// Its registered reason phrase.
+    pub reason: String,
+    /// Its phrase in the requested language.
+    pub title: String,
+}
+
+/// Explains `code` in `lang`.
+///
+/// A registered code gets its full entry. A three-digit code in 100..=699
+/// that IANA has not registered is explained by its class: RFC 3261 §8.1.3.2
+/// tells a client to treat an unrecognized final response as the x00 code of
+/// its class, and an unrecognized provisional response as 183 Session
+/// Progress. Anything else is an error.
+pub fn explain(code: u16, lang: Lang) -> Result<Explanation, LookupError> {
+    if !(100..=699).contains(&code) {
+        return Err(LookupError::OutOfRange(code.to_string()));
+    }
+    let kb = kb();
+    let texts = lang.data();
+    let class = class_of(code);
+    // Every class 1..=6 and every registered code has a text in every
+    // language (checked by the tests); English stands in if one is missing.
+    let english = Lang::EN.data();
+    let Some(class_text) = texts.class.get(&class).or_else(|| english.class.get(&class)) else {
+        return Err(LookupError::OutOfRange(code.to_string()));
+    };
+    let class_label = format!("{class}xx");
+    let facts_and_text = kb
+        .facts
+        .get(&code)
+        .and_then(|f| Some((f, texts.code.get(&code).or_else(|| english.code.get(&code))?)));
+    let Some((facts, t)) = facts_and_text else {
+        // §8.1.3.2: an unknown final response counts as x00 of its class, an
+        // unknown provisional one (other than 100) as 183 Session Progress.
+        let base = if class == 1 { 183 } else { code - code % 100 };
+        let args = [
+            ("code", code.to_string()),
+            ("class", class_label.clone()),
+            ("class_name", class_text.name.clone()),
+            ("base", base.to_string()),
+        ];
+        let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut related = vec![base];
+        related.retain(|c| kb.facts.contains_key(c));
+        return Ok(Explanation {
+            code,
+            reason: None,
+            title: fill(ui(lang, "unregistered_title"), &args),
+            class: class_label,
+            class_name: class_text.name.clone(),
+            client_action: class_text.client_action.clone(),
+            registered: false,
+            deprecated: false,
+            treated_as: Some(base),
+            summary: fill(ui(lang, "unregistered_summary"), &args),
+            description: format!(
+                "{} {}",
+                fill(ui(lang, "unregistered_description"), &args),
+                class_text.summary
+            ),
+            when: class_text.unregistered_when.clone(),
+            fix: class_text.unregistered_fix.clone(),
+            use_: fill(ui(lang, "unregistered_use"), &args),
+            deprecation: None,
+            spec: vec![SpecRef::new(3261, Some("8.1.3.2")), SpecRef::new(3261, Some("21"))],
+            related: related_codes(&related, lang),
+            lang: lang.tag().to_owned(),
+        });
+    };
+    Ok(Explanation {
+        code,
+        reason: Some(facts.reason.clone()),
+        title: t.title.clone(),
+        class: class_label,
+        class_name: class_text.name.clone(),
+        client_action: class_text.client_action.clone(),
+        registered: true,
+        deprecated: facts.deprecated,
+        treated_as: None,
+        summary: t.summary.clone(),
+        description: t.description.clone(),
+        when: t.when.clone(),
+        fix: t.fix.clone(),
+        use_: t.use_.clone(),
+        deprecation: t.deprecation.clone(),
+        spec: facts
+            .spec
+            .iter()
+            .map(|s| SpecRef::new(s.rfc, s.section.as_deref()))
+            .collect(),
+        related: related_codes(&facts.related, lang),
+        lang: lang.tag().to_owned(),
+    })
+}
+
+fn related_codes(codes: &[u16], lang: Lang) -> Vec<RelatedCode> {
+    let kb = kb();
+    codes
+        .iter()
+        .filter_map(|c| {
+            let f = kb.facts.get(c)?;
+            let t = lang.data().code.get(c)?;
+            Some(RelatedCode { code: *c, reason: f.reason.clone(), title: t.title.clone() })
+        })
+        .collect()
+}
