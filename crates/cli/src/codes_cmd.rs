@@ -34,7 +34,11 @@ impl OutputOpts {
     fn lang(&self) -> Lang {
         self.lang.unwrap_or_else(|| {
             let var = |k: &str| std::env::var(k).ok();
-            Lang::from_locale(var("LC_ALL").as_deref(), var("LC_MESSAGES").as_deref(), var("LANG").as_deref())
+            Lang::from_locale(
+                var("LC_ALL").as_deref(),
+                var("LC_MESSAGES").as_deref(),
+                var("LANG").as_deref(),
+            )
         })
     }
 }
@@ -42,13 +46,18 @@ impl OutputOpts {
 fn parse_lang(s: &str) -> Result<Lang, String> {
     Lang::from_tag(s).ok_or_else(|| {
         let known: Vec<&str> = Lang::all().map(Lang::tag).collect();
-        format!("unknown language {s:?}: expected one of {}", known.join(", "))
+        format!(
+            "unknown language {s:?}: expected one of {}",
+            known.join(", ")
+        )
     })
 }
 
 /// Arguments of `sipkit explain`.
 #[derive(Args, Debug)]
-#[command(after_help = "CODE may be a number (302), a status line (\"SIP/2.0 302 Moved Temporarily\") or a reason phrase (\"moved temporarily\").\nA three-digit code from 100 to 699 that IANA has not registered is explained by its class.\nExit status: 0 explained, 2 not a response code.")]
+#[command(
+    after_help = "CODE may be a number (302), a status line (\"SIP/2.0 302 Moved Temporarily\") or a reason phrase (\"moved temporarily\").\nA three-digit code from 100 to 699 that IANA has not registered is explained by its class.\nExit status: 0 explained, 2 not a response code."
+)]
 pub struct ExplainArgs {
     /// The code, status line or reason phrase (several words need no quotes)
     #[arg(value_name = "CODE", required = true, num_args = 1..)]
@@ -59,7 +68,9 @@ pub struct ExplainArgs {
 
 /// Arguments of `sipkit compare`.
 #[derive(Args, Debug)]
-#[command(after_help = "A and B may each be a number, a status line or a quoted reason phrase.\nExit status: 0 compared, 2 one of them is not a response code.")]
+#[command(
+    after_help = "A and B may each be a number, a status line or a quoted reason phrase.\nExit status: 0 compared, 2 one of them is not a response code."
+)]
 pub struct CompareArgs {
     /// The first code
     #[arg(value_name = "A")]
@@ -86,7 +97,9 @@ fn parse_class(s: &str) -> Result<u8, String> {
     let digit = t.strip_suffix("xx").unwrap_or(&t);
     match digit.parse::<u8>() {
         Ok(d @ 1..=6) if digit.len() == 1 => Ok(d),
-        _ => Err(format!("unknown class {s:?}: expected 1xx, 2xx, 3xx, 4xx, 5xx or 6xx")),
+        _ => Err(format!(
+            "unknown class {s:?}: expected 1xx, 2xx, 3xx, 4xx, 5xx or 6xx"
+        )),
     }
 }
 

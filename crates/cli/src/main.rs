@@ -2,7 +2,13 @@
 //! library crates, renders their results.
 
 mod codes_cmd;
+mod logging;
+mod parse_cmd;
 mod render;
+mod serve_cmd;
+mod serve_core;
+mod ua_cmd;
+mod web_cmd;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -15,7 +21,9 @@ use clap::{Parser, Subcommand};
 /// and Russian.
 #[derive(Parser, Debug)]
 #[command(name = "sipkit", version, about, long_about = None, propagate_version = true)]
-#[command(after_help = "Examples:\n  sipkit explain 302\n  sipkit explain \"SIP/2.0 486 Busy Here\" --lang ru\n  sipkit compare 202 302 --format json\n  sipkit codes --class 4xx")]
+#[command(
+    after_help = "Examples:\n  sipkit explain 302\n  sipkit explain \"SIP/2.0 486 Busy Here\" --lang ru\n  sipkit compare 202 302 --format json\n  sipkit codes --class 4xx"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -29,6 +37,18 @@ enum Command {
     Compare(codes_cmd::CompareArgs),
     /// List the registered response codes, one per line
     Codes(codes_cmd::CodesArgs),
+    /// Check a SIP message against RFC 3261 and show its structure, or exactly where it is broken
+    Parse(parse_cmd::ParseArgs),
+    /// Run a registrar and redirect server (302 from registered contacts, 301, 480, 404) on UDP and TCP
+    Serve(serve_cmd::ServeArgs),
+    /// Serve the reference as a web site (every code and pair, both languages, a JSON API), or export it as static files
+    Web(web_cmd::WebArgs),
+    /// Run a headless user agent: listen, optionally register, answer calls, act as transferee on REFER
+    Ua(ua_cmd::UaArgs),
+    /// Place a call, following redirects (302 keeps the original URI, 301 replaces it), and report the outcome
+    Call(ua_cmd::CallArgs),
+    /// Call a phone, transfer it with REFER, follow the NOTIFYs, and diagnose what went wrong
+    Transfer(ua_cmd::TransferArgs),
 }
 
 fn main() -> ExitCode {
@@ -37,15 +57,21 @@ fn main() -> ExitCode {
         Command::Explain(args) => codes_cmd::explain(args),
         Command::Compare(args) => codes_cmd::compare(args),
         Command::Codes(args) => codes_cmd::codes(args),
+        Command::Parse(args) => parse_cmd::run(args),
+        Command::Serve(args) => serve_cmd::run(args),
+        Command::Web(args) => web_cmd::run(args),
+        Command::Ua(args) => ua_cmd::ua(args),
+        Command::Call(args) => ua_cmd::call(args),
+        Command::Transfer(args) => ua_cmd::transfer(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             // A closed pipe (`sipkit codes | head`) is not an error.
-            if err
-                .chain()
-                .any(|e| e.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe))
-            {
+            if err.chain().any(|e| {
+                e.downcast_ref::<io::Error>()
+                    .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+            }) {
                 return ExitCode::SUCCESS;
             }
             let _ = writeln!(io::stderr(), "sipkit: error: {err:#}");

@@ -57,7 +57,11 @@ impl Style {
 pub fn wrap(text: &str, width: usize, first: &str, rest: &str) -> Vec<String> {
     let mut lines = Vec::new();
     for paragraph in text.split('\n') {
-        let mut line = if lines.is_empty() { first.to_owned() } else { rest.to_owned() };
+        let mut line = if lines.is_empty() {
+            first.to_owned()
+        } else {
+            rest.to_owned()
+        };
         let mut empty = true;
         for word in paragraph.split_whitespace() {
             let len = line.chars().count();
@@ -101,8 +105,18 @@ fn title_line(e: &Explanation) -> String {
 }
 
 /// `sipkit explain` as text.
-pub fn explanation(out: &mut impl Write, e: &Explanation, lang: Lang, style: Style) -> io::Result<()> {
-    writeln!(out, "{} {}", style.code(e.code), style.heading(&title_line(e)))?;
+pub fn explanation(
+    out: &mut impl Write,
+    e: &Explanation,
+    lang: Lang,
+    style: Style,
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "{} {}",
+        style.code(e.code),
+        style.heading(&title_line(e))
+    )?;
     writeln!(out, "  {} {}: {}", ui(lang, "class"), e.class, e.class_name)?;
     if !e.registered {
         writeln!(out, "  [{}]", ui(lang, "unregistered"))?;
@@ -134,7 +148,11 @@ pub fn explanation(out: &mut impl Write, e: &Explanation, lang: Lang, style: Sty
         writeln!(out)?;
         writeln!(out, "{}", style.heading(ui(lang, "related")))?;
         for r in &e.related {
-            let name = if r.title != r.reason { format!("{} ({})", r.title, r.reason) } else { r.title.clone() };
+            let name = if r.title != r.reason {
+                format!("{} ({})", r.title, r.reason)
+            } else {
+                r.title.clone()
+            };
             writeln!(out, "  {} {}", style.code(r.code), name)?;
         }
     }
@@ -154,11 +172,19 @@ fn columns(out: &mut impl Write, left: &[String], right: &[String], col: usize) 
 }
 
 fn wrapped_items(items: &[String], width: usize) -> Vec<String> {
-    items.iter().flat_map(|i| wrap(i, width, "• ", "  ")).collect()
+    items
+        .iter()
+        .flat_map(|i| wrap(i, width, "• ", "  "))
+        .collect()
 }
 
 /// `sipkit compare` as text.
-pub fn comparison(out: &mut impl Write, c: &Comparison, lang: Lang, style: Style) -> io::Result<()> {
+pub fn comparison(
+    out: &mut impl Write,
+    c: &Comparison,
+    lang: Lang,
+    style: Style,
+) -> io::Result<()> {
     let heading = format!(
         "{}: {} {}  ↔  {} {}",
         ui(lang, "comparison"),
@@ -188,14 +214,28 @@ pub fn comparison(out: &mut impl Write, c: &Comparison, lang: Lang, style: Style
     let head = |e: &Explanation| wrap(&format!("{} {}", e.code, title_line(e)), col, "", "");
     columns(out, &head(&c.a), &head(&c.b), col)?;
     let sections: [(&str, Box<dyn Fn(&Explanation) -> Vec<String>>); 3] = [
-        ("description", Box::new(|e: &Explanation| wrap(&e.description, col, "", ""))),
-        ("when", Box::new(|e: &Explanation| wrapped_items(&e.when, col))),
-        ("fix", Box::new(|e: &Explanation| wrapped_items(&e.fix, col))),
+        (
+            "description",
+            Box::new(|e: &Explanation| wrap(&e.description, col, "", "")),
+        ),
+        (
+            "when",
+            Box::new(|e: &Explanation| wrapped_items(&e.when, col)),
+        ),
+        (
+            "fix",
+            Box::new(|e: &Explanation| wrapped_items(&e.fix, col)),
+        ),
     ];
     for (key, lines) in sections {
         writeln!(out)?;
         let h = ui(lang, key);
-        columns(out, &[style.heading(h)], &[style.heading(h)], col + (style.heading(h).len() - h.len()))?;
+        columns(
+            out,
+            &[style.heading(h)],
+            &[style.heading(h)],
+            col + (style.heading(h).len() - h.len()),
+        )?;
         columns(out, &lines(&c.a), &lines(&c.b), col)?;
     }
     out.flush()

@@ -40,7 +40,10 @@ pub fn compare(a: u16, b: u16, lang: Lang) -> Result<Comparison, LookupError> {
     let lb = label(&eb, lang);
     let texts = lang.data();
     let relation = if same_class {
-        fill(ui(lang, "relation_same"), &[("class", &ea.class), ("class_name", &ea.class_name)])
+        fill(
+            ui(lang, "relation_same"),
+            &[("class", &ea.class), ("class_name", &ea.class_name)],
+        )
     } else {
         fill(
             ui(lang, "relation_cross"),
@@ -91,7 +94,10 @@ pub(crate) fn label(e: &Explanation, lang: Lang) -> String {
         // An unregistered code has no title of its own worth repeating.
         return e.code.to_string();
     }
-    fill(ui(lang, "code_label"), &[("code", &e.code.to_string()), ("title", &e.title)])
+    fill(
+        ui(lang, "code_label"),
+        &[("code", &e.code.to_string()), ("title", &e.title)],
+    )
 }
 
 /// Differences that follow from the data of the two codes alone.
@@ -117,7 +123,10 @@ fn generated_differences(
         ));
     } else {
         for (l, e) in [(la, ea), (lb, eb)] {
-            out.push(fill(ui(lang, "diff_action"), &[("code", l), ("action", &e.client_action)]));
+            out.push(fill(
+                ui(lang, "diff_action"),
+                &[("code", l), ("action", &e.client_action)],
+            ));
         }
     }
     // Registration.
@@ -126,7 +135,10 @@ fn generated_differences(
             let u = if ea.registered { eb } else { ea };
             let lu = if ea.registered { lb } else { la };
             let base = u.treated_as.unwrap_or(u.code).to_string();
-            out.push(fill(ui(lang, "diff_unregistered"), &[("code", lu), ("base", &base)]));
+            out.push(fill(
+                ui(lang, "diff_unregistered"),
+                &[("code", lu), ("base", &base)],
+            ));
         }
         _ => {}
     }
@@ -141,20 +153,37 @@ fn generated_differences(
             if sa.rfc != sb.rfc {
                 out.push(fill(
                     ui(lang, "diff_spec"),
-                    &[("a", la), ("b", lb), ("spec_a", &sa.text), ("spec_b", &sb.text)],
+                    &[
+                        ("a", la),
+                        ("b", lb),
+                        ("spec_a", &sa.text),
+                        ("spec_b", &sb.text),
+                    ],
                 ));
             } else if let (Some(xa), Some(xb)) = (&sa.section, &sb.section) {
                 out.push(fill(
                     ui(lang, "diff_spec_same_rfc"),
-                    &[("rfc", &format!("RFC {}", sa.rfc)), ("a", la), ("b", lb), ("sec_a", xa), ("sec_b", xb)],
+                    &[
+                        ("rfc", &format!("RFC {}", sa.rfc)),
+                        ("a", la),
+                        ("b", lb),
+                        ("sec_a", xa),
+                        ("sec_b", xb),
+                    ],
                 ));
             }
         }
     }
     // Each registered code's own one-line meaning (an unregistered one was
     // covered above).
-    for (l, e) in [(la, ea), (lb, eb)].into_iter().filter(|(_, e)| e.registered) {
-        out.push(fill(ui(lang, "summary_line"), &[("code", l), ("summary", &e.summary)]));
+    for (l, e) in [(la, ea), (lb, eb)]
+        .into_iter()
+        .filter(|(_, e)| e.registered)
+    {
+        out.push(fill(
+            ui(lang, "summary_line"),
+            &[("code", l), ("summary", &e.summary)],
+        ));
     }
     out
 }

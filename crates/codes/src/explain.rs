@@ -74,9 +74,17 @@ impl SpecRef {
                 format!("RFC {rfc} §{s}"),
                 format!("https://www.rfc-editor.org/rfc/rfc{rfc}#section-{s}"),
             ),
-            None => (format!("RFC {rfc}"), format!("https://www.rfc-editor.org/rfc/rfc{rfc}")),
+            None => (
+                format!("RFC {rfc}"),
+                format!("https://www.rfc-editor.org/rfc/rfc{rfc}"),
+            ),
         };
-        SpecRef { rfc, section: section.map(str::to_owned), text, url }
+        SpecRef {
+            rfc,
+            section: section.map(str::to_owned),
+            text,
+            url,
+        }
     }
 }
 
@@ -108,14 +116,20 @@ pub fn explain(code: u16, lang: Lang) -> Result<Explanation, LookupError> {
     // Every class 1..=6 and every registered code has a text in every
     // language (checked by the tests); English stands in if one is missing.
     let english = Lang::EN.data();
-    let Some(class_text) = texts.class.get(&class).or_else(|| english.class.get(&class)) else {
+    let Some(class_text) = texts
+        .class
+        .get(&class)
+        .or_else(|| english.class.get(&class))
+    else {
         return Err(LookupError::OutOfRange(code.to_string()));
     };
     let class_label = format!("{class}xx");
-    let facts_and_text = kb
-        .facts
-        .get(&code)
-        .and_then(|f| Some((f, texts.code.get(&code).or_else(|| english.code.get(&code))?)));
+    let facts_and_text = kb.facts.get(&code).and_then(|f| {
+        Some((
+            f,
+            texts.code.get(&code).or_else(|| english.code.get(&code))?,
+        ))
+    });
     let Some((facts, t)) = facts_and_text else {
         // §8.1.3.2: an unknown final response counts as x00 of its class, an
         // unknown provisional one (other than 100) as 183 Session Progress.
@@ -149,7 +163,10 @@ pub fn explain(code: u16, lang: Lang) -> Result<Explanation, LookupError> {
             fix: class_text.unregistered_fix.clone(),
             use_: fill(ui(lang, "unregistered_use"), &args),
             deprecation: None,
-            spec: vec![SpecRef::new(3261, Some("8.1.3.2")), SpecRef::new(3261, Some("21"))],
+            spec: vec![
+                SpecRef::new(3261, Some("8.1.3.2")),
+                SpecRef::new(3261, Some("21")),
+            ],
             related: related_codes(&related, lang),
             lang: lang.tag().to_owned(),
         });
@@ -187,7 +204,11 @@ fn related_codes(codes: &[u16], lang: Lang) -> Vec<RelatedCode> {
         .filter_map(|c| {
             let f = kb.facts.get(c)?;
             let t = lang.data().code.get(c)?;
-            Some(RelatedCode { code: *c, reason: f.reason.clone(), title: t.title.clone() })
+            Some(RelatedCode {
+                code: *c,
+                reason: f.reason.clone(),
+                title: t.title.clone(),
+            })
         })
         .collect()
 }

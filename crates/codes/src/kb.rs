@@ -37,7 +37,11 @@ impl Lang {
     /// The language named by the POSIX locale variables, looked up in their
     /// order of precedence (`LC_ALL`, `LC_MESSAGES`, `LANG`); English when
     /// none names a language sipkit speaks.
-    pub fn from_locale(lc_all: Option<&str>, lc_messages: Option<&str>, lang: Option<&str>) -> Lang {
+    pub fn from_locale(
+        lc_all: Option<&str>,
+        lc_messages: Option<&str>,
+        lang: Option<&str>,
+    ) -> Lang {
         [lc_all, lc_messages, lang]
             .into_iter()
             .flatten()
@@ -96,12 +100,14 @@ fn load() -> Result<Kb, String> {
     let facts = codes.code.into_iter().map(|c| (c.code, c)).collect();
     let mut langs = Vec::new();
     for (tag, text) in data::LANG_FILES {
-        let file: data::LangFile =
-            toml::from_str(text).map_err(|e| format!("{tag}.toml: {e}"))?;
+        let file: data::LangFile = toml::from_str(text).map_err(|e| format!("{tag}.toml: {e}"))?;
         if file.meta.lang != *tag {
             return Err(format!("{tag}.toml: meta.lang is {:?}", file.meta.lang));
         }
-        let number = |k: &str| k.parse::<u16>().map_err(|_| format!("{tag}.toml: bad key {k:?}"));
+        let number = |k: &str| {
+            k.parse::<u16>()
+                .map_err(|_| format!("{tag}.toml: bad key {k:?}"))
+        };
         let mut class = BTreeMap::new();
         for (k, v) in file.class {
             class.insert(number(&k)? as u8, v);
@@ -118,7 +124,13 @@ fn load() -> Result<Kb, String> {
             let (a, b) = (number(a)?, number(b)?);
             pair.insert((a.min(b), a.max(b)), v);
         }
-        langs.push(LangData { name: file.meta.name, ui: file.ui, class, code, pair });
+        langs.push(LangData {
+            name: file.meta.name,
+            ui: file.ui,
+            class,
+            code,
+            pair,
+        });
     }
     Ok(Kb { facts, langs })
 }

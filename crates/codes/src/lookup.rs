@@ -28,7 +28,9 @@ pub enum LookupError {
         codes: Vec<u16>,
     },
     /// Empty input.
-    #[error("no response code given: expected a code such as 302, a status line or a reason phrase")]
+    #[error(
+        "no response code given: expected a code such as 302, a status line or a reason phrase"
+    )]
     Empty,
 }
 
@@ -70,7 +72,9 @@ pub fn lookup(input: &str) -> Result<u16, LookupError> {
             .unwrap_or(""),
         _ => s,
     };
-    let digits: &str = &rest[..rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len())];
+    let digits: &str = &rest[..rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len())];
     if !digits.is_empty() {
         let after = &rest[digits.len()..];
         // "302" or "302 Moved Temporarily"; "302abc" is not a code.
@@ -101,9 +105,17 @@ pub fn lookup(input: &str) -> Result<u16, LookupError> {
     match found.as_slice() {
         [one] => return Ok(*one),
         [] => {}
-        _ => return Err(LookupError::Ambiguous { input: s.to_owned(), codes: found }),
+        _ => {
+            return Err(LookupError::Ambiguous {
+                input: s.to_owned(),
+                codes: found,
+            })
+        }
     }
-    Err(LookupError::Unknown { input: s.to_owned(), suggestions: suggestions(&wanted) })
+    Err(LookupError::Unknown {
+        input: s.to_owned(),
+        suggestions: suggestions(&wanted),
+    })
 }
 
 /// Lower case, letters and digits only, words separated by one space;
@@ -128,7 +140,10 @@ fn normalize(s: &str) -> String {
 /// Registered codes whose reason phrase or title shares a word (of three
 /// letters or more) with the input; at most five.
 fn suggestions(wanted: &str) -> Vec<u16> {
-    let words: Vec<&str> = wanted.split(' ').filter(|w| w.chars().count() >= 3).collect();
+    let words: Vec<&str> = wanted
+        .split(' ')
+        .filter(|w| w.chars().count() >= 3)
+        .collect();
     if words.is_empty() {
         return Vec::new();
     }
@@ -137,7 +152,9 @@ fn suggestions(wanted: &str) -> Vec<u16> {
     for (code, facts) in &kb.facts {
         let mut phrases = vec![normalize(&facts.reason)];
         phrases.extend(facts.aliases.iter().map(|a| normalize(a)));
-        phrases.extend(Lang::all().filter_map(|l| l.data().code.get(code).map(|t| normalize(&t.title))));
+        phrases.extend(
+            Lang::all().filter_map(|l| l.data().code.get(code).map(|t| normalize(&t.title))),
+        );
         if phrases
             .iter()
             .any(|p| p.split(' ').any(|w| words.contains(&w)))
@@ -198,7 +215,10 @@ mod tests {
     fn a_shared_phrase_is_ambiguous() {
         assert_eq!(
             lookup("not acceptable"),
-            Err(LookupError::Ambiguous { input: "not acceptable".into(), codes: vec![406, 606] })
+            Err(LookupError::Ambiguous {
+                input: "not acceptable".into(),
+                codes: vec![406, 606]
+            })
         );
         assert_eq!(lookup("606 Not Acceptable"), Ok(606));
     }
@@ -207,7 +227,10 @@ mod tests {
     fn suggestions_share_a_word() {
         match lookup("moved somewhere") {
             Err(LookupError::Unknown { suggestions, .. }) => {
-                assert!(suggestions.contains(&301) && suggestions.contains(&302), "{suggestions:?}");
+                assert!(
+                    suggestions.contains(&301) && suggestions.contains(&302),
+                    "{suggestions:?}"
+                );
             }
             other => panic!("{other:?}"),
         }

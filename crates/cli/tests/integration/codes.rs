@@ -71,7 +71,15 @@ fn explain_json_fields() {
     assert_eq!(v["class"], "2xx");
     assert_eq!(v["registered"], true);
     assert_eq!(v["deprecated"], true);
-    for k in ["class_name", "description", "when", "fix", "spec", "related", "deprecation"] {
+    for k in [
+        "class_name",
+        "description",
+        "when",
+        "fix",
+        "spec",
+        "related",
+        "deprecation",
+    ] {
         assert!(v.get(k).is_some(), "missing {k}");
     }
 }
@@ -86,7 +94,8 @@ fn unregistered_code_is_explained_by_its_class() {
     assert!(v["description"].as_str().unwrap().contains("8.1.3.2"));
     let text = stdout(&sipkit(&["explain", "431"]));
     assert!(text.contains("Not registered with IANA"), "{text}");
-    let v: serde_json::Value = serde_json::from_slice(&sipkit(&["explain", "150", "--format", "json"]).stdout).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_slice(&sipkit(&["explain", "150", "--format", "json"]).stdout).unwrap();
     assert_eq!(v["treated_as"], 183, "an unknown 1xx counts as 183");
 }
 
@@ -107,7 +116,10 @@ fn bad_codes_exit_2_with_a_message_on_stderr() {
 #[test]
 fn usage_errors_exit_2() {
     assert_eq!(sipkit(&["explain"]).status.code(), Some(2));
-    assert_eq!(sipkit(&["explain", "302", "--lang", "de"]).status.code(), Some(2));
+    assert_eq!(
+        sipkit(&["explain", "302", "--lang", "de"]).status.code(),
+        Some(2)
+    );
     assert_eq!(sipkit(&["codes", "--class", "7xx"]).status.code(), Some(2));
     assert_eq!(sipkit(&["compare", "302"]).status.code(), Some(2));
 }
@@ -116,16 +128,25 @@ fn usage_errors_exit_2() {
 fn language_follows_the_locale() {
     let ru = stdout(&sipkit_env(&["explain", "404"], &[("LANG", "ru_RU.UTF-8")]));
     assert!(ru.contains("Описание"), "{ru}");
-    let en = stdout(&sipkit_env(&["explain", "404"], &[("LANG", "ru_RU.UTF-8"), ("LC_ALL", "C")]));
+    let en = stdout(&sipkit_env(
+        &["explain", "404"],
+        &[("LANG", "ru_RU.UTF-8"), ("LC_ALL", "C")],
+    ));
     assert!(en.contains("Description"), "LC_ALL=C wins over LANG: {en}");
-    let flag = stdout(&sipkit_env(&["explain", "404", "--lang", "en"], &[("LANG", "ru_RU.UTF-8")]));
+    let flag = stdout(&sipkit_env(
+        &["explain", "404", "--lang", "en"],
+        &[("LANG", "ru_RU.UTF-8")],
+    ));
     assert!(flag.contains("Description"), "--lang wins over the locale");
 }
 
 #[test]
 fn no_colour_when_not_a_terminal() {
     let o = sipkit_env(&["explain", "302"], &[("NO_COLOR", "")]);
-    assert!(!stdout(&o).contains('\x1b'), "stdout is a pipe: no escape codes");
+    assert!(
+        !stdout(&o).contains('\x1b'),
+        "stdout is a pipe: no escape codes"
+    );
 }
 
 #[test]
@@ -148,7 +169,9 @@ fn codes_lists_every_code_one_line_each() {
     let three = stdout(&sipkit(&["codes", "--class", "3xx"]));
     let got: Vec<&str> = three.lines().map(|l| &l[..3]).collect();
     assert_eq!(got, ["300", "301", "302", "305", "380"]);
-    let json: serde_json::Value = serde_json::from_slice(&sipkit(&["codes", "--format", "json", "--lang", "ru"]).stdout).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&sipkit(&["codes", "--format", "json", "--lang", "ru"]).stdout)
+            .unwrap();
     assert_eq!(json.as_array().unwrap().len(), 75);
     assert_eq!(json[0]["code"], 100);
 }
@@ -159,6 +182,9 @@ fn every_subcommand_has_help() {
         let o = sipkit(&[sub, "--help"]);
         assert!(o.status.success(), "{sub}");
         let out = stdout(&o);
-        assert!(out.contains("--lang") && out.contains("--format"), "{sub}: {out}");
+        assert!(
+            out.contains("--lang") && out.contains("--format"),
+            "{sub}: {out}"
+        );
     }
 }

@@ -36,13 +36,19 @@ pub fn stderr(o: &Output) -> String {
 /// Compares `actual` with `tests/snapshots/NAME`; with `SIPKIT_BLESS=1` in
 /// the environment, writes it instead.
 pub fn snapshot(name: &str, actual: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(name);
     if std::env::var_os("SIPKIT_BLESS").is_some() {
         std::fs::write(&path, actual).expect("writing the snapshot");
         return;
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run with SIPKIT_BLESS=1 to create it)", path.display()));
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with SIPKIT_BLESS=1 to create it)",
+            path.display()
+        )
+    });
     if expected != actual {
         let first = expected
             .lines()

@@ -44,10 +44,29 @@ fn cross_class_202_302_says_provisional_nothing_and_classes_differ() {
 fn json_shape_has_the_documented_fields() {
     let c = compare(202, 302, Lang::RU).unwrap();
     let v = serde_json::to_value(&c).unwrap();
-    for k in ["a", "b", "same_class", "differences", "when_to_use", "relation", "note"] {
+    for k in [
+        "a",
+        "b",
+        "same_class",
+        "differences",
+        "when_to_use",
+        "relation",
+        "note",
+    ] {
         assert!(v.get(k).is_some(), "compare JSON lacks {k}");
     }
-    for k in ["code", "reason", "class", "class_name", "registered", "description", "when", "fix", "spec", "related"] {
+    for k in [
+        "code",
+        "reason",
+        "class",
+        "class_name",
+        "registered",
+        "description",
+        "when",
+        "fix",
+        "spec",
+        "related",
+    ] {
         assert!(v["a"].get(k).is_some(), "explain JSON lacks {k}");
     }
 }

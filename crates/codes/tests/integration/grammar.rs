@@ -7,8 +7,12 @@ use sipkit_codes::{compare, explain, registered_codes, Explanation, Lang};
 pub fn doubled_word(s: &str) -> Option<String> {
     let raw: Vec<&str> = s.split_whitespace().collect();
     for w in raw.windows(2) {
-        let a = w[0].trim_matches(|c: char| !c.is_alphabetic()).to_lowercase();
-        let b = w[1].trim_matches(|c: char| !c.is_alphabetic()).to_lowercase();
+        let a = w[0]
+            .trim_matches(|c: char| !c.is_alphabetic())
+            .to_lowercase();
+        let b = w[1]
+            .trim_matches(|c: char| !c.is_alphabetic())
+            .to_lowercase();
         // "word. Word", "Info (Info Packages)" and "«a» a" are not doublings.
         let a_ends = w[0].ends_with(['.', ',', ';', ':', ')', '»', '"', '—']);
         let b_opens = w[1].starts_with(['(', '«', '"', '`']);
@@ -21,28 +25,53 @@ pub fn doubled_word(s: &str) -> Option<String> {
 
 pub fn check_sentence(context: &str, s: &str) {
     assert!(!s.trim().is_empty(), "{context}: empty");
-    assert!(doubled_word(s).is_none(), "{context}: doubled word {:?} in {s:?}", doubled_word(s));
-    assert!(!s.contains('{') && !s.contains('}'), "{context}: unfilled placeholder in {s:?}");
+    assert!(
+        doubled_word(s).is_none(),
+        "{context}: doubled word {:?} in {s:?}",
+        doubled_word(s)
+    );
+    assert!(
+        !s.contains('{') && !s.contains('}'),
+        "{context}: unfilled placeholder in {s:?}"
+    );
     assert!(!s.contains("  "), "{context}: double space in {s:?}");
     assert_eq!(s.trim(), s, "{context}: stray whitespace around {s:?}");
-    let last = s.trim_end_matches(['»', '"', ')']).chars().last().unwrap_or('.');
-    assert!(matches!(last, '.' | '!' | '?' | ':'), "{context}: sentence not closed: {s:?}");
+    let last = s
+        .trim_end_matches(['»', '"', ')'])
+        .chars()
+        .last()
+        .unwrap_or('.');
+    assert!(
+        matches!(last, '.' | '!' | '?' | ':'),
+        "{context}: sentence not closed: {s:?}"
+    );
 }
 
 fn check_explanation(e: &Explanation) {
     let ctx = format!("{} {}", e.code, e.lang);
-    for (f, s) in [("summary", &e.summary), ("description", &e.description), ("use", &e.use_)] {
+    for (f, s) in [
+        ("summary", &e.summary),
+        ("description", &e.description),
+        ("use", &e.use_),
+    ] {
         check_sentence(&format!("{ctx} {f}"), s);
     }
     for s in e.when.iter().chain(&e.fix).chain(e.deprecation.iter()) {
         check_sentence(&ctx, s);
     }
-    assert!(doubled_word(&e.title).is_none(), "{ctx}: title {:?}", e.title);
+    assert!(
+        doubled_word(&e.title).is_none(),
+        "{ctx}: title {:?}",
+        e.title
+    );
 }
 
 #[test]
 fn doubled_word_detector_works() {
-    assert_eq!(doubled_word("you see it when when a call fails"), Some("when".into()));
+    assert_eq!(
+        doubled_word("you see it when when a call fails"),
+        Some("when".into())
+    );
     assert_eq!(doubled_word("The the end."), Some("the".into()));
     assert_eq!(doubled_word("Это это ошибка."), Some("это".into()));
     assert_eq!(doubled_word("A call fails. A call retries."), None);

@@ -2,6 +2,6 @@
 //! registry, every field in every language, Russian that is Russian, and a
 //! comparison for every pair.
 
+mod compare_all;
 mod data;
 mod grammar;
-mod compare_all;

@@ -1,0 +1,265 @@
+#!/usr/bin/env python3
+"""SIPp load against `sipkit serve` and Kamailio in the same run, on loopback.
+
+For each server and scenario (INVITE -> 302 -> ACK against pre-registered
+users; REGISTER of a new AOR per call) it ramps the offered rate and records,
+per step: calls offered/achieved, failed calls, retransmissions, SIPp's
+response time (median, p99; 4 ms clock granularity on this kernel), the
+server's CPU time per call (utime+stime from /proc, all its processes and
+threads) and its peak RSS. A ramp stops after the first step with a failed
+call or under 90 % of the offered rate. Every SIPp run is bounded in calls
+(-m) and time (-timeout, and `timeout` around it); servers are started here
+and stopped by PID.
+
+Usage (as root, after `apt-get install sip-tester kamailio`):
+  cargo build --release -p sipkit
+  python3 bench/serve/bench.py --out bench/serve/results
+"""
+
+import argparse
+import csv
+import datetime
+import glob
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def proc_tree(pid):
+    """pid and every descendant process."""
+    children = {}
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(stat) as f:
+                parts = f.read().rsplit(")", 1)[1].split()
+            children.setdefault(int(parts[1]), []).append(int(stat.split("/")[2]))
+        except (OSError, IndexError, ValueError):
+            pass
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def cpu_seconds(pid):
+    total = 0
+    for p in proc_tree(pid):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                parts = f.read().rsplit(")", 1)[1].split()
+            total += int(parts[11]) + int(parts[12])  # utime, stime (fields 14, 15)
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / CLK_TCK
+
+
+def rss_kib(pid, field="VmRSS"):
+    total = 0
+    for p in proc_tree(pid):
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith(field + ":"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+class Server:
+    def __init__(self, kind, port, workdir, children):
+        self.kind, self.port, self.workdir = kind, port, workdir
+        if kind.startswith("sipkit"):
+            db = ":memory:" if kind == "sipkit" else os.path.join(workdir, "bench.db")
+            binary = os.path.join(ROOT, "target", "release", "sipkit")
+            cmd = [binary, "serve", "--listen", f"udp:127.0.0.1:{port}", "--db", db]
+            env = dict(os.environ, RUST_LOG="warn")
+        else:
+            cfg = os.path.join(workdir, "kamailio.cfg")
+            with open(os.path.join(HERE, "kamailio.cfg")) as f:
+                text = f.read().replace("LISTEN_PORT", str(port))
+            with open(cfg, "w") as f:
+                f.write(text)
+            cmd = ["kamailio", "-f", cfg, "-DD", "-E", "-m", "4096", "-M", "16", "-A", f"CHILDREN={children}"]
+            env = dict(os.environ)
+        self.log = open(os.path.join(workdir, f"{kind}.log"), "w")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env,
+                                     preexec_fn=own_session)
+        time.sleep(1.5)
+        if self.proc.poll() is not None:
+            raise SystemExit(f"{kind} did not start; see {self.log.name}")
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+def own_session():
+    """Own session and autogroup, so a stray process elsewhere on the shared
+    box cannot take a fixed share of the CPU (see KAMAILIO-RESULTS.md)."""
+    os.setsid()
+    try:
+        with open("/proc/self/autogroup", "w") as f:
+            f.write("-20")
+    except OSError:
+        pass
+
+
+def sipp(scenario, port, rate, calls, workdir, tag, extra=()):
+    local = free_port()
+    stat = os.path.join(workdir, f"{tag}_stat.csv")
+    for old in glob.glob(os.path.join(workdir, f"{tag}*")):
+        os.remove(old)
+    limit = max(rate, 2000)
+    seconds = calls / rate
+    cmd = ["timeout", str(int(seconds + 90)), "sipp", "-sf", os.path.join(HERE, scenario), f"127.0.0.1:{port}",
+           "-i", "127.0.0.1", "-p", str(local), "-r", str(rate), "-rp", "1000", "-m", str(calls),
+           "-l", str(limit), "-timeout", f"{int(seconds + 60)}s", "-timeout_error", "-recv_timeout", "5000",
+           "-buff_size", "4194304", "-nostdin", "-trace_stat", "-stf", stat, "-fd", "1",
+           "-trace_rtt", "-rtt_freq", "1000", *extra]
+    start = time.time()
+    res = subprocess.run(cmd, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         preexec_fn=own_session)
+    elapsed = time.time() - start
+    ok = failed = retrans = 0
+    if os.path.exists(stat):
+        with open(stat) as f:
+            rows = list(csv.reader(f, delimiter=";"))
+        head, last = rows[0], rows[-1]
+        col = lambda name: int(last[head.index(name)])
+        ok, failed, retrans = col("SuccessfulCall(C)"), col("FailedCall(C)"), col("Retransmissions(C)")
+    rtts = []
+    for rtt in glob.glob(os.path.join(workdir, "*_rtt.csv")):
+        with open(rtt) as f:
+            for row in csv.reader(f, delimiter=";"):
+                try:
+                    rtts.append(float(row[1]))
+                except (IndexError, ValueError):
+                    pass
+        os.remove(rtt)
+    rtts.sort()
+    pct = lambda q: rtts[min(len(rtts) - 1, int(q * len(rtts)))] if rtts else float("nan")
+    return {"exit": res.returncode, "ok": ok, "failed": failed, "retrans": retrans, "elapsed": elapsed,
+            "p50": pct(0.5), "p99": pct(0.99)}
+
+
+def ramp(server, scenario, rates, duration, workdir, extra=()):
+    rows = []
+    for rate in rates:
+        calls = rate * duration
+        cpu0 = cpu_seconds(server.proc.pid)
+        r = sipp(scenario, server.port, rate, calls, workdir, f"{server.kind}_{scenario}_{rate}", extra)
+        cpu = cpu_seconds(server.proc.pid) - cpu0
+        r.update(rate=rate, calls=calls, achieved=r["ok"] / max(r["elapsed"], 1e-9),
+                 cpu_us=1e6 * cpu / max(r["ok"], 1), cpu_pct=100 * cpu / max(r["elapsed"], 1e-9),
+                 hwm=rss_kib(server.proc.pid, "VmHWM"))
+        rows.append(r)
+        print(f"  {server.kind:14} {scenario:22} {rate:6}/s ok={r['ok']} failed={r['failed']} "
+              f"retrans={r['retrans']} achieved={r['achieved']:.0f}/s p50={r['p50']:.0f}ms p99={r['p99']:.0f}ms "
+              f"cpu={r['cpu_us']:.1f}us/call ({r['cpu_pct']:.0f}%)", flush=True)
+        if r["failed"] or r["ok"] < 0.9 * calls or r["exit"] != 0:
+            break
+    return rows
+
+
+def clean_rate(rows):
+    good = [r for r in rows if r["failed"] == 0 and r["exit"] == 0 and r["ok"] == r["calls"]]
+    return max(good, key=lambda r: r["rate"]) if good else None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--servers", default="sipkit,kamailio", help="comma list: sipkit, sipkit-sqlite, kamailio")
+    ap.add_argument("--invite-rates", default="10000,20000,30000,40000,45000,50000")
+    ap.add_argument("--register-rates", default="10000,20000,30000,40000")
+    ap.add_argument("--duration", type=int, default=10, help="seconds of offered load per step")
+    ap.add_argument("--children", type=int, default=2, help="Kamailio UDP workers")
+    ap.add_argument("--bindings", type=int, default=100000, help="live bindings for the memory figure (0: skip)")
+    ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    args = ap.parse_args()
+    if not shutil.which("sipp"):
+        raise SystemExit("sipp not found: apt-get install sip-tester")
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = os.path.join(args.out, stamp)
+    os.makedirs(out, exist_ok=True)
+    invite_rates = [int(x) for x in args.invite_rates.split(",")]
+    register_rates = [int(x) for x in args.register_rates.split(",")]
+    summary = []
+    for kind in args.servers.split(","):
+        if kind == "kamailio" and not shutil.which("kamailio"):
+            print("kamailio not found: apt-get install kamailio; skipped", file=sys.stderr)
+            continue
+        work = tempfile.mkdtemp(prefix=f"bench-{kind}-")
+        print(f"== {kind}", flush=True)
+        srv = Server(kind, free_port(), work, args.children)
+        try:
+            users = os.path.join(HERE, "users.csv")
+            setup = sipp("register_users.xml", srv.port, 5000, 10000, work, "setup", ("-inf", users))
+            if setup["ok"] != 10000:
+                print(f"  set-up registered only {setup['ok']} of 10000 users", flush=True)
+            inv = ramp(srv, "invite_302_load.xml", invite_rates, args.duration, work, ("-inf", users))
+            reg = ramp(srv, "register_load.xml", register_rates, args.duration, work, ("-s", f"r{stamp[-6:]}"))
+            mem = None
+            if args.bindings and kind != "kamailio":
+                # A fresh server with N live bindings, for the resident memory.
+                srv.stop()
+                srv = Server(kind, free_port(), work, args.children)
+                base = rss_kib(srv.proc.pid)
+                r = sipp("register_load.xml", srv.port, 10000, args.bindings, work, "mem", ("-s", "m"))
+                mem = (base, rss_kib(srv.proc.pid), r["ok"])
+            elif args.bindings:
+                base = rss_kib(srv.proc.pid)
+                mem = (base, base, 0)
+            summary.append((kind, inv, reg, mem))
+        finally:
+            srv.stop()
+    lines = [f"# SIPp against sipkit serve and Kamailio, {stamp}", "",
+             f"Machine: {os.cpu_count()} vCPU, loopback UDP; {args.duration} s per step; command: "
+             f"`python3 bench/serve/bench.py --servers {args.servers} --invite-rates {args.invite_rates} "
+             f"--register-rates {args.register_rates} --duration {args.duration}`", "",
+             "| server | scenario | rate offered | ok | failed | retrans | achieved/s | p50 ms | p99 ms | server CPU µs/call | server CPU % | peak RSS MiB |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for kind, inv, reg, mem in summary:
+        for name, rows in (("INVITE→302→ACK", inv), ("REGISTER", reg)):
+            for r in rows:
+                lines.append(f"| {kind} | {name} | {r['rate']} | {r['ok']} | {r['failed']} | {r['retrans']} | "
+                             f"{r['achieved']:.0f} | {r['p50']:.0f} | {r['p99']:.0f} | {r['cpu_us']:.1f} | "
+                             f"{r['cpu_pct']:.0f} | {r['hwm'] / 1024:.1f} |")
+    lines += ["", "| server | clean INVITE→302 rate | CPU µs/call there | clean REGISTER rate | CPU µs/call there | RSS with N live bindings |",
+              "|---|---|---|---|---|---|"]
+    for kind, inv, reg, mem in summary:
+        ci, cr = clean_rate(inv), clean_rate(reg)
+        fmt = lambda r: (f"{r['rate']}/s", f"{r['cpu_us']:.1f}") if r else ("none clean", "-")
+        m = f"{mem[1] / 1024:.1f} MiB ({mem[2]} bindings; {mem[0] / 1024:.1f} MiB empty)" if mem and mem[2] else "-"
+        lines.append(f"| {kind} | {fmt(ci)[0]} | {fmt(ci)[1]} | {fmt(cr)[0]} | {fmt(cr)[1]} | {m} |")
+    text = "\n".join(lines) + "\n"
+    with open(os.path.join(out, "summary.md"), "w") as f:
+        f.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,655 @@
+//! `sipkit ua`, `sipkit call`, `sipkit transfer`: the test user agent
+//! (sipkit-ua) on the command line. Each prints what happens as it happens
+//! — every response with its explanation from the code reference — and
+//! with `--format json` one JSON document at the end (progress then goes to
+//! stderr).
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use sipkit_codes::Lang;
+use sipkit_dialog::RedirectPolicy;
+use sipkit_transport::{ListenSpec, Transport};
+use sipkit_ua::{AgentOptions, CallOptions, CallReport, Endpoint, Note, TransferOptions};
+
+/// Output format.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Format {
+    /// Lines as things happen, and a summary
+    #[default]
+    Text,
+    /// One JSON document at the end (progress goes to stderr)
+    Json,
+}
+
+/// Options every UA command takes.
+#[derive(Args, Debug, Clone)]
+pub struct UaCommon {
+    /// Listen on TRANSPORT:IP:PORT (udp or tcp; port 0 picks a free one)
+    #[arg(long, value_name = "SPEC")]
+    pub listen: Option<ListenSpec>,
+    /// The IP:PORT to put in Via and Contact, when it differs from the listening address (NAT)
+    #[arg(long, value_name = "IP:PORT")]
+    pub advertise: Option<SocketAddr>,
+    /// Language of the explanations: en or ru [default: from LC_ALL, LC_MESSAGES or LANG, else en]
+    #[arg(long, value_name = "LANG", value_parser = parse_lang)]
+    pub lang: Option<Lang>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Seed for tags, branches and Call-IDs (default: from the clock), for reproducible runs
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+}
+
+impl UaCommon {
+    fn lang(&self) -> Lang {
+        self.lang.unwrap_or_else(|| {
+            let var = |k: &str| std::env::var(k).ok();
+            Lang::from_locale(
+                var("LC_ALL").as_deref(),
+                var("LC_MESSAGES").as_deref(),
+                var("LANG").as_deref(),
+            )
+        })
+    }
+}
+
+fn parse_lang(s: &str) -> Result<Lang, String> {
+    Lang::from_tag(s).ok_or_else(|| {
+        let known: Vec<&str> = Lang::all().map(Lang::tag).collect();
+        format!(
+            "unknown language {s:?}: expected one of {}",
+            known.join(", ")
+        )
+    })
+}
+
+fn parse_secs(s: &str) -> Result<Duration, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !(0.0..=86_400.0).contains(&v) {
+        return Err(format!("{s} is out of range: expected 0 to 86400 seconds"));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+/// Arguments of `sipkit call`.
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Follows 3xx redirects as RFC 3261 §8.1.3.4 says: the Contacts in decreasing q (equal q in the order given), \
+each as a new INVITE with the same Call-ID and From tag and a higher CSeq; stops on a loop or after --max-redirects. \
+A 302 keeps the original URI for future calls; a 301 names the new permanent address (with --book and --update it is \
+written to the address book). 305 and 380 are explained, not followed.\n\
+Examples:\n  sipkit call sip:bob@127.0.0.1:5070\n  sipkit call sip:bob@pbx.example.com --hold 5 --format json\n  \
+sipkit call bob --book ~/.sipkit-book --update\n\
+Exit status: 0 the call was answered, 1 it failed (the last response or the reason is printed), 2 usage error."
+)]
+pub struct CallArgs {
+    /// The SIP URI to call, or a NAME from --book
+    #[arg(value_name = "URI")]
+    pub uri: String,
+    /// The From URI [default: sip:sipkit@<local address>]
+    #[arg(long, value_name = "URI")]
+    pub from: Option<String>,
+    /// How many 3xx to follow at most
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub max_redirects: usize,
+    /// Cancel the call if it is not answered within SECS
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_secs)]
+    pub ring_timeout: Duration,
+    /// Stay in the call SECS after it is answered, then hang up
+    #[arg(long, value_name = "SECS", default_value = "0", value_parser = parse_secs)]
+    pub hold: Duration,
+    /// Send every request to this IP:PORT (an outbound proxy) instead of the URI's host
+    #[arg(long, value_name = "IP:PORT")]
+    pub proxy: Option<SocketAddr>,
+    /// An address book: lines of "NAME URI"; URI may then be a NAME
+    #[arg(long, value_name = "FILE")]
+    pub book: Option<PathBuf>,
+    /// With --book: after a 301, rewrite the entries of the old URI to the new permanent address
+    #[arg(long, requires = "book")]
+    pub update: bool,
+    #[command(flatten)]
+    pub common: UaCommon,
+}
+
+/// Arguments of `sipkit transfer`.
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Calls URI and, once it is answered, sends REFER with Refer-To: TARGET (RFC 3515), then reports the \
+202 (or the error and what it means), every NOTIFY's sipfrag status, and the outcome: transferred, failed, no_notify or \
+refer_rejected. When no NOTIFY comes within --notify-timeout it diagnoses why from what it saw: a refused subscription \
+(Refer-Sub: false), an Expires of 0, a NOTIFY with a failure, or none at all (then the transferor's Contact is probably \
+not reachable from the transferee: NAT, firewall, transport). Then it hangs up its call (RFC 5589 blind transfer).\n\
+Examples:\n  sipkit transfer sip:bob@127.0.0.1:5070 --to sip:carol@127.0.0.1:5080\n  \
+sipkit transfer sip:1001@pbx.example.com --to sip:1002@pbx.example.com --notify-timeout 60 --format json\n\
+Exit status: 0 transferred, 1 the transfer failed or its outcome is unknown, 2 usage error."
+)]
+pub struct TransferArgs {
+    /// The transferee: the SIP URI to call first
+    #[arg(value_name = "URI")]
+    pub uri: String,
+    /// The transfer target (Refer-To)
+    #[arg(long = "to", value_name = "TARGET")]
+    pub target: String,
+    /// How long to wait for NOTIFYs after the REFER is accepted
+    #[arg(long, value_name = "SECS", default_value = "32", value_parser = parse_secs)]
+    pub notify_timeout: Duration,
+    /// Ask for no NOTIFY (Refer-Sub: false, RFC 4488)
+    #[arg(long)]
+    pub no_refer_sub: bool,
+    /// The From URI [default: sip:sipkit@<local address>]
+    #[arg(long, value_name = "URI")]
+    pub from: Option<String>,
+    /// How many 3xx to follow at most when calling URI
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub max_redirects: usize,
+    /// Give up the first call if it is not answered within SECS
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_secs)]
+    pub ring_timeout: Duration,
+    /// Send every request to this IP:PORT (an outbound proxy)
+    #[arg(long, value_name = "IP:PORT")]
+    pub proxy: Option<SocketAddr>,
+    #[command(flatten)]
+    pub common: UaCommon,
+}
+
+/// Arguments of `sipkit ua`.
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Listens (default udp:127.0.0.1:5060), optionally registers, answers every INVITE with --answer after \
+--answer-delay (180 Ringing meanwhile), and acts as transferee: on REFER it answers 202, sends NOTIFY \"100 Trying\", \
+calls the Refer-To target with Referred-By, sends NOTIFY with the final status, and hangs up the old call. \
+No media is sent or received.\n\
+Examples:\n  sipkit ua --listen udp:127.0.0.1:5070\n  sipkit ua --listen udp:0.0.0.0:5070 --register sip:127.0.0.1:5060 --user alice\n  \
+sipkit ua --answer 486                 # always busy\n  sipkit ua --answer-delay 3 --hangup-after 10 --calls 1 --format json\n\
+Exit status: 0 stopped normally (signal, --duration or --calls), 1 a runtime error (cannot listen, …), 2 usage error."
+)]
+pub struct UaArgs {
+    /// The user part of the Contact (and of the AOR registered)
+    #[arg(long, value_name = "USER", default_value = "sipkit")]
+    pub user: String,
+    /// The status to answer INVITEs with (200 to accept, 486/603/… to refuse, 180 to ring until cancelled)
+    #[arg(long, value_name = "CODE", default_value_t = 200, value_parser = clap::value_parser!(u16).range(100..700))]
+    pub answer: u16,
+    /// Ring this long before answering
+    #[arg(long, value_name = "SECS", default_value = "0", value_parser = parse_secs)]
+    pub answer_delay: Duration,
+    /// Register to this registrar URI (e.g. sip:127.0.0.1:5060); no digest authentication yet
+    #[arg(long, value_name = "URI")]
+    pub register: Option<String>,
+    /// The address of record to register [default: sip:USER@<registrar host>]
+    #[arg(long, value_name = "URI")]
+    pub aor: Option<String>,
+    /// The registration expiry asked for
+    #[arg(long, value_name = "SECS", default_value_t = 3600)]
+    pub expires: u32,
+    /// Hang up every established call after SECS
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub hangup_after: Option<Duration>,
+    /// Exit after N inbound calls have ended
+    #[arg(long, value_name = "N")]
+    pub calls: Option<usize>,
+    /// Exit after SECS
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub duration: Option<Duration>,
+    /// Send NOTIFYs even when the REFER says Refer-Sub: false (act as an agent without norefersub)
+    #[arg(long)]
+    pub ignore_refer_sub: bool,
+    #[command(flatten)]
+    pub common: UaCommon,
+}
+
+/// Prints notes as they come: to stdout in text mode, to stderr in JSON mode.
+struct Printer {
+    lang: Lang,
+    json: bool,
+    start: Instant,
+}
+
+impl Printer {
+    fn new(common: &UaCommon) -> Printer {
+        Printer {
+            lang: common.lang(),
+            json: common.format == Format::Json,
+            start: sipkit_ua::now(),
+        }
+    }
+
+    fn line(&self, text: &str) {
+        let t = sipkit_ua::now()
+            .saturating_duration_since(self.start)
+            .as_secs_f64();
+        let line = format!("[{t:7.3}] {text}");
+        if self.json {
+            let _ = writeln!(std::io::stderr(), "{line}");
+        } else {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{line}");
+            let _ = out.flush();
+        }
+    }
+
+    fn explain(&self, code: u16) -> String {
+        sipkit_codes::explain(code, self.lang)
+            .map(|e| e.summary)
+            .unwrap_or_default()
+    }
+
+    fn note(&self, n: Note) {
+        let ru = self.lang == Lang::RU;
+        match n {
+            Note::Listening { listen, contact } => {
+                self.line(&format!("listening on {listen}, Contact <{contact}>"));
+            }
+            Note::Sent {
+                method,
+                uri,
+                cseq,
+                to,
+            } => self.line(&format!("→ {method} {uri} (CSeq {cseq}) to {to}")),
+            Note::Response {
+                status,
+                reason,
+                method,
+                contacts,
+            } => {
+                self.line(&format!(
+                    "← {status} {reason} ({method}): {}",
+                    self.explain(status)
+                ));
+                for c in contacts {
+                    self.line(&format!("    Contact: <{c}>"));
+                }
+            }
+            Note::Request {
+                method,
+                uri,
+                from,
+                source,
+            } => {
+                let w = if ru { "от" } else { "from" };
+                self.line(&format!("← {method} {uri} {w} {from} ({source})"));
+            }
+            Note::Replied {
+                status,
+                reason,
+                method,
+            } => self.line(&format!("→ {status} {reason} ({method})")),
+            Note::Redirect {
+                status,
+                queued,
+                looped,
+                next,
+                stop,
+            } => {
+                if !looped.is_empty() {
+                    let w = if ru {
+                        "уже пробовали (петля)"
+                    } else {
+                        "already tried (a loop)"
+                    };
+                    self.line(&format!("    {status}: {w}: {}", looped.join(", ")));
+                }
+                match (next, stop) {
+                    (Some(n), _) => {
+                        let w = if ru {
+                            "следуем перенаправлению"
+                        } else {
+                            "following the redirect"
+                        };
+                        let order = if queued.len() > 1 {
+                            format!(
+                                " ({}: {})",
+                                if ru {
+                                    "порядок по q"
+                                } else {
+                                    "q order"
+                                },
+                                queued.join(", ")
+                            )
+                        } else {
+                            String::new()
+                        };
+                        self.line(&format!("    {w} {status} → {n}{order}"));
+                    }
+                    (None, Some(s)) => {
+                        let w = if ru {
+                            "перенаправление не выполняется"
+                        } else {
+                            "not following"
+                        };
+                        self.line(&format!("    {w} {status}: {s}"));
+                    }
+                    _ => {}
+                }
+            }
+            Note::Notify {
+                sipfrag,
+                subscription_state,
+                reason,
+                answered,
+                ..
+            } => {
+                let r = reason.map(|r| format!(";reason={r}")).unwrap_or_default();
+                self.line(&format!("    NOTIFY: \"{sipfrag}\", Subscription-State: {subscription_state}{r} (answered {answered})"));
+            }
+            Note::Info { text } => self.line(&format!("    {text}")),
+            _ => {}
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")
+}
+
+fn usage(msg: &str) -> u8 {
+    let _ = writeln!(std::io::stderr(), "sipkit: error: {msg}");
+    2
+}
+
+/// Binds the endpoint for a call to `uri`: the given --listen, or UDP on the
+/// local address toward the URI's host, port 0.
+async fn endpoint_for(
+    common: &UaCommon,
+    uri: &str,
+    proxy: Option<SocketAddr>,
+) -> anyhow::Result<Endpoint> {
+    let toward = match proxy {
+        Some(p) => Some(p),
+        None => sipkit_ua::resolve(uri).await.ok(),
+    };
+    let spec = common.listen.unwrap_or_else(|| {
+        let ip = toward
+            .map(sipkit_ua::local_ip_for)
+            .unwrap_or_else(|| [127, 0, 0, 1].into());
+        ListenSpec {
+            transport: Transport::Udp,
+            addr: SocketAddr::new(ip, 0),
+        }
+    });
+    let seed = common.seed.unwrap_or_else(sipkit_ua::seed);
+    Ok(Endpoint::bind(spec.transport, spec.addr, common.advertise, toward, seed).await?)
+}
+
+fn check_uri(uri: &str) -> Result<(), String> {
+    match sipkit_message::Uri::parse(uri) {
+        Ok(u) if u.is_sip() => Ok(()),
+        Ok(_) => Err(format!("{uri:?} is not a sip: or sips: URI")),
+        Err(e) => Err(format!("{uri:?} is not a valid URI: {e}")),
+    }
+}
+
+fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, v).context("writing JSON")?;
+    writeln!(out).context("writing JSON")?;
+    Ok(())
+}
+
+fn call_summary(p: &Printer, r: &CallReport) {
+    let ru = p.lang == Lang::RU;
+    let status = r.final_status.map_or_else(
+        || r.final_reason.clone().unwrap_or_default(),
+        |s| format!("{s} {}", r.final_reason.clone().unwrap_or_default()),
+    );
+    let n = r.redirects.iter().filter(|x| x.followed).count();
+    if r.answered() {
+        if ru {
+            p.line(&format!(
+                "итог: ответ {status} на {} (перенаправлений: {n})",
+                r.final_uri
+            ));
+        } else {
+            p.line(&format!(
+                "result: answered {status} at {} after {n} redirect(s)",
+                r.final_uri
+            ));
+        }
+    } else if ru {
+        p.line(&format!(
+            "итог: вызов не удался ({}): {status} на {}",
+            r.stopped, r.final_uri
+        ));
+    } else {
+        p.line(&format!(
+            "result: the call failed ({}): {status} at {}",
+            r.stopped, r.final_uri
+        ));
+    }
+    if ru {
+        p.line(&format!(
+            "будущие вызовы: {} — {}",
+            r.future_requests_uri, r.future_requests_rule
+        ));
+    } else {
+        p.line(&format!(
+            "future calls go to: {} — {}",
+            r.future_requests_uri, r.future_requests_rule
+        ));
+    }
+}
+
+/// `sipkit call`.
+pub fn call(args: &CallArgs) -> anyhow::Result<u8> {
+    let mut uri = args.uri.clone();
+    let book_text = match &args.book {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("reading the address book {}", path.display()))?,
+        ),
+        None => None,
+    };
+    if let Some(text) = &book_text {
+        if let Some(found) = sipkit_ua::book::lookup(text, &uri) {
+            uri = found;
+        }
+    }
+    if let Err(e) = check_uri(&uri) {
+        return Ok(usage(&e));
+    }
+    let printer = Printer::new(&args.common);
+    let mut opts = CallOptions::new(&uri);
+    opts.from = args.from.clone();
+    opts.policy = RedirectPolicy {
+        max_redirects: args.max_redirects,
+    };
+    opts.ring_timeout = args.ring_timeout;
+    opts.hold = args.hold;
+    opts.proxy = args.proxy;
+    let report = runtime()?.block_on(async {
+        let mut ep = endpoint_for(&args.common, &uri, args.proxy).await?;
+        printer.line(&format!(
+            "sipkit call: {} → {uri} (listening on {}:{})",
+            ep.contact("sipkit"),
+            ep.transport().as_str().to_ascii_lowercase(),
+            ep.local_addr()
+        ));
+        let mut notes = |n: Note| printer.note(n);
+        anyhow::Ok(sipkit_ua::call(&mut ep, &opts, &mut notes).await?)
+    })?;
+    if let (Some(path), Some(text), true, Some(new)) = (
+        &args.book,
+        &book_text,
+        args.update,
+        &report.permanent_address,
+    ) {
+        let (updated, names) = sipkit_ua::book::update(text, &report.original_uri, new);
+        if !names.is_empty() {
+            std::fs::write(path, updated)
+                .with_context(|| format!("writing the address book {}", path.display()))?;
+            printer.line(&format!(
+                "address book {}: {} now {new} (301)",
+                path.display(),
+                names.join(", ")
+            ));
+        }
+    }
+    if printer.json {
+        print_json(&report)?;
+    } else {
+        call_summary(&printer, &report);
+    }
+    Ok(if report.answered() { 0 } else { 1 })
+}
+
+/// `sipkit transfer`.
+pub fn transfer(args: &TransferArgs) -> anyhow::Result<u8> {
+    for u in [&args.uri, &args.target] {
+        if let Err(e) = check_uri(u) {
+            return Ok(usage(&e));
+        }
+    }
+    let printer = Printer::new(&args.common);
+    let mut call = CallOptions::new(&args.uri);
+    call.from = args.from.clone();
+    call.policy = RedirectPolicy {
+        max_redirects: args.max_redirects,
+    };
+    call.ring_timeout = args.ring_timeout;
+    call.proxy = args.proxy;
+    let opts = TransferOptions {
+        call,
+        target: args.target.clone(),
+        notify_timeout: args.notify_timeout,
+        no_refer_sub: args.no_refer_sub,
+        lang: printer.lang,
+    };
+    let report = runtime()?.block_on(async {
+        let mut ep = endpoint_for(&args.common, &args.uri, args.proxy).await?;
+        printer.line(&format!(
+            "sipkit transfer: {} → {}, then REFER to {} (listening on {}:{})",
+            ep.contact("sipkit"),
+            args.uri,
+            args.target,
+            ep.transport().as_str().to_ascii_lowercase(),
+            ep.local_addr()
+        ));
+        let mut notes = |n: Note| printer.note(n);
+        anyhow::Ok(sipkit_ua::transfer(&mut ep, &opts, &mut notes).await?)
+    })?;
+    if printer.json {
+        print_json(&report)?;
+    } else {
+        let ru = printer.lang == Lang::RU;
+        match report.refer_status {
+            Some(s) => {
+                let reason = report.refer_reason.clone().unwrap_or_default();
+                printer.line(&format!("REFER: {s} {reason}: {}", printer.explain(s)));
+            }
+            None => printer.line(if ru {
+                "REFER не отправлен"
+            } else {
+                "REFER: not sent"
+            }),
+        }
+        for (i, n) in report.notifications.iter().enumerate() {
+            printer.line(&format!(
+                "NOTIFY {}: \"{}\" ({})",
+                i + 1,
+                n.sipfrag,
+                n.subscription_state
+            ));
+        }
+        let w = if ru { "итог" } else { "outcome" };
+        printer.line(&format!("{w}: {} — {}", report.outcome, report.diagnosis));
+    }
+    Ok(if report.outcome == "transferred" {
+        0
+    } else {
+        1
+    })
+}
+
+/// `sipkit ua`.
+pub fn ua(args: &UaArgs) -> anyhow::Result<u8> {
+    if let Some(r) = &args.register {
+        if let Err(e) = check_uri(r) {
+            return Ok(usage(&e));
+        }
+    }
+    crate::logging::init();
+    let printer = Printer::new(&args.common);
+    let opts = AgentOptions {
+        user: args.user.clone(),
+        answer_code: args.answer,
+        answer_delay: args.answer_delay,
+        register: args.register.clone(),
+        aor: args.aor.clone(),
+        register_expires: args.expires,
+        hangup_after: args.hangup_after,
+        calls: args.calls,
+        duration: args.duration,
+        norefersub: !args.ignore_refer_sub,
+        ..AgentOptions::default()
+    };
+    let spec = args.common.listen.unwrap_or(ListenSpec {
+        transport: Transport::Udp,
+        addr: SocketAddr::from(([127, 0, 0, 1], 5060)),
+    });
+    let report = runtime()?.block_on(async {
+        let seed = args.common.seed.unwrap_or_else(sipkit_ua::seed);
+        let mut ep =
+            Endpoint::bind(spec.transport, spec.addr, args.common.advertise, None, seed).await?;
+        let mut notes = |n: Note| printer.note(n);
+        anyhow::Ok(sipkit_ua::run_agent(&mut ep, opts, &mut notes, shutdown_signal()).await?)
+    })?;
+    if printer.json {
+        print_json(&report)?;
+    } else {
+        for c in &report.calls {
+            let status = c
+                .status
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "-".into());
+            printer.line(&format!(
+                "call {} ({}, {}): {status}, {}",
+                c.call_id, c.direction, c.peer, c.ended
+            ));
+            if let Some(t) = &c.transfer {
+                let new = t
+                    .new_call_status
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "-".into());
+                printer.line(&format!(
+                    "    transferred to {} (Referred-By {}), new call {new}, NOTIFYs {:?}",
+                    t.refer_to, t.referred_by, t.notified
+                ));
+            }
+        }
+        printer.line(&format!("stopped ({})", report.stopped));
+    }
+    Ok(0)
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,842 @@
+//! `sipkit call`, `sipkit transfer` and `sipkit ua` on loopback: against
+//! each other, against `sipkit serve`, and against SIPp (the scenarios in
+//! testdata/sipp/ua). Every socket is bound to 127.0.0.1 on a free port;
+//! every SIPp run is bounded by -m, -timeout and `timeout`; every process
+//! started is ended by its PID.
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::util::{sipkit, stdout};
+
+/// SIPp (Debian package sip-tester) drives the interop scenarios in
+/// testdata/sipp/ua. Missing SIPp fails the test in CI (the `CI` variable is
+/// set) and is reported as skipped elsewhere.
+fn sipp() -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join("sipp"))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "sipp is not installed (apt-get install sip-tester); scripts/setup installs it"
+        );
+        eprintln!("SKIPPED: sipp is not installed (apt-get install sip-tester); the SIPp interop tests of sipkit ua did not run");
+    }
+    found
+}
+
+fn scenario(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/sipp/ua")
+        .join(name)
+}
+
+fn free_port() -> u16 {
+    // Bind and release: the peer binds it right after.
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A background process, killed by its PID when dropped.
+struct Proc {
+    child: Option<Child>,
+    name: String,
+}
+
+impl Proc {
+    /// Waits for it to exit (at most `secs`) and returns its exit code and output.
+    fn finish(mut self, secs: u64) -> (i32, String) {
+        let mut child = self.child.take().expect("running");
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(status) = child.try_wait().expect("waiting") {
+                let out = child.wait_with_output().expect("output");
+                let text = format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                return (status.code().unwrap_or(-1), text);
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let out = child.wait_with_output().expect("output");
+                panic!(
+                    "{} did not finish in {secs} s:\n{}",
+                    self.name,
+                    String::from_utf8_lossy(&out.stdout)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Starts SIPp with scenario `file` on local `port` (bounded: -m 1, -timeout, `timeout`).
+fn start_sipp(sipp: &Path, file: &str, port: u16, args: &[&str]) -> Proc {
+    let child = Command::new("timeout")
+        .args(["60", sipp.to_str().unwrap()])
+        .args(["-sf", scenario(file).to_str().unwrap()])
+        .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-m", "1"])
+        .args([
+            "-timeout",
+            "40",
+            "-timeout_error",
+            "-nostdin",
+            "-max_retrans",
+            "5",
+        ])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting sipp");
+    Proc {
+        child: Some(child),
+        name: format!("sipp {file}"),
+    }
+}
+
+/// Starts SIPp's built-in UAS (INVITE → 180 → 200 → ACK → BYE → 200) on `port`.
+fn start_sipp_uas(sipp: &Path, port: u16) -> Proc {
+    let child = Command::new("timeout")
+        .args(["60", sipp.to_str().unwrap()])
+        .args([
+            "-sn",
+            "uas",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-m",
+            "1",
+        ])
+        .args(["-timeout", "40", "-timeout_error", "-nostdin"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting sipp");
+    Proc {
+        child: Some(child),
+        name: "sipp uas".into(),
+    }
+}
+
+/// Gives SIPp time to bind its socket before it is called.
+fn settle() {
+    std::thread::sleep(Duration::from_millis(400));
+}
+
+/// A running `sipkit ua` on a free loopback port, its address, and what it printed.
+struct Ua {
+    proc: Proc,
+    addr: SocketAddr,
+    out: std::sync::Arc<std::sync::Mutex<String>>,
+    err: std::sync::Arc<std::sync::Mutex<String>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Ua {
+    /// Waits for it to exit and returns its exit code and everything it
+    /// printed: stdout, then stderr.
+    fn finish(mut self, secs: u64) -> (i32, String) {
+        let (rc, _) = std::mem::replace(
+            &mut self.proc,
+            Proc {
+                child: None,
+                name: String::new(),
+            },
+        )
+        .finish(secs);
+        for r in self.readers.drain(..) {
+            let _ = r.join();
+        }
+        let out = format!("{}{}", self.out.lock().unwrap(), self.err.lock().unwrap());
+        (rc, out)
+    }
+}
+
+fn start_ua(extra: &[&str]) -> Ua {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sipkit"))
+        .args(["ua", "--listen", "udp:127.0.0.1:0"])
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting sipkit ua");
+    // Progress goes to stdout, or to stderr with --format json.
+    let json = extra.contains(&"json");
+    let stdout_pipe = child.stdout.take().expect("piped stdout");
+    let stderr_pipe = child.stderr.take().expect("piped stderr");
+    let out = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let err = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let mut first = String::new();
+    let mut readers = Vec::new();
+    let spawn = |r: Box<dyn BufRead + Send>, out: std::sync::Arc<std::sync::Mutex<String>>| {
+        std::thread::spawn(move || {
+            for l in r.lines().map_while(Result::ok) {
+                let mut o = out.lock().unwrap();
+                o.push_str(&l);
+                o.push('\n');
+            }
+        })
+    };
+    if json {
+        let mut r = BufReader::new(stderr_pipe);
+        r.read_line(&mut first).expect("the first line");
+        readers.push(spawn(Box::new(r), err.clone()));
+        readers.push(spawn(Box::new(BufReader::new(stdout_pipe)), out.clone()));
+    } else {
+        let mut r = BufReader::new(stdout_pipe);
+        r.read_line(&mut first).expect("the first line");
+        readers.push(spawn(Box::new(r), out.clone()));
+        readers.push(spawn(Box::new(BufReader::new(stderr_pipe)), err.clone()));
+    }
+    // "[  0.000] listening on udp:127.0.0.1:PORT, Contact <...>"
+    let start = first
+        .find("udp:")
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        + 4;
+    let end = first[start..]
+        .find(',')
+        .map(|e| start + e)
+        .unwrap_or(first.len());
+    let addr: SocketAddr = first[start..end]
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("address in {first:?}"));
+    Ua {
+        proc: Proc {
+            child: Some(child),
+            name: "sipkit ua".into(),
+        },
+        addr,
+        out,
+        err,
+        readers,
+    }
+}
+
+fn json(o: &Output) -> Value {
+    serde_json::from_str(&stdout(o)).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}):\n{}\nstderr:\n{}",
+            stdout(o),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+fn run(args: &[&str]) -> Output {
+    let mut all = vec![args[0], "--listen", "udp:127.0.0.1:0"];
+    all.extend_from_slice(&args[1..]);
+    sipkit(&all)
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+// ------------------------------------------------------------ no peers
+
+#[test]
+fn ua_commands_have_help_with_exit_codes() {
+    for cmd in ["ua", "call", "transfer"] {
+        let o = sipkit(&[cmd, "--help"]);
+        assert_eq!(code(&o), 0, "{cmd} --help");
+        let text = stdout(&o);
+        assert!(
+            text.contains("Exit status: 0"),
+            "{cmd} --help lacks exit codes:\n{text}"
+        );
+        assert!(
+            text.contains("--format") && text.contains("--lang"),
+            "{cmd}"
+        );
+    }
+    assert!(stdout(&sipkit(&["transfer", "--help"])).contains("--notify-timeout"));
+    assert!(stdout(&sipkit(&["transfer", "--help"])).contains("[default: 32]"));
+}
+
+#[test]
+fn ua_usage_errors_exit_2() {
+    let o = sipkit(&["call", "not a uri"]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not a valid URI"),
+        "{o:?}"
+    );
+    assert_eq!(code(&sipkit(&["call", "mailto:bob@example.com"])), 2);
+    assert_eq!(
+        code(&sipkit(&["transfer", "sip:bob@127.0.0.1:9"])),
+        2,
+        "--to is required"
+    );
+    assert_eq!(
+        code(&sipkit(&["transfer", "sip:bob@127.0.0.1:9", "--to", "x y"])),
+        2
+    );
+    assert_eq!(code(&sipkit(&["ua", "--answer", "99"])), 2);
+    assert_eq!(
+        code(&sipkit(&["call", "sip:b@127.0.0.1:9", "--hold", "soon"])),
+        2
+    );
+}
+
+#[test]
+fn ua_call_sipkit_ua_answers_and_the_call_is_hung_up() {
+    let ua = start_ua(&["--calls", "1", "--duration", "20"]);
+    let uri = format!("sip:sipkit@{}", ua.addr);
+    let o = run(&["call", &uri, "--format", "json", "--hold", "0.2"]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let j = json(&o);
+    assert_eq!(j["final_status"], 200);
+    assert_eq!(j["stopped"], "answered");
+    assert_eq!(j["redirects"], Value::Array(vec![]));
+    assert_eq!(j["future_requests_uri"], uri.as_str());
+    assert_eq!(j["hangup"]["by"], "local");
+    assert_eq!(j["hangup"]["status"], 200);
+    let (rc, _) = ua.finish(20);
+    assert_eq!(rc, 0);
+}
+
+#[test]
+fn ua_call_text_shows_each_response_with_its_explanation() {
+    let ua = start_ua(&["--answer", "486", "--calls", "1", "--duration", "20"]);
+    let o = run(&["call", &format!("sip:sipkit@{}", ua.addr)]);
+    assert_eq!(code(&o), 1, "a refused call exits 1");
+    let text = stdout(&o);
+    assert!(text.contains("← 486 Busy Here (INVITE): "), "{text}");
+    let busy = sipkit_codes::explain(486, sipkit_codes::Lang::EN)
+        .unwrap()
+        .summary;
+    assert!(
+        text.contains(&busy),
+        "the explanation from the code reference:\n{text}"
+    );
+    assert!(text.contains("result: the call failed"), "{text}");
+    let o = run(&["call", &format!("sip:sipkit@{}", ua.addr), "--lang", "ru"]);
+    let ru = sipkit_codes::explain(486, sipkit_codes::Lang::RU)
+        .unwrap()
+        .summary;
+    assert!(stdout(&o).contains(&ru), "{}", stdout(&o));
+}
+
+#[test]
+fn ua_answer_delay_rings_first() {
+    let ua = start_ua(&["--answer-delay", "0.5", "--calls", "1", "--duration", "20"]);
+    let o = run(&["call", &format!("sip:sipkit@{}", ua.addr)]);
+    assert_eq!(code(&o), 0);
+    let text = stdout(&o);
+    let ring = text.find("← 180 Ringing").expect("180 first");
+    let ok = text.find("← 200 OK (INVITE)").expect("then 200");
+    assert!(ring < ok, "{text}");
+    drop(ua);
+}
+
+#[test]
+fn ua_transfer_between_three_sipkit_uas() {
+    // Bob is transferred to Carol; both are `sipkit ua`.
+    let carol = start_ua(&["--hangup-after", "0.5", "--duration", "20"]);
+    let bob = start_ua(&["--calls", "1", "--duration", "20", "--format", "json"]);
+    let target = format!("sip:carol@{}", carol.addr);
+    let o = run(&[
+        "transfer",
+        &format!("sip:bob@{}", bob.addr),
+        "--to",
+        &target,
+        "--notify-timeout",
+        "10",
+        "--format",
+        "json",
+    ]);
+    let j = json(&o);
+    assert_eq!(code(&o), 0, "{j:#}");
+    assert_eq!(j["refer_status"], 202);
+    assert_eq!(j["outcome"], "transferred");
+    assert_eq!(j["refer_sub"], true);
+    let frags: Vec<i64> = j["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["sipfrag_status"].as_i64().unwrap())
+        .collect();
+    assert_eq!(frags, [100, 200]);
+    assert_eq!(j["notifications"][0]["subscription_state"], "active");
+    assert_eq!(j["notifications"][1]["subscription_state"], "terminated");
+    assert_eq!(j["notifications"][1]["reason"], "noresource");
+    let (rc, out) = bob.finish(20);
+    assert_eq!(rc, 0, "{out}");
+    let doc: String = out
+        .lines()
+        .take_while(|l| !l.starts_with('['))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let b: Value = serde_json::from_str(&doc).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let calls = b["calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 2, "{b:#}");
+    assert_eq!(calls[0]["transfer"]["refer_to"], target.as_str());
+    assert_eq!(
+        calls[0]["transfer"]["notified"],
+        serde_json::json!([100, 200])
+    );
+    assert!(
+        calls[1]["referred_by"]
+            .as_str()
+            .unwrap()
+            .contains("sip:sipkit@127.0.0.1"),
+        "{b:#}"
+    );
+    drop(carol);
+}
+
+#[test]
+fn ua_transfer_with_refer_sub_false_asked_and_granted() {
+    let carol = start_ua(&["--hangup-after", "0.3", "--duration", "20"]);
+    let bob = start_ua(&["--duration", "20"]);
+    let o = run(&[
+        "transfer",
+        &format!("sip:bob@{}", bob.addr),
+        "--to",
+        &format!("sip:carol@{}", carol.addr),
+        "--no-refer-sub",
+        "--format",
+        "json",
+    ]);
+    let j = json(&o);
+    assert_eq!(code(&o), 1, "the outcome is unknown: {j:#}");
+    assert_eq!(j["outcome"], "no_notify");
+    assert_eq!(j["diagnosis_code"], "subscription_refused");
+    assert_eq!(j["refer_sub"], false);
+    assert!(
+        j["diagnosis"].as_str().unwrap().contains("as asked"),
+        "{j:#}"
+    );
+}
+
+// ----------------------------------------------------------- with SIPp
+
+#[test]
+fn ua_sipp_call_follows_302_and_keeps_the_original_uri() {
+    let Some(sipp) = sipp() else { return };
+    let (rp, tp) = (free_port(), free_port());
+    let target = format!("sip:bob@127.0.0.1:{tp}");
+    let redirect = start_sipp(&sipp, "redirect_302.xml", rp, &["-set", "target", &target]);
+    let uas = start_sipp_uas(&sipp, tp);
+    settle();
+    let original = format!("sip:bob@127.0.0.1:{rp}");
+    let o = run(&["call", &original, "--format", "json"]);
+    let j = json(&o);
+    assert_eq!(code(&o), 0, "{j:#}");
+    assert_eq!(j["original_uri"], original.as_str());
+    assert_eq!(j["final_uri"], target.as_str());
+    assert_eq!(j["final_status"], 200);
+    assert_eq!(j["redirects"][0]["status"], 302);
+    assert_eq!(j["redirects"][0]["contacts"][0]["uri"], target.as_str());
+    assert_eq!(
+        j["future_requests_uri"],
+        original.as_str(),
+        "302 keeps the original URI"
+    );
+    assert_eq!(j["permanent_address"], Value::Null);
+    // Same Call-ID, higher CSeq (RFC 3261 §8.1.3.4).
+    assert_eq!(j["attempts"][0]["cseq"], 1);
+    assert_eq!(j["attempts"][1]["cseq"], 2);
+    let (rc, out) = redirect.finish(30);
+    assert_eq!(rc, 0, "the 302 stand-in got its ACK:\n{out}");
+    let (rc, out) = uas.finish(30);
+    assert_eq!(rc, 0, "the target got INVITE, ACK and BYE:\n{out}");
+}
+
+#[test]
+fn ua_sipp_call_text_says_future_calls_go_to_the_original() {
+    let Some(sipp) = sipp() else { return };
+    let (rp, tp) = (free_port(), free_port());
+    let redirect = start_sipp(
+        &sipp,
+        "redirect_302.xml",
+        rp,
+        &["-set", "target", &format!("sip:bob@127.0.0.1:{tp}")],
+    );
+    let uas = start_sipp_uas(&sipp, tp);
+    settle();
+    let o = run(&["call", &format!("sip:bob@127.0.0.1:{rp}")]);
+    assert_eq!(code(&o), 0);
+    let text = stdout(&o);
+    assert!(
+        text.contains("← 302 Moved Temporarily (INVITE): "),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("future calls go to: sip:bob@127.0.0.1:{rp}")),
+        "{text}"
+    );
+    assert!(text.contains("keep the original URI"), "{text}");
+    drop((redirect, uas));
+}
+
+#[test]
+fn ua_sipp_call_301_updates_the_address_book() {
+    let Some(sipp) = sipp() else { return };
+    let (rp, tp) = (free_port(), free_port());
+    let new = format!("sip:bob@127.0.0.1:{tp}");
+    let redirect = start_sipp(&sipp, "redirect_301.xml", rp, &["-set", "target", &new]);
+    let uas = start_sipp_uas(&sipp, tp);
+    settle();
+    let book = std::env::temp_dir().join(format!("sipkit-ua-book-{}-{rp}", std::process::id()));
+    let original = format!("sip:bob@127.0.0.1:{rp}");
+    std::fs::write(
+        &book,
+        format!("# test book\nbob {original}\nalice sip:alice@127.0.0.1:9\n"),
+    )
+    .unwrap();
+    let o = run(&[
+        "call",
+        "bob",
+        "--book",
+        book.to_str().unwrap(),
+        "--update",
+        "--format",
+        "json",
+    ]);
+    let j = json(&o);
+    assert_eq!(code(&o), 0, "{j:#}");
+    assert_eq!(j["redirects"][0]["status"], 301);
+    assert_eq!(
+        j["future_requests_uri"],
+        new.as_str(),
+        "301 replaces the URI"
+    );
+    assert_eq!(j["permanent_address"], new.as_str());
+    let text = std::fs::read_to_string(&book).unwrap();
+    assert_eq!(
+        text,
+        format!("# test book\nbob {new}\nalice sip:alice@127.0.0.1:9\n")
+    );
+    let _ = std::fs::remove_file(&book);
+    assert_eq!(redirect.finish(30).0, 0);
+    assert_eq!(uas.finish(30).0, 0);
+}
+
+#[test]
+fn ua_sipp_call_stops_on_a_redirect_loop() {
+    let Some(sipp) = sipp() else { return };
+    let (a, b) = (free_port(), free_port());
+    let ra = start_sipp(
+        &sipp,
+        "redirect_302.xml",
+        a,
+        &["-set", "target", &format!("sip:bob@127.0.0.1:{b}")],
+    );
+    let rb = start_sipp(
+        &sipp,
+        "redirect_302.xml",
+        b,
+        &["-set", "target", &format!("sip:bob@127.0.0.1:{a}")],
+    );
+    settle();
+    let o = run(&[
+        "call",
+        &format!("sip:bob@127.0.0.1:{a}"),
+        "--format",
+        "json",
+    ]);
+    let j = json(&o);
+    assert_eq!(code(&o), 1, "{j:#}");
+    assert_eq!(j["stopped"], "loop");
+    assert_eq!(j["final_status"], 302);
+    assert_eq!(j["redirects"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        j["redirects"][1]["looped"][0],
+        format!("sip:bob@127.0.0.1:{a}").as_str()
+    );
+    assert_eq!(
+        j["attempts"].as_array().unwrap().len(),
+        2,
+        "the original is not called again"
+    );
+    assert_eq!(ra.finish(30).0, 0);
+    assert_eq!(rb.finish(30).0, 0);
+}
+
+#[test]
+fn ua_sipp_call_max_redirects() {
+    let Some(sipp) = sipp() else { return };
+    let (a, b) = (free_port(), free_port());
+    let ra = start_sipp(
+        &sipp,
+        "redirect_302.xml",
+        a,
+        &["-set", "target", &format!("sip:bob@127.0.0.1:{b}")],
+    );
+    settle();
+    let o = run(&[
+        "call",
+        &format!("sip:bob@127.0.0.1:{a}"),
+        "--max-redirects",
+        "0",
+        "--format",
+        "json",
+    ]);
+    let j = json(&o);
+    assert_eq!(code(&o), 1);
+    assert_eq!(j["stopped"], "max_redirects");
+    assert_eq!(j["redirects"][0]["followed"], false);
+    assert_eq!(ra.finish(30).0, 0);
+}
+
+#[test]
+fn ua_sipp_call_through_sipkit_serve_redirect() {
+    let Some(sipp) = sipp() else { return };
+    let server = crate::serve::Server::start(":memory:", &[]);
+    // A SIPp phone registers its contact, then answers on that port.
+    let phone = free_port();
+    let out = Command::new("timeout")
+        .args(["60", sipp.to_str().unwrap()])
+        .args([
+            "-sf",
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../testdata/sipp/register_keep.xml")
+                .to_str()
+                .unwrap(),
+        ])
+        .arg(server.udp.to_string())
+        .args([
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &phone.to_string(),
+            "-s",
+            "uaphone",
+            "-m",
+            "1",
+            "-t",
+            "u1",
+        ])
+        .args(["-timeout", "20", "-timeout_error", "-nostdin"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("running sipp");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "REGISTER:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let uas = start_sipp_uas(&sipp, phone);
+    settle();
+    let aor = format!("sip:uaphone@{}", server.udp);
+    let o = run(&["call", &aor, "--format", "json"]);
+    let j = json(&o);
+    assert_eq!(code(&o), 0, "{j:#}");
+    assert_eq!(j["redirects"][0]["status"], 302);
+    assert!(
+        j["final_uri"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("@127.0.0.1:{phone}")),
+        "{j:#}"
+    );
+    assert_eq!(
+        j["future_requests_uri"],
+        aor.as_str(),
+        "the AOR stays the address for future calls"
+    );
+    assert_eq!(uas.finish(30).0, 0);
+}
+
+fn sipp_transfer(file: &str, notify_timeout: &str) -> (i32, Value, String) {
+    let sipp = sipp().expect("checked by the caller");
+    let port = free_port();
+    let peer = start_sipp(
+        &sipp,
+        file,
+        port,
+        &["-trace_logs", "-log_file", "/dev/stdout"],
+    );
+    settle();
+    let o = run(&[
+        "transfer",
+        &format!("sip:bob@127.0.0.1:{port}"),
+        "--to",
+        "sip:carol@127.0.0.1:9",
+        "--notify-timeout",
+        notify_timeout,
+        "--format",
+        "json",
+    ]);
+    let j = json(&o);
+    let (rc, out) = peer.finish(40);
+    assert_eq!(rc, 0, "SIPp {file} failed:\n{out}");
+    (code(&o), j, out)
+}
+
+#[test]
+fn ua_sipp_transfer_202_and_notifies() {
+    if sipp().is_none() {
+        return;
+    }
+    let (rc, j, log) = sipp_transfer("transferee_notify.xml", "10");
+    assert_eq!(rc, 0, "{j:#}");
+    assert_eq!(j["refer_status"], 202);
+    assert_eq!(j["outcome"], "transferred");
+    assert_eq!(j["diagnosis_code"], "transferred");
+    assert_eq!(j["notifications"][0]["sipfrag_status"], 100);
+    assert_eq!(j["notifications"][0]["subscription_state"], "active");
+    assert_eq!(j["notifications"][1]["sipfrag_status"], 200);
+    assert_eq!(j["notifications"][1]["subscription_state"], "terminated");
+    assert_eq!(
+        j["hangup"]["by"], "local",
+        "RFC 5589: the transferor ends its dialog"
+    );
+    assert!(
+        log.contains("REFER Refer-To sip:carol@127.0.0.1:9 Referred-By sip:sipkit@127.0.0.1"),
+        "{log}"
+    );
+}
+
+#[test]
+fn ua_sipp_transfer_no_notify_is_diagnosed() {
+    if sipp().is_none() {
+        return;
+    }
+    let (rc, j, _) = sipp_transfer("transferee_silent.xml", "2");
+    assert_eq!(rc, 1);
+    assert_eq!(j["refer_status"], 202);
+    assert_eq!(j["outcome"], "no_notify");
+    assert_eq!(j["diagnosis_code"], "no_notify");
+    assert_eq!(j["notifications"], Value::Array(vec![]));
+    let d = j["diagnosis"].as_str().unwrap();
+    assert!(
+        d.contains("within 2 s") && d.contains("reachable") && d.contains("NAT"),
+        "{d}"
+    );
+}
+
+#[test]
+fn ua_sipp_transfer_refer_rejected() {
+    if sipp().is_none() {
+        return;
+    }
+    let (rc, j, _) = sipp_transfer("transferee_reject.xml", "5");
+    assert_eq!(rc, 1);
+    assert_eq!(j["refer_status"], 603);
+    assert_eq!(j["outcome"], "refer_rejected");
+    assert!(
+        j["diagnosis"].as_str().unwrap().contains("603 Decline"),
+        "{j:#}"
+    );
+}
+
+#[test]
+fn ua_sipp_transfer_notify_with_a_failure() {
+    if sipp().is_none() {
+        return;
+    }
+    let (rc, j, _) = sipp_transfer("transferee_failed.xml", "5");
+    assert_eq!(rc, 1);
+    assert_eq!(j["outcome"], "failed");
+    assert_eq!(j["diagnosis_code"], "new_call_failed");
+    assert_eq!(j["notifications"][1]["sipfrag_status"], 486);
+}
+
+#[test]
+fn ua_sipp_transfer_refused_subscription() {
+    if sipp().is_none() {
+        return;
+    }
+    let (rc, j, _) = sipp_transfer("transferee_norefersub.xml", "5");
+    assert_eq!(rc, 1);
+    assert_eq!(j["outcome"], "no_notify");
+    assert_eq!(j["diagnosis_code"], "subscription_refused");
+    assert_eq!(j["refer_sub"], false);
+}
+
+#[test]
+fn ua_sipp_transferor_moves_the_call_to_a_target_that_sees_referred_by() {
+    let Some(sipp) = sipp() else { return };
+    let ua = start_ua(&[
+        "--hangup-after",
+        "0.5",
+        "--calls",
+        "1",
+        "--duration",
+        "30",
+        "--format",
+        "json",
+    ]);
+    let carol_port = free_port();
+    let carol = start_sipp(
+        &sipp,
+        "target_referred_by.xml",
+        carol_port,
+        &["-trace_logs", "-log_file", "/dev/stdout"],
+    );
+    let alice_port = free_port();
+    settle();
+    let alice = Command::new("timeout")
+        .args(["60", sipp.to_str().unwrap()])
+        .args(["-sf", scenario("transferor.xml").to_str().unwrap()])
+        .arg(ua.addr.to_string())
+        .args([
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &alice_port.to_string(),
+            "-s",
+            "sipkit",
+            "-m",
+            "1",
+        ])
+        .args([
+            "-set",
+            "refer_to",
+            &format!("sip:carol@127.0.0.1:{carol_port}"),
+        ])
+        .args(["-timeout", "40", "-timeout_error", "-nostdin"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("running sipp");
+    assert_eq!(
+        alice.status.code(),
+        Some(0),
+        "the transferor saw 202, NOTIFY 100 (active), NOTIFY 200 (terminated) and BYE:\n{}",
+        String::from_utf8_lossy(&alice.stdout)
+    );
+    let (rc, log) = carol.finish(30);
+    assert_eq!(rc, 0, "the target got the INVITE with Referred-By:\n{log}");
+    assert!(
+        log.contains(&format!("Referred-By sip:alice@127.0.0.1:{alice_port}")),
+        "{log}"
+    );
+    let (rc, out) = ua.finish(30);
+    assert_eq!(rc, 0, "{out}");
+    assert!(
+        out.contains("\"notified\": [\n") && out.contains("\"new_call_status\": 200"),
+        "{out}"
+    );
+}

@@ -1,0 +1,77 @@
+//! SIP messages for sipkit: parse bytes into a request or response that
+//! borrows the buffer, check it as RFC 3261 asks of a receiver, read its
+//! headers through typed accessors, serialize it back, build new messages,
+//! and frame messages out of a TCP byte stream.
+//!
+//! What it does not do: no sockets, no clocks, no files — transports feed it
+//! bytes (see `ARCHITECTURE.md`). Application checks that need policy
+//! (416 for an unknown URI scheme, 420 for Require, 415, 406, 483) are not
+//! parse errors: the parser accepts those messages (RFC 4475 §3.3) and offers
+//! what the application needs to decide.
+//!
+//! Parsing a typical message does not allocate: headers live in an inline
+//! array of slots ([`INLINE_HEADERS`]) and every value borrows the input.
+//! Typed values are parsed lazily from the raw header text, so an unknown or
+//! unused header costs nothing; the headers the transaction layer relies on
+//! (Via, From, To, Call-ID, CSeq, Max-Forwards, Content-Length, Contact,
+//! Route, Record-Route, Expires, Content-Type, Date) are checked while parsing.
+//!
+//! ```
+//! use sipkit_message::{parse, wire_reply, Disposition, ErrorKind, Message, Method};
+//!
+//! let buf = b"INVITE sip:bob@biloxi.example.com SIP/2.0\r\n\
+//! Via: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bK776asdhds;rport\r\n\
+//! v: SIP/2.0/TCP proxy.example.com;branch=z9hG4bK77ef4c\r\n\
+//! Max-Forwards: 70\r\n\
+//! To: Bob <sip:bob@biloxi.example.com>\r\n\
+//! f: \"Alice\" <sip:alice@atlanta.example.com>;tag=1928301774\r\n\
+//! Call-ID: a84b4c76e66710@pc33.atlanta.example.com\r\n\
+//! CSeq: 314159 INVITE\r\n\
+//! Contact: <sip:alice@pc33.atlanta.example.com>;expires=3600\r\n\
+//! Content-Length: 0\r\n\r\n";
+//! let msg = parse(buf)?;
+//! let Message::Request(req) = &msg else { unreachable!() };
+//! assert_eq!(req.method(), Method::Invite);
+//! assert_eq!(req.uri().user, Some("bob"));
+//! assert_eq!(msg.from().tag(), Some("1928301774"));
+//! let vias: Vec<_> = msg.vias().collect::<Result<_, _>>()?;
+//! assert_eq!(vias[1].transport, "TCP");
+//! assert_eq!(vias[0].rport(), Some(None));
+//! let contact = msg.contacts().next().unwrap()?;
+//! assert_eq!(contact.expires(), Some(3600));
+//!
+//! // A broken message gives a positioned error and the reply to send.
+//! let err = parse(b"OPTIONS sip:a@b SIP/7.0\r\n\r\n").unwrap_err();
+//! assert!(matches!(err.kind, ErrorKind::UnsupportedVersion { major: 7, minor: 0 }));
+//! assert_eq!((err.line, err.column), (1, 17));
+//! let Disposition::Reply(reply) = wire_reply(&err) else { unreachable!() };
+//! assert_eq!(reply.status, 505);
+//! # Ok::<(), sipkit_message::ParseError>(())
+//! ```
+
+mod builder;
+mod error;
+mod message;
+mod name;
+mod params;
+mod parser;
+mod scan;
+mod stream;
+pub mod typed;
+mod uri;
+
+pub use builder::{response_from_request, RequestBuilder, ResponseBuilder};
+pub use error::{wire_reply, Disposition, ErrorKind, Limit, ParseError, StartKind, WireReply};
+pub use message::{
+    Header, Message, Method, Parts, Request, Response, TypedValue, Values, INLINE_HEADERS,
+};
+pub use name::HeaderName;
+pub use params::{unquote, Param, ParamIter, Params};
+pub use parser::{parse, parse_fragment, parse_with, Fragment, Limits, Mode, StartLine};
+pub use scan::{unescape, Unescaped};
+pub use stream::{Event, StreamDecoder};
+pub use typed::{
+    Auth, CSeq, Contact, Event as EventHeader, MediaType, NameAddr, RetryAfter, SubscriptionState,
+    Via, Warning,
+};
+pub use uri::{uri_eq, Host, Scheme, Uri};

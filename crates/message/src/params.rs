@@ -1,0 +1,270 @@
+//! `;name=value` parameter lists of URIs (RFC 3261 §19.1.1) and of header
+//! values (§7.3.1 `generic-param`), iterated lazily over the borrowed text.
+
+use crate::scan::{self, is_lws};
+
+/// One parameter: a name and an optional value. A header-parameter value that
+/// is a quoted-string keeps its quotes; see [`Param::unquoted`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Param<'a> {
+    /// Parameter name as written.
+    pub name: &'a str,
+    /// Value as written, `None` for a flag like `;lr`.
+    pub value: Option<&'a str>,
+}
+
+impl<'a> Param<'a> {
+    /// The value with surrounding quotes removed (escapes inside stay as written).
+    pub fn unquoted(&self) -> Option<&'a str> {
+        self.value.map(unquote)
+    }
+}
+
+/// Strips one pair of surrounding double quotes, if present.
+pub fn unquote(v: &str) -> &str {
+    if v.len() >= 2 && v.starts_with('"') && v.ends_with('"') {
+        &v[1..v.len() - 1]
+    } else {
+        v
+    }
+}
+
+/// A validated parameter list, kept as text. The text starts at the first `;`
+/// (or is empty). Iteration never fails: the list was checked when the value
+/// that holds it was parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Params<'a> {
+    raw: &'a str,
+}
+
+impl<'a> Params<'a> {
+    pub(crate) fn new(raw: &'a str) -> Self {
+        Params { raw }
+    }
+
+    /// The list as written, starting with `;` (empty if there are none).
+    pub fn as_str(&self) -> &'a str {
+        self.raw
+    }
+
+    /// True if there are no parameters.
+    pub fn is_empty(&self) -> bool {
+        self.raw.is_empty()
+    }
+
+    /// Iterates the parameters in order.
+    pub fn iter(&self) -> ParamIter<'a> {
+        ParamIter { rest: self.raw }
+    }
+
+    /// The first parameter named `name` (ASCII case-insensitive).
+    pub fn get(&self, name: &str) -> Option<Param<'a>> {
+        self.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The value of `name`, if present with a value.
+    pub fn value(&self, name: &str) -> Option<&'a str> {
+        self.get(name).and_then(|p| p.value)
+    }
+
+    /// True if a parameter named `name` is present (with or without value).
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+}
+
+impl<'a> IntoIterator for Params<'a> {
+    type Item = Param<'a>;
+    type IntoIter = ParamIter<'a>;
+    fn into_iter(self) -> ParamIter<'a> {
+        self.iter()
+    }
+}
+
+/// Iterator over [`Params`].
+#[derive(Debug, Clone)]
+pub struct ParamIter<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Iterator for ParamIter<'a> {
+    type Item = Param<'a>;
+    fn next(&mut self) -> Option<Param<'a>> {
+        loop {
+            let b = self.rest.as_bytes();
+            let start = b.iter().position(|&c| c == b';')? + 1;
+            // End: next ';' outside a quoted string.
+            let mut i = start;
+            while i < b.len() && b[i] != b';' {
+                if b[i] == b'"' {
+                    i = scan::quoted_string(b, i).unwrap_or(b.len());
+                } else {
+                    i += 1;
+                }
+            }
+            let piece = &self.rest[start..i];
+            self.rest = &self.rest[i..];
+            let (name, value) = match piece.find('=') {
+                Some(eq) => (
+                    scan::trim_lws(&piece[..eq]),
+                    Some(scan::trim_lws(&piece[eq + 1..])),
+                ),
+                None => (scan::trim_lws(piece), None),
+            };
+            if name.is_empty() {
+                continue;
+            }
+            return Some(Param { name, value });
+        }
+    }
+}
+
+/// Which grammar a parameter list follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Style {
+    /// URI parameters: `paramchar` and escapes, no whitespace, no quotes.
+    Uri,
+    /// Header parameters: `token [ = token / host / quoted-string ]`, LWS around `;` and `=`.
+    Header,
+}
+
+/// Validates a parameter list starting at `i` (which must be at `;` or at the
+/// end) and returns its end: the end of input, or the first byte in `stops`
+/// found where a new `;` was expected. Errors carry a position and what was expected.
+pub(crate) fn scan_params(
+    b: &[u8],
+    i: usize,
+    style: Style,
+    stops: &[u8],
+) -> Result<usize, (usize, &'static str)> {
+    scan_params_with(b, i, style, stops, |_, _| Ok(()))
+}
+
+/// A parameter found by [`scan_params_with`]: name range and value range.
+pub(crate) type Found = (std::ops::Range<usize>, Option<std::ops::Range<usize>>);
+
+/// [`scan_params`] that also hands each parameter to `on` while scanning,
+/// so callers check the values they care about in the same pass.
+pub(crate) fn scan_params_with(
+    b: &[u8],
+    mut i: usize,
+    style: Style,
+    stops: &[u8],
+    mut on: impl FnMut(&[u8], Found) -> Result<(), (usize, &'static str)>,
+) -> Result<usize, (usize, &'static str)> {
+    loop {
+        let before_ws = i;
+        if style == Style::Header {
+            i = scan::skip_lws(b, i);
+        }
+        if i >= b.len() {
+            return Ok(before_ws);
+        }
+        if b[i] != b';' {
+            if stops.contains(&b[i]) {
+                return Ok(before_ws);
+            }
+            return Err((i, "';' before a parameter"));
+        }
+        i += 1;
+        if style == Style::Header {
+            i = scan::skip_lws(b, i);
+        }
+        let ns = i;
+        i = match style {
+            Style::Uri => param_run(b, i),
+            Style::Header => scan::take_while(b, i, scan::is_token),
+        };
+        if i == ns {
+            return Err((ns, "a parameter name after ';'"));
+        }
+        if style == Style::Uri {
+            scan::check_escaped(&b[ns..i], scan::is_paramchar)
+                .map_err(|p| (ns + p, "a valid %-escape"))?;
+        }
+        let name = ns..i;
+        let after_name = i;
+        if style == Style::Header {
+            i = scan::skip_lws(b, i);
+        }
+        if i < b.len() && b[i] == b'=' {
+            i += 1;
+            if style == Style::Header {
+                i = scan::skip_lws(b, i);
+            }
+            let vs = i;
+            match style {
+                Style::Uri => {
+                    i = param_run(b, i);
+                    scan::check_escaped(&b[vs..i], scan::is_paramchar)
+                        .map_err(|p| (vs + p, "a valid %-escape"))?;
+                }
+                Style::Header => {
+                    if i < b.len() && b[i] == b'"' {
+                        i = scan::quoted_string(b, i)?;
+                    } else if i < b.len() && b[i] == b'[' {
+                        // IPv6reference as a gen-value (e.g. received=[::1])
+                        i = scan::take_while(b, i, |c| {
+                            c.is_ascii_hexdigit() || matches!(c, b'[' | b']' | b':' | b'.')
+                        });
+                    } else {
+                        i = scan::take_while(b, i, scan::is_token);
+                    }
+                }
+            }
+            if i == vs {
+                return Err((vs, "a parameter value after '='"));
+            }
+            on(b, (name, Some(vs..i)))?;
+        } else {
+            i = after_name;
+            on(b, (name, None))?;
+        }
+    }
+}
+
+fn param_run(b: &[u8], i: usize) -> usize {
+    scan::take_while(b, i, |c| scan::is_paramchar(c) || c == b'%')
+}
+
+/// True if `s` has no LWS at all (used by URI parsers).
+#[allow(dead_code)]
+pub(crate) fn has_lws(s: &[u8]) -> bool {
+    s.iter().any(|&c| is_lws(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iterate_header_params_with_lws_and_quotes() {
+        let p = Params::new(" ;   tag    = 1918181833n ; x=\"a;b\" ;lr");
+        let v: Vec<_> = p.iter().collect();
+        assert_eq!(v.len(), 3);
+        assert_eq!(
+            v[0],
+            Param {
+                name: "tag",
+                value: Some("1918181833n")
+            }
+        );
+        assert_eq!(v[1].unquoted(), Some("a;b"));
+        assert_eq!(
+            v[2],
+            Param {
+                name: "lr",
+                value: None
+            }
+        );
+        assert_eq!(p.value("TAG"), Some("1918181833n"));
+    }
+
+    #[test]
+    fn scan_rejects_empty_params() {
+        assert!(scan_params(b";;", 0, Style::Header, b",").is_err());
+        assert!(scan_params(b";a=", 0, Style::Uri, b"").is_err());
+        assert_eq!(scan_params(b";a=b;c ,x", 0, Style::Header, b","), Ok(6));
+        assert_eq!(scan_params(b";a=b?x", 0, Style::Uri, b"?"), Ok(4));
+    }
+}

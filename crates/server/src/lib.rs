@@ -1,0 +1,71 @@
+//! sipkit's registrar, location service and redirect decisions.
+//!
+//! * [`LocationService`]: bindings of an address-of-record to contacts
+//!   (RFC 3261 §10), with two stores: [`MemoryStore`] (tests,
+//!   `--db :memory:`) and [`SqliteStore`] (a WAL file that keeps every
+//!   acknowledged registration across restarts and `kill -9`).
+//! * [`register`]: what a registrar answers to a REGISTER (§10.3) — 200 with
+//!   the current bindings, 423, 400, 404, or 500 for an out-of-order CSeq or
+//!   a store failure.
+//! * [`redirect`]: what a redirect server answers to any other request —
+//!   302 with every live contact, 301 for an AOR moved for good, 480, 404.
+//! * [`ServerConfig`]: `sipkit serve`'s TOML configuration.
+//!
+//! Decisions are plain functions of (now, request, store, config): this
+//! crate owns no socket and reads no clock. Time is passed in as [`UnixMs`]
+//! (wall-clock, because expiry is persisted); the caller reads the clock once
+//! per message. Sockets and transactions are `sipkit-transport`'s and
+//! `sipkit-transaction`'s; parsing is `sipkit-message`'s, whose output the
+//! caller copies into a [`RegisterRequest`].
+//!
+//! ```
+//! use sipkit_server::{
+//!     redirect, register, ContactEntry, MemoryStore, RedirectConfig, RedirectOutcome,
+//!     RegisterContact, RegisterRequest, RegistrarConfig, UnixMs,
+//! };
+//!
+//! let store = MemoryStore::new();
+//! let now = UnixMs::from_millis(1_700_000_000_000);
+//! let req = RegisterRequest {
+//!     aor: "sip:alice@example.com".into(),
+//!     call_id: "a84b4c76e66710@pc33.example.com".into(),
+//!     cseq: 1,
+//!     contacts: vec![RegisterContact::Uri(ContactEntry::new("sip:alice@192.0.2.4:5060"))],
+//!     expires: Some(600),
+//!     source: "udp:192.0.2.4:5060".parse().unwrap(),
+//! };
+//! let reply = register(now, &req, &store, &RegistrarConfig::default());
+//! assert_eq!(reply.status(), 200);
+//!
+//! // 100 s later an INVITE for Alice is redirected to her phone.
+//! let later = now.plus_secs(100);
+//! let answer = redirect(later, "INVITE", "sip:alice@example.com", &store, &RedirectConfig::default());
+//! let RedirectOutcome::MovedTemporarily { contacts } = answer else { panic!("{answer:?}") };
+//! assert_eq!(contacts[0].to_string(), "<sip:alice@192.0.2.4:5060>;expires=500;q=1");
+//! ```
+
+mod binding;
+mod config;
+mod directory;
+mod error;
+mod redirect;
+mod registrar;
+pub mod sip;
+mod store;
+mod time;
+mod uri;
+
+pub use binding::{reply_order, Binding, Change, ContactReply, Plan, Transport, TransportAddr, Q};
+pub use config::{RegistrarSection, ServerConfig, TransactionSection, UsersSection};
+pub use directory::{Directory, Standing};
+pub use error::{Error, Result};
+pub use redirect::{redirect, RedirectConfig, RedirectOutcome};
+pub use registrar::{
+    register, ContactEntry, RegisterContact, RegisterOutcome, RegisterRequest, RegistrarConfig,
+};
+pub use sip::{Reply, Service};
+pub use store::{
+    open_store, open_store_with, Counts, DbSync, LocationService, MemoryStore, SqliteStore,
+};
+pub use time::UnixMs;
+pub use uri::{canonical_aor, contact_key};

@@ -1,0 +1,398 @@
+//! From a parsed SIP request to the bytes of the response: the registrar and
+//! redirect server as a UAS (RFC 3261 §8.2), as a plain function of
+//! (now, request, store, config). The transaction layer decides when to
+//! call it and sends (and retransmits) what it returns.
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use sipkit_message::{Contact, HeaderName, Method, Request};
+
+use crate::binding::TransportAddr;
+use crate::redirect::{redirect, RedirectConfig, RedirectOutcome};
+use crate::registrar::{
+    register, ContactEntry, RegisterContact, RegisterOutcome, RegisterRequest, RegistrarConfig,
+};
+use crate::store::LocationService;
+use crate::time::UnixMs;
+use crate::Q;
+
+/// The methods this server handles, for `Allow` (§20.5).
+pub const ALLOW: &str =
+    "INVITE, ACK, CANCEL, OPTIONS, REGISTER, SUBSCRIBE, REFER, MESSAGE, PUBLISH";
+
+/// The value of the `Server` header field.
+pub const SERVER: &str = concat!("sipkit/", env!("CARGO_PKG_VERSION"));
+
+/// The registrar and redirect server as a UAS.
+#[derive(Debug, Clone)]
+pub struct Service {
+    /// The location service.
+    pub store: Arc<dyn LocationService>,
+    /// Registrar settings.
+    pub registrar: RegistrarConfig,
+    /// Redirect settings.
+    pub redirect: RedirectConfig,
+    /// Mixed into To tags so they differ between servers (from the caller's RNG).
+    pub tag_key: u64,
+}
+
+/// A response to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// The status code.
+    pub status: u16,
+    /// The whole message.
+    pub bytes: Vec<u8>,
+    /// Something for the operator's log (a store failure); never sent.
+    pub log: Option<String>,
+}
+
+impl Service {
+    /// The response to `req`, received from `source`; `top_via` is the top
+    /// Via as stamped with `received`/`rport` (§18.2.1, RFC 3581), or `None`
+    /// to copy it unchanged. `None` for ACK, which gets no response (§17.2.1);
+    /// CANCEL is answered by [`Service::respond_cancel`] because only the
+    /// transaction layer knows whether it matches a transaction (§9.2).
+    pub fn respond(
+        &self,
+        now: UnixMs,
+        req: &Request<'_>,
+        source: TransportAddr,
+        top_via: Option<&str>,
+    ) -> Option<Reply> {
+        let method = req.method();
+        let reply = |status: u16, reason: &str, extra: &[(&str, String)]| {
+            Some(self.reply(req, status, reason, top_via, extra, b""))
+        };
+        match method {
+            Method::Ack => return None,
+            Method::Cancel => return Some(self.respond_cancel(req, false, top_via)),
+            _ => {}
+        }
+        // §8.2.2.3: an option tag we do not support in Require → 420.
+        let required: Vec<&str> = req.require().filter_map(Result::ok).collect();
+        if !required.is_empty() {
+            return reply(
+                420,
+                "Bad Extension",
+                &[("Unsupported", required.join(", "))],
+            );
+        }
+        // A request inside a dialog: this server keeps no dialogs (§12.2.2).
+        if req.to().tag().is_some() {
+            return reply(481, "Call/Transaction Does Not Exist", &[]);
+        }
+        let to_self = req.uri().user.is_none();
+        match method {
+            Method::Register => Some(self.respond_register(now, req, source, top_via)),
+            // OPTIONS to the server itself (§11.2): what it can do.
+            Method::Options if to_self => reply(
+                200,
+                "OK",
+                &[
+                    ("Allow", ALLOW.to_owned()),
+                    ("Accept", "application/sdp".to_owned()),
+                    ("Supported", String::new()),
+                ],
+            ),
+            Method::Invite
+            | Method::Options
+            | Method::Subscribe
+            | Method::Refer
+            | Method::Message
+            | Method::Publish => {
+                // §16.3 step 3 / §8.2: redirecting passes the request on, so
+                // one with no hops left ends here.
+                if req.max_forwards() == Some(0) {
+                    return reply(483, "Too Many Hops", &[]);
+                }
+                Some(self.respond_redirect(now, req, top_via))
+            }
+            // Known methods this server does not handle outside a dialog (§8.2.1).
+            Method::Bye | Method::Prack | Method::Update | Method::Info | Method::Notify => {
+                reply(405, "Method Not Allowed", &[("Allow", ALLOW.to_owned())])
+            }
+            // An unknown method (§8.2.1, §21.5.2, RFC 4475 §3.1.1.2).
+            Method::Other(_) | Method::Ack | Method::Cancel => {
+                reply(501, "Not Implemented", &[("Allow", ALLOW.to_owned())])
+            }
+        }
+    }
+
+    /// The response to a CANCEL (§9.2): 200 when it matched a server
+    /// transaction (the transaction layer then answers the INVITE with 487
+    /// if it was still pending), 481 when it matched none.
+    pub fn respond_cancel(&self, req: &Request<'_>, matched: bool, top_via: Option<&str>) -> Reply {
+        if matched {
+            self.reply(req, 200, "OK", top_via, &[], b"")
+        } else {
+            self.reply(
+                req,
+                481,
+                "Call/Transaction Does Not Exist",
+                top_via,
+                &[],
+                b"",
+            )
+        }
+    }
+
+    /// 487 Request Terminated for an INVITE that a CANCEL ended (§9.2).
+    pub fn request_terminated(&self, invite: &Request<'_>, top_via: Option<&str>) -> Reply {
+        self.reply(invite, 487, "Request Terminated", top_via, &[], b"")
+    }
+
+    fn respond_register(
+        &self,
+        now: UnixMs,
+        req: &Request<'_>,
+        source: TransportAddr,
+        top_via: Option<&str>,
+    ) -> Reply {
+        let mut contacts = Vec::new();
+        for c in req.contacts() {
+            match c {
+                Ok(Contact::Wildcard) => contacts.push(RegisterContact::Wildcard),
+                Ok(Contact::Address(a)) => {
+                    let mut e = ContactEntry::new(a.uri.as_str());
+                    if let Some(q) = a.params.value("q").and_then(|q| q.parse::<Q>().ok()) {
+                        e = e.with_q(q);
+                    }
+                    if let Some(x) = a
+                        .params
+                        .value("expires")
+                        .and_then(|v| v.parse::<u32>().ok())
+                    {
+                        e = e.with_expires(x);
+                    }
+                    e.instance = a.params.value("+sip.instance").map(str::to_owned);
+                    e.reg_id = a.params.value("reg-id").map(str::to_owned);
+                    contacts.push(RegisterContact::Uri(e));
+                }
+                Err(e) => {
+                    return self.reply(
+                        req,
+                        400,
+                        &format!("Bad Contact: {}", e.kind),
+                        top_via,
+                        &[],
+                        b"",
+                    )
+                }
+            }
+        }
+        let expires = match req.expires() {
+            Ok(x) => x,
+            Err(e) => {
+                return self.reply(
+                    req,
+                    400,
+                    &format!("Bad Expires: {}", e.kind),
+                    top_via,
+                    &[],
+                    b"",
+                )
+            }
+        };
+        let rr = RegisterRequest {
+            aor: req.to().uri.as_str().to_owned(),
+            call_id: req.call_id().to_owned(),
+            cseq: req.cseq().seq,
+            contacts,
+            expires,
+            source,
+        };
+        let outcome = register(now, &rr, &*self.store, &self.registrar);
+        let reason = outcome.reason_phrase();
+        match &outcome {
+            RegisterOutcome::Ok { contacts } => {
+                let extra: Vec<(&str, String)> = contacts
+                    .iter()
+                    .map(|c| ("Contact", c.to_string()))
+                    .collect();
+                self.reply(req, 200, &reason, top_via, &extra, b"")
+            }
+            RegisterOutcome::IntervalTooBrief { min_expires } => self.reply(
+                req,
+                423,
+                &reason,
+                top_via,
+                &[("Min-Expires", min_expires.to_string())],
+                b"",
+            ),
+            RegisterOutcome::StoreFailed { error } => Reply {
+                log: Some(format!("location service failed: {error}")),
+                ..self.reply(
+                    req,
+                    500,
+                    &reason,
+                    top_via,
+                    &[("Retry-After", "5".to_owned())],
+                    b"",
+                )
+            },
+            other => self.reply(req, other.status(), &reason, top_via, &[], b""),
+        }
+    }
+
+    fn respond_redirect(&self, now: UnixMs, req: &Request<'_>, top_via: Option<&str>) -> Reply {
+        let outcome = redirect(
+            now,
+            req.method().as_str(),
+            req.uri().as_str(),
+            &*self.store,
+            &self.redirect,
+        );
+        let reason = outcome.reason_phrase();
+        match &outcome {
+            RedirectOutcome::MovedTemporarily { contacts } => {
+                let extra: Vec<(&str, String)> = contacts
+                    .iter()
+                    .map(|c| ("Contact", c.to_string()))
+                    .collect();
+                self.reply(req, 302, &reason, top_via, &extra, b"")
+            }
+            RedirectOutcome::MovedPermanently { uri } => self.reply(
+                req,
+                301,
+                &reason,
+                top_via,
+                &[("Contact", format!("<{uri}>"))],
+                b"",
+            ),
+            RedirectOutcome::StoreFailed { error } => Reply {
+                log: Some(format!("location service failed: {error}")),
+                ..self.reply(
+                    req,
+                    500,
+                    &reason,
+                    top_via,
+                    &[("Retry-After", "5".to_owned())],
+                    b"",
+                )
+            },
+            other => {
+                let status = other.status().unwrap_or(500);
+                self.reply(req, status, &reason, top_via, &[], b"")
+            }
+        }
+    }
+
+    /// A deterministic To tag for this request, so a retransmitted request
+    /// that reaches us after its transaction ended still gets the same tag.
+    fn to_tag(&self, req: &Request<'_>) -> String {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.tag_key.hash(&mut h);
+        req.call_id().hash(&mut h);
+        req.from().tag().hash(&mut h);
+        req.cseq().seq.hash(&mut h);
+        format!("{:016x}", h.finish())
+    }
+
+    /// Writes a response to `req` (§8.2.6): every Via (the top one as
+    /// stamped), From, To (with our tag, except on 100), Call-ID, CSeq, then
+    /// `extra`, Server, and Content-Length.
+    pub fn reply(
+        &self,
+        req: &Request<'_>,
+        status: u16,
+        reason: &str,
+        top_via: Option<&str>,
+        extra: &[(&str, String)],
+        body: &[u8],
+    ) -> Reply {
+        let mut out = Vec::with_capacity(384 + extra.len() * 64 + body.len());
+        out.extend_from_slice(b"SIP/2.0 ");
+        out.extend_from_slice(status.to_string().as_bytes());
+        out.push(b' ');
+        // A reason phrase is one line (§25.1 Reason-Phrase).
+        out.extend(reason.bytes().filter(|b| *b != b'\r' && *b != b'\n'));
+        out.extend_from_slice(b"\r\n");
+        let mut first_via = true;
+        for h in req.headers() {
+            match h.name {
+                HeaderName::Via => {
+                    out.extend_from_slice(b"Via: ");
+                    match (first_via, top_via) {
+                        (true, Some(stamped)) => {
+                            // Replace the first value of this line only.
+                            let rest = first_value_rest(h.value);
+                            out.extend_from_slice(stamped.as_bytes());
+                            out.extend_from_slice(rest.as_bytes());
+                        }
+                        _ => out.extend_from_slice(h.value.as_bytes()),
+                    }
+                    first_via = false;
+                }
+                HeaderName::To => {
+                    out.extend_from_slice(b"To: ");
+                    out.extend_from_slice(h.value.as_bytes());
+                    if status != 100 && req.to().tag().is_none() {
+                        out.extend_from_slice(b";tag=");
+                        out.extend_from_slice(self.to_tag(req).as_bytes());
+                    }
+                }
+                HeaderName::From | HeaderName::CallId | HeaderName::CSeq => {
+                    out.extend_from_slice(h.name.as_str().as_bytes());
+                    out.extend_from_slice(b": ");
+                    out.extend_from_slice(h.value.as_bytes());
+                }
+                _ => continue,
+            }
+            out.extend_from_slice(b"\r\n");
+        }
+        for (name, value) in extra {
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"Server: ");
+        out.extend_from_slice(SERVER.as_bytes());
+        out.extend_from_slice(b"\r\nContent-Length: ");
+        out.extend_from_slice(body.len().to_string().as_bytes());
+        out.extend_from_slice(b"\r\n\r\n");
+        out.extend_from_slice(body);
+        Reply {
+            status,
+            bytes: out,
+            log: None,
+        }
+    }
+}
+
+/// The part of a Via header line after its first value: `, v2, v3` or "".
+/// Commas inside quoted strings do not count (Via params may be quoted).
+fn first_value_rest(line: &str) -> &str {
+    let mut quoted = false;
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ',' if !quoted => return &line[i..],
+            _ => {}
+        }
+    }
+    ""
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rest_after_first_via_value() {
+        assert_eq!(first_value_rest("SIP/2.0/UDP a;branch=z9hG4bK1"), "");
+        assert_eq!(
+            first_value_rest("SIP/2.0/UDP a;branch=z9hG4bK1, SIP/2.0/UDP b"),
+            ", SIP/2.0/UDP b"
+        );
+        assert_eq!(
+            first_value_rest("SIP/2.0/UDP a;x=\"p,q\", SIP/2.0/UDP b"),
+            ", SIP/2.0/UDP b"
+        );
+    }
+}

@@ -1,0 +1,378 @@
+//! The durable location service: one SQLite file in write-ahead-log mode.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use rusqlite::{
+    params, Connection, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior,
+};
+
+use crate::binding::{reply_order, Binding, Change, Plan, Transport, TransportAddr, Q};
+use crate::error::{Error, Result};
+use crate::store::{after_state, Counts, LocationService};
+use crate::time::UnixMs;
+use crate::uri::contact_key;
+
+/// The schema, version by version; `SCHEMA[i]` migrates from `user_version`
+/// i to i + 1.
+const SCHEMA: &[&str] = &[
+    // 0 -> 1
+    "CREATE TABLE aors (
+         aor           TEXT    NOT NULL PRIMARY KEY,
+         first_seen_ms INTEGER NOT NULL
+     ) WITHOUT ROWID;
+     CREATE TABLE bindings (
+         aor         TEXT    NOT NULL,
+         contact_key TEXT    NOT NULL,
+         contact     TEXT    NOT NULL,
+         q           INTEGER NOT NULL CHECK (q BETWEEN 0 AND 1000),
+         expires_ms  INTEGER NOT NULL,
+         updated_ms  INTEGER NOT NULL,
+         call_id     TEXT    NOT NULL,
+         cseq        INTEGER NOT NULL,
+         transport   TEXT    NOT NULL,
+         source      TEXT    NOT NULL,
+         instance    TEXT,
+         reg_id      TEXT,
+         PRIMARY KEY (aor, contact_key)
+     ) WITHOUT ROWID;
+     CREATE INDEX bindings_by_aor_expiry ON bindings (aor, expires_ms);
+     CREATE INDEX bindings_by_expiry ON bindings (expires_ms);",
+];
+
+const COLUMNS: &str =
+    "contact, q, expires_ms, updated_ms, call_id, cseq, transport, source, instance, reg_id";
+
+/// How far a commit is durable before [`LocationService::update`] returns
+/// (SQLite's `synchronous` pragma in WAL mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DbSync {
+    /// `synchronous=NORMAL`: the commit is in the WAL file (written, not
+    /// fsynced) before the 200 goes out, so it survives a crash or `kill -9`
+    /// of the process; a power cut or kernel crash may lose the last commits
+    /// (phones re-register). No fsync per REGISTER: several times faster.
+    #[default]
+    Normal,
+    /// `synchronous=FULL`: the WAL is fsynced at every commit, so an
+    /// acknowledged binding also survives a power cut on a disk that honours
+    /// fsync. One fsync per REGISTER.
+    Full,
+}
+
+impl DbSync {
+    fn pragma(self) -> &'static str {
+        match self {
+            DbSync::Normal => "NORMAL",
+            DbSync::Full => "FULL",
+        }
+    }
+}
+
+/// A location service in one SQLite file.
+///
+/// Opened in WAL mode; [`SqliteStore::open`] uses `synchronous=FULL`
+/// ([`DbSync::Full`]), [`SqliteStore::open_with`] lets the caller choose.
+/// Every REGISTER is one transaction committed before
+/// [`LocationService::update`] returns, so a binding whose REGISTER was
+/// answered 200 survives `kill -9` of the process in both modes and, with
+/// `Full` on a disk that honours fsync, a power cut. The schema is created or migrated on open
+/// (`PRAGMA user_version`); statements are prepared once and cached.
+/// Lookups use the index on `(aor, expires_ms)`; purging uses the one on
+/// `expires_ms`: no full scans.
+///
+/// One connection behind a mutex: operations of one process are serialized
+/// (SQLite serializes writers anyway). Another process may open the same
+/// file; a writer waits up to 5 s for its lock.
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    /// The schema version this build creates and reads.
+    pub const SCHEMA_VERSION: i64 = SCHEMA.len() as i64;
+
+    /// Opens (creating if missing) the database file at `path`, switches it
+    /// to WAL, and creates or migrates the schema.
+    ///
+    /// # Errors
+    /// [`Error::Sqlite`] when SQLite cannot open or write the file,
+    /// [`Error::NotWal`] when the file system refuses WAL,
+    /// [`Error::SchemaTooNew`] for a file from a newer sipkit.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(path, DbSync::Full)
+    }
+
+    /// Like [`SqliteStore::open`], with the durability of each commit chosen
+    /// by `sync` (see [`DbSync`]).
+    ///
+    /// # Errors
+    /// As [`SqliteStore::open`].
+    pub fn open_with(path: impl AsRef<Path>, sync: DbSync) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let shown = path.display().to_string();
+        let mut conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        let mode: String =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::NotWal { path: shown, mode });
+        }
+        conn.pragma_update(None, "synchronous", sync.pragma())?;
+        conn.set_prepared_statement_cache_capacity(32);
+        migrate(&mut conn, &shown)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+            path,
+        })
+    }
+
+    /// The file this store was opened on.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while the lock is held drops the open `Transaction`, which
+        // rolls back; the connection itself stays usable.
+        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The value of `PRAGMA name` on this store's connection, as text, for
+    /// tests that check the durability settings.
+    #[doc(hidden)]
+    pub fn pragma(&self, name: &str) -> Result<String> {
+        let conn = self.lock();
+        Ok(conn.pragma_query_value(None, name, |row| {
+            Ok(match row.get_ref(0)? {
+                rusqlite::types::ValueRef::Integer(i) => i.to_string(),
+                rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                other => format!("{other:?}"),
+            })
+        })?)
+    }
+
+    /// SQLite's plan for the lookup query, one line per step, for tests that
+    /// check the hot path uses an index.
+    #[doc(hidden)]
+    pub fn explain_lookup(&self) -> Result<Vec<String>> {
+        let conn = self.lock();
+        let sql = format!("EXPLAIN QUERY PLAN {}", lookup_sql());
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt.query_map(params!["sip:a@b", 0i64], |row| row.get::<_, String>(3))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+fn migrate(conn: &mut Connection, path: &str) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if version > SqliteStore::SCHEMA_VERSION {
+        return Err(Error::SchemaTooNew {
+            path: path.to_owned(),
+            found: version,
+            supported: SqliteStore::SCHEMA_VERSION,
+        });
+    }
+    let from = usize::try_from(version).map_err(|_| Error::Corrupt {
+        what: "schema version",
+        value: version.to_string(),
+    })?;
+    for step in &SCHEMA[from..] {
+        tx.execute_batch(step)?;
+    }
+    if from < SCHEMA.len() {
+        tx.pragma_update(None, "user_version", SqliteStore::SCHEMA_VERSION)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn lookup_sql() -> String {
+    format!("SELECT {COLUMNS} FROM bindings WHERE aor = ?1 AND expires_ms > ?2")
+}
+
+fn ms(t: UnixMs) -> Result<i64> {
+    i64::try_from(t.as_millis()).map_err(|_| Error::OutOfRange {
+        what: "timestamp (ms)",
+        value: t.as_millis(),
+    })
+}
+
+fn load(conn: &Connection, aor: &str, now: UnixMs) -> Result<Vec<Binding>> {
+    let mut stmt = conn.prepare_cached(&lookup_sql())?;
+    let mut rows = stmt.query(params![aor, ms(now)?])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(read_binding(row)?);
+    }
+    out.sort_by(reply_order);
+    Ok(out)
+}
+
+fn read_binding(row: &Row<'_>) -> Result<Binding> {
+    let corrupt = |what: &'static str, value: String| Error::Corrupt { what, value };
+    let q: i64 = row.get(1)?;
+    let q = u16::try_from(q)
+        .ok()
+        .and_then(Q::new)
+        .ok_or_else(|| corrupt("q", q.to_string()))?;
+    let time = |i: usize, what: &'static str| -> Result<UnixMs> {
+        let v: i64 = row.get(i)?;
+        u64::try_from(v)
+            .map(UnixMs)
+            .map_err(|_| corrupt(what, v.to_string()))
+    };
+    let cseq: i64 = row.get(5)?;
+    let cseq = u32::try_from(cseq).map_err(|_| corrupt("cseq", cseq.to_string()))?;
+    let transport: String = row.get(6)?;
+    let transport: Transport = transport
+        .parse()
+        .map_err(|_| corrupt("transport", transport.clone()))?;
+    let source: String = row.get(7)?;
+    let addr = source
+        .parse()
+        .map_err(|_| corrupt("source address", source.clone()))?;
+    Ok(Binding {
+        contact: row.get(0)?,
+        q,
+        expires_at: time(2, "expiry")?,
+        updated_at: time(3, "update time")?,
+        call_id: row.get(4)?,
+        cseq,
+        source: TransportAddr::new(transport, addr),
+        instance: row.get(8)?,
+        reg_id: row.get(9)?,
+    })
+}
+
+fn write(tx: &Transaction<'_>, aor: &str, now: UnixMs, change: &Change) -> Result<()> {
+    match change {
+        Change::Upsert(b) if !b.is_live(now) => {
+            tx.prepare_cached("DELETE FROM bindings WHERE aor = ?1 AND contact_key = ?2")?
+                .execute(params![aor, b.key()])?;
+        }
+        Change::Upsert(b) => {
+            tx.prepare_cached("INSERT INTO aors (aor, first_seen_ms) VALUES (?1, ?2) ON CONFLICT (aor) DO NOTHING")?
+                .execute(params![aor, ms(now)?])?;
+            tx.prepare_cached(
+                "INSERT INTO bindings (aor, contact_key, contact, q, expires_ms, updated_ms, call_id, cseq, transport, source, instance, reg_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                 ON CONFLICT (aor, contact_key) DO UPDATE SET
+                     contact = excluded.contact, q = excluded.q, expires_ms = excluded.expires_ms,
+                     updated_ms = excluded.updated_ms, call_id = excluded.call_id, cseq = excluded.cseq,
+                     transport = excluded.transport, source = excluded.source,
+                     instance = excluded.instance, reg_id = excluded.reg_id",
+            )?
+            .execute(params![
+                aor,
+                b.key(),
+                b.contact,
+                b.q.thousandths(),
+                ms(b.expires_at)?,
+                ms(b.updated_at)?,
+                b.call_id,
+                b.cseq,
+                b.source.transport.as_str(),
+                b.source.addr.to_string(),
+                b.instance,
+                b.reg_id,
+            ])?;
+        }
+        Change::Remove(uri) => {
+            tx.prepare_cached("DELETE FROM bindings WHERE aor = ?1 AND contact_key = ?2")?
+                .execute(params![aor, contact_key(uri)])?;
+        }
+        Change::RemoveAll => {
+            tx.prepare_cached("DELETE FROM bindings WHERE aor = ?1")?
+                .execute(params![aor])?;
+        }
+    }
+    Ok(())
+}
+
+fn count_usize(n: i64) -> usize {
+    // COUNT(*) is never negative.
+    usize::try_from(n).unwrap_or(0)
+}
+
+impl LocationService for SqliteStore {
+    fn lookup(&self, aor: &str, now: UnixMs) -> Result<Vec<Binding>> {
+        load(&self.lock(), aor, now)
+    }
+
+    fn update(
+        &self,
+        aor: &str,
+        now: UnixMs,
+        decide: &mut dyn FnMut(&[Binding]) -> Plan,
+    ) -> Result<Vec<Binding>> {
+        let mut conn = self.lock();
+        // IMMEDIATE takes the write lock before the read, so no other
+        // process can change the AOR between what `decide` sees and what is
+        // written.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current = load(&tx, aor, now)?;
+        let changes = match decide(&current) {
+            Plan::Abort => return Ok(current), // dropping `tx` rolls back
+            Plan::Commit(changes) if changes.is_empty() => return Ok(current),
+            Plan::Commit(changes) => changes,
+        };
+        // Expired bindings of this AOR go while we hold its rows anyway.
+        tx.prepare_cached("DELETE FROM bindings WHERE aor = ?1 AND expires_ms <= ?2")?
+            .execute(params![aor, ms(now)?])?;
+        for change in &changes {
+            write(&tx, aor, now, change)?;
+        }
+        tx.commit()?;
+        Ok(after_state(current, &changes, now))
+    }
+
+    fn remove_all(&self, aor: &str) -> Result<usize> {
+        let conn = self.lock();
+        let n = conn
+            .prepare_cached("DELETE FROM bindings WHERE aor = ?1")?
+            .execute(params![aor])?;
+        Ok(n)
+    }
+
+    fn purge_expired(&self, now: UnixMs) -> Result<usize> {
+        let conn = self.lock();
+        let n = conn
+            .prepare_cached("DELETE FROM bindings WHERE expires_ms <= ?1")?
+            .execute(params![ms(now)?])?;
+        Ok(n)
+    }
+
+    fn count(&self, now: UnixMs) -> Result<Counts> {
+        let conn = self.lock();
+        let (bindings, aors) = conn
+            .prepare_cached(
+                "SELECT COUNT(*), COUNT(DISTINCT aor) FROM bindings WHERE expires_ms > ?1",
+            )?
+            .query_row(params![ms(now)?], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?))
+            })?;
+        Ok(Counts {
+            bindings: count_usize(bindings),
+            aors: count_usize(aors),
+        })
+    }
+
+    fn is_known(&self, aor: &str) -> Result<bool> {
+        let conn = self.lock();
+        let found = conn
+            .prepare_cached("SELECT 1 FROM aors WHERE aor = ?1")?
+            .query_row(params![aor], |_| Ok(()))
+            .optional()?;
+        Ok(found.is_some())
+    }
+}

@@ -1,0 +1,272 @@
+//! `sipkit serve`'s TOML configuration and its documented example.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sipkit_server::{
+    Error, RedirectOutcome, RegistrarSection, ServerConfig, Standing, TransactionSection,
+    Transport, TransportAddr, UsersSection,
+};
+
+use crate::util::TempDir;
+
+const EXAMPLE: &str = include_str!("../../examples/sipkit.toml");
+
+fn addr(s: &str) -> TransportAddr {
+    s.parse().unwrap()
+}
+
+#[test]
+fn the_example_parses_to_what_its_comments_say() {
+    let got = ServerConfig::from_toml(EXAMPLE).unwrap();
+    let want = ServerConfig {
+        listen: vec![
+            addr("udp:127.0.0.1:5060"),
+            addr("tcp:127.0.0.1:5060"),
+            addr("udp:[::1]:5060"),
+        ],
+        db: "/var/lib/sipkit/registrations.db".into(),
+        db_sync: sipkit_server::DbSync::Full,
+        domains: vec!["example.com".into(), "example.org".into()],
+        max_message_size: 65535,
+        registrar: RegistrarSection {
+            min_expires: 60,
+            max_expires: 7200,
+            default_expires: Some(3600),
+        },
+        transaction: TransactionSection {
+            t1_ms: 500,
+            t2_ms: 4000,
+            t4_ms: 5000,
+        },
+        users: UsersSection {
+            known: vec!["alice".into(), "bob".into(), "sip:carol@example.org".into()],
+        },
+        moved: BTreeMap::from([("sip:dave@example.com".into(), "sip:dave@example.net".into())]),
+    };
+    assert_eq!(got, want);
+}
+
+/// Each "Default: X" the example states is the real default.
+#[test]
+fn the_defaults_the_example_states_are_the_real_ones() {
+    let d = ServerConfig::default();
+    assert_eq!(
+        d.listen,
+        [addr("udp:127.0.0.1:5060"), addr("tcp:127.0.0.1:5060")]
+    );
+    assert_eq!(d.db, "sipkit.db");
+    assert_eq!(d.db_sync, sipkit_server::DbSync::Normal);
+    assert!(d.domains.is_empty());
+    assert_eq!(d.max_message_size, 65535);
+    assert_eq!(
+        (
+            d.registrar.min_expires,
+            d.registrar.max_expires,
+            d.registrar.default_expires()
+        ),
+        (60, 3600, 3600)
+    );
+    assert_eq!(
+        (
+            d.transaction.t1_ms,
+            d.transaction.t2_ms,
+            d.transaction.t4_ms
+        ),
+        (500, 4000, 5000)
+    );
+    assert!(d.users.known.is_empty());
+    assert!(d.moved.is_empty());
+    let stated: Vec<&str> = EXAMPLE
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("# Default: "))
+        .chain(
+            EXAMPLE
+                .lines()
+                .filter_map(|l| l.split_once(". Default: ").map(|(_, v)| v)),
+        )
+        .collect();
+    assert_eq!(
+        stated,
+        [
+            r#"["udp:127.0.0.1:5060", "tcp:127.0.0.1:5060"]"#,
+            r#""sipkit.db""#,
+            r#""normal""#,
+            "[]",
+            "65535",
+            "60",
+            "3600",
+            "3600, or max_expires if that is lower",
+            "[]",
+            "no entries",
+            "500",
+            "4000",
+            "5000",
+        ]
+    );
+}
+
+fn keys(table: &toml::Table, prefix: &str, out: &mut BTreeSet<String>) {
+    for (k, v) in table {
+        let name = format!("{prefix}{k}");
+        match v {
+            toml::Value::Table(t) if name != "moved" => keys(t, &format!("{name}."), out),
+            _ => {
+                out.insert(name);
+            }
+        }
+    }
+}
+
+/// Every key the configuration has appears, set, in the example, and the
+/// example sets no key the configuration lacks.
+#[test]
+fn the_example_documents_every_key() {
+    let mut full = ServerConfig::default();
+    full.moved.insert("sip:a@b".into(), "sip:a@c".into());
+    full.registrar.default_expires = Some(3600);
+    let mut all = BTreeSet::new();
+    keys(&toml::Table::try_from(&full).unwrap(), "", &mut all);
+    let mut example = BTreeSet::new();
+    keys(&EXAMPLE.parse::<toml::Table>().unwrap(), "", &mut example);
+    assert_eq!(example, all);
+    assert_eq!(all.len(), 13, "{all:?}");
+}
+
+#[test]
+fn no_file_means_defaults_that_validate() {
+    let d = ServerConfig::from_toml("").unwrap();
+    assert_eq!(d, ServerConfig::default());
+    let registrar = d.registrar_config().unwrap();
+    assert_eq!(registrar, sipkit_server::RegistrarConfig::default());
+    assert_eq!(
+        registrar.directory.standing("sip:anyone@anywhere.example"),
+        Standing::Admitted
+    );
+}
+
+#[test]
+fn a_partial_file_keeps_the_other_defaults() {
+    let c = ServerConfig::from_toml("db = \":memory:\"\n[registrar]\nmax_expires = 600\n").unwrap();
+    assert_eq!(c.db, ":memory:");
+    assert_eq!(c.registrar.max_expires, 600);
+    assert_eq!(c.registrar.min_expires, 60);
+    assert_eq!(c.registrar.default_expires(), 600);
+    assert_eq!(c.registrar_config().unwrap().default_expires, 600);
+    assert_eq!(c.listen, ServerConfig::default().listen);
+}
+
+#[test]
+fn domain_is_a_synonym_of_domains() {
+    let c = ServerConfig::from_toml("domain = [\"example.com\"]").unwrap();
+    assert_eq!(c.domains, ["example.com"]);
+}
+
+fn config_error(text: &str) -> String {
+    match ServerConfig::from_toml(text) {
+        Err(e @ Error::Config { .. }) => e.to_string(),
+        other => panic!("expected a config error for {text:?}, got {other:?}"),
+    }
+}
+
+#[test]
+fn mistakes_are_named() {
+    let e = config_error("lisen = []");
+    assert!(e.contains("unknown field `lisen`"), "{e}");
+    let e = config_error("[registrar]\nmin_expire = 30");
+    assert!(e.contains("unknown field `min_expire`"), "{e}");
+    let e = config_error("listen = [\"udp:localhost:5060\"]");
+    assert!(
+        e.contains("invalid transport address \"udp:localhost:5060\""),
+        "{e}"
+    );
+    let e = config_error("listen = [\"tls:127.0.0.1:5061\"]");
+    assert!(
+        e.contains("listen tls:127.0.0.1:5061: only udp and tcp are supported"),
+        "{e}"
+    );
+    let e = config_error("listen = []");
+    assert!(e.contains("at least one address"), "{e}");
+    let e = config_error("listen = [\"udp:127.0.0.1:5060\", \"udp:127.0.0.1:5060\"]");
+    assert!(e.contains("listed twice"), "{e}");
+    let e = config_error("[registrar]\nmin_expires = 600\ndefault_expires = 300");
+    assert!(
+        e.contains("min_expires <= default_expires <= max_expires"),
+        "{e}"
+    );
+    let e = config_error("[registrar]\ndefault_expires = 0\nmin_expires = 0");
+    assert!(e.contains("default_expires: must be above 0"), "{e}");
+    let e = config_error("[transaction]\nt1_ms = 5000");
+    assert!(e.contains("t1_ms <= t2_ms"), "{e}");
+    let e = config_error("max_message_size = 10");
+    assert!(e.contains("max_message_size"), "{e}");
+    let e = config_error("[users]\nknown = [\"tel:+1555\"]");
+    assert!(e.contains("user \"tel:+1555\""), "{e}");
+    let e = config_error("[moved]\n\"alice\" = \"sip:a@b\"");
+    assert!(e.contains("moved \"alice\""), "{e}");
+    let e = config_error("db = \"\"");
+    assert!(e.contains("db: empty path"), "{e}");
+    let e = config_error("listen = 5");
+    assert!(e.starts_with("config <string>: "), "{e}");
+}
+
+#[test]
+fn load_reads_a_file_and_names_it_in_errors() {
+    let dir = TempDir::new("config");
+    let path = dir.file("sipkit.toml");
+    std::fs::write(&path, EXAMPLE).unwrap();
+    assert_eq!(
+        ServerConfig::load(&path).unwrap(),
+        ServerConfig::from_toml(EXAMPLE).unwrap()
+    );
+    std::fs::write(&path, "max_message_size = \"big\"").unwrap();
+    let e = ServerConfig::load(&path).unwrap_err().to_string();
+    assert!(
+        e.starts_with(&format!("config {}: ", path.display())),
+        "{e}"
+    );
+    let e = ServerConfig::load(dir.file("missing.toml")).unwrap_err();
+    assert!(matches!(e, Error::Io { .. }), "{e}");
+}
+
+#[test]
+fn the_example_drives_the_decisions() {
+    let c = ServerConfig::from_toml(EXAMPLE).unwrap();
+    let reg = c.registrar_config().unwrap();
+    assert_eq!(
+        (reg.min_expires, reg.max_expires, reg.default_expires),
+        (60, 7200, 3600)
+    );
+    let d = &reg.directory;
+    assert_eq!(d.standing("sip:alice@example.org"), Standing::Admitted);
+    assert_eq!(d.standing("sip:carol@example.org"), Standing::Admitted);
+    assert_eq!(d.standing("sip:carol@example.com"), Standing::UnknownUser);
+    assert_eq!(d.standing("sip:alice@example.net"), Standing::ForeignDomain);
+    let redirect = c.redirect_config().unwrap();
+    assert_eq!(
+        redirect.moved_to("sip:dave@example.com"),
+        Some("sip:dave@example.net")
+    );
+    let store = sipkit_server::MemoryStore::new();
+    let out = sipkit_server::redirect(
+        crate::util::T0,
+        "INVITE",
+        "sip:dave@example.com",
+        &store,
+        &redirect,
+    );
+    assert_eq!(
+        out,
+        RedirectOutcome::MovedPermanently {
+            uri: "sip:dave@example.net".into()
+        }
+    );
+    assert_eq!(c.transaction.t2(), std::time::Duration::from_secs(4));
+    assert_eq!(c.listen[2].transport, Transport::Udp);
+}
+
+#[test]
+fn a_config_round_trips_through_toml() {
+    let c = ServerConfig::from_toml(EXAMPLE).unwrap();
+    let text = toml::to_string(&c).unwrap();
+    assert_eq!(ServerConfig::from_toml(&text).unwrap(), c);
+}

@@ -1,0 +1,568 @@
+//! The `LocationService` contract (RFC 3261 §10.2, §10.3), run against every
+//! store, then what only the SQLite store promises.
+
+use sipkit_server::{
+    Binding, Change, Counts, LocationService, Plan, SqliteStore, Transport, TransportAddr, UnixMs,
+};
+
+use crate::util::{binding, q, TempDir, T0};
+
+const ALICE: &str = "sip:alice@example.com";
+const BOB: &str = "sip:bob@example.com";
+
+for_each_store!(
+    empty_store_knows_nothing,
+    every_field_survives_a_round_trip,
+    expired_bindings_are_never_returned,
+    upsert_replaces_a_contact_that_compares_equal,
+    remove_matches_by_uri_comparison,
+    remove_all_empties_the_aor_and_keeps_it_known,
+    purge_expired_counts_and_spares_the_live,
+    counts_are_of_live_bindings_and_aors,
+    aors_are_separate,
+    lookup_lists_highest_q_then_most_recent_first,
+    abort_writes_nothing,
+    decide_sees_only_live_bindings,
+    update_returns_what_lookup_then_sees,
+    a_register_is_all_or_nothing,
+    an_upsert_already_expired_is_a_removal,
+    empty_commit_changes_nothing,
+    hundreds_of_aors,
+);
+
+fn empty_store_knows_nothing(store: &dyn LocationService) {
+    assert_eq!(store.lookup(ALICE, T0).unwrap(), vec![]);
+    assert!(!store.is_known(ALICE).unwrap());
+    assert_eq!(store.count(T0).unwrap(), Counts::default());
+    assert_eq!(store.purge_expired(T0).unwrap(), 0);
+    assert_eq!(store.remove_all(ALICE).unwrap(), 0);
+}
+
+fn every_field_survives_a_round_trip(store: &dyn LocationService) {
+    let b = Binding {
+        contact: "sip:alice@[2001:db8::4]:5070;transport=tcp;ob".into(),
+        q: q(250),
+        expires_at: UnixMs(T0.0 + 3_600_123),
+        updated_at: T0,
+        call_id: "843817637684230@998sdasdh09".into(),
+        cseq: u32::MAX,
+        source: TransportAddr::new(Transport::Tcp, "[2001:db8::4]:49152".parse().unwrap()),
+        instance: Some("\"<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>\"".into()),
+        reg_id: Some("1".into()),
+    };
+    let after = store
+        .apply(ALICE, T0, &[Change::Upsert(b.clone())])
+        .unwrap();
+    assert_eq!(after, vec![b.clone()]);
+    assert_eq!(store.lookup(ALICE, T0).unwrap(), vec![b]);
+    assert!(store.is_known(ALICE).unwrap());
+}
+
+fn expired_bindings_are_never_returned(store: &dyn LocationService) {
+    store
+        .apply(
+            ALICE,
+            T0,
+            &[Change::Upsert(binding("sip:alice@h1", T0, 10))],
+        )
+        .unwrap();
+    assert_eq!(store.lookup(ALICE, UnixMs(T0.0 + 9_999)).unwrap().len(), 1);
+    // It expires at T0 + 10 s exactly.
+    assert_eq!(store.lookup(ALICE, T0.plus_secs(10)).unwrap(), vec![]);
+    assert_eq!(store.count(T0.plus_secs(10)).unwrap(), Counts::default());
+    // An update sees nothing either.
+    let mut seen = None;
+    store
+        .update(ALICE, T0.plus_secs(11), &mut |cur| {
+            seen = Some(cur.len());
+            Plan::Abort
+        })
+        .unwrap();
+    assert_eq!(seen, Some(0));
+}
+
+fn upsert_replaces_a_contact_that_compares_equal(store: &dyn LocationService) {
+    store
+        .apply(
+            ALICE,
+            T0,
+            &[Change::Upsert(binding(
+                "sip:alice@PC33.example.com;transport=UDP",
+                T0,
+                60,
+            ))],
+        )
+        .unwrap();
+    let later = T0.plus_secs(5);
+    let mut b = binding("sip:alice@pc33.example.com;transport=udp", later, 600);
+    b.cseq = 2;
+    let after = store
+        .apply(ALICE, later, &[Change::Upsert(b.clone())])
+        .unwrap();
+    assert_eq!(after, vec![b.clone()]);
+    assert_eq!(store.lookup(ALICE, later).unwrap(), vec![b]);
+    assert_eq!(store.count(later).unwrap().bindings, 1);
+}
+
+fn remove_matches_by_uri_comparison(store: &dyn LocationService) {
+    store
+        .apply(
+            ALICE,
+            T0,
+            &[
+                Change::Upsert(binding("sip:alice@h1;lr;transport=tcp", T0, 60)),
+                Change::Upsert(binding("sip:alice@h2", T0, 60)),
+            ],
+        )
+        .unwrap();
+    let after = store
+        .apply(
+            ALICE,
+            T0,
+            &[Change::Remove("<SIP:alice@H1;transport=TCP;lr>".into())],
+        )
+        .unwrap();
+    assert_eq!(
+        after.iter().map(|b| b.contact.as_str()).collect::<Vec<_>>(),
+        ["sip:alice@h2"]
+    );
+    assert_eq!(store.lookup(ALICE, T0).unwrap(), after);
+}
+
+fn remove_all_empties_the_aor_and_keeps_it_known(store: &dyn LocationService) {
+    store
+        .apply(
+            ALICE,
+            T0,
+            &[
+                Change::Upsert(binding("sip:alice@h1", T0, 60)),
+                Change::Upsert(binding("sip:alice@h2", T0, 60)),
+            ],
+        )
+        .unwrap();
+    store
+        .apply(BOB, T0, &[Change::Upsert(binding("sip:bob@h1", T0, 60))])
+        .unwrap();
+    assert_eq!(store.remove_all(ALICE).unwrap(), 2);
+    assert_eq!(store.lookup(ALICE, T0).unwrap(), vec![]);
+    assert!(store.is_known(ALICE).unwrap());
+    assert_eq!(store.lookup(BOB, T0).unwrap().len(), 1);
+    // Change::RemoveAll inside a transaction does the same.
+    assert_eq!(store.apply(BOB, T0, &[Change::RemoveAll]).unwrap(), vec![]);
+    assert_eq!(store.count(T0).unwrap(), Counts::default());
+}
+
+fn purge_expired_counts_and_spares_the_live(store: &dyn LocationService) {
+    store
+        .apply(
+            ALICE,
+            T0,
+            &[
+                Change::Upsert(binding("sip:alice@short", T0, 60)),
+                Change::Upsert(binding("sip:alice@long", T0, 3600)),
+            ],
+        )
+        .unwrap();
+    store
+        .apply(BOB, T0, &[Change::Upsert(binding("sip:bob@short", T0, 60))])
+        .unwrap();
+    assert_eq!(store.purge_expired(T0.plus_secs(59)).unwrap(), 0);
+    assert_eq!(store.purge_expired(T0.plus_secs(60)).unwrap(), 2);
+    assert_eq!(store.purge_expired(T0.plus_secs(60)).unwrap(), 0);
+    let left = store.lookup(ALICE, T0.plus_secs(60)).unwrap();
+    assert_eq!(
+        left.iter().map(|b| b.contact.as_str()).collect::<Vec<_>>(),
+        ["sip:alice@long"]
+    );
+    // Expired rows were removed, and even looking in the past shows nothing.
+    assert_eq!(store.lookup(BOB, T0).unwrap(), vec![]);
+    assert!(store.is_known(BOB).unwrap());
+}
+
+fn counts_are_of_live_bindings_and_aors(store: &dyn LocationService) {
+    store
+        .apply(
+            ALICE,
+            T0,
+            &[
+                Change::Upsert(binding("sip:alice@h1", T0, 60)),
+                Change::Upsert(binding("sip:alice@h2", T0, 120)),
+            ],
+        )
+        .unwrap();
+    store
+        .apply(BOB, T0, &[Change::Upsert(binding("sip:bob@h1", T0, 60))])
+        .unwrap();
+    assert_eq!(
+        store.count(T0).unwrap(),
+        Counts {
+            bindings: 3,
+            aors: 2
+        }
+    );
+    assert_eq!(
+        store.count(T0.plus_secs(60)).unwrap(),
+        Counts {
+            bindings: 1,
+            aors: 1
+        }
+    );
+    assert_eq!(
+        store.count(T0.plus_secs(120)).unwrap(),
+        Counts {
+            bindings: 0,
+            aors: 0
+        }
+    );
+}
+
+fn aors_are_separate(store: &dyn LocationService) {
+    // The same contact under two AORs is two bindings.
+    store
+        .apply(
+            ALICE,
+            T0,
+            &[Change::Upsert(binding("sip:shared@h", T0, 60))],
+        )
+        .unwrap();
+    store
+        .apply(BOB, T0, &[Change::Upsert(binding("sip:shared@h", T0, 120))])
+        .unwrap();
+    assert_eq!(
+        store.lookup(ALICE, T0).unwrap()[0].expires_at,
+        T0.plus_secs(60)
+    );
+    assert_eq!(
+        store.lookup(BOB, T0).unwrap()[0].expires_at,
+        T0.plus_secs(120)
+    );
+    assert!(!store.is_known("sip:carol@example.com").unwrap());
+    // AOR keys are exact: canonicalizing is the caller's (the registrar's).
+    assert_eq!(store.lookup("sip:ALICE@example.com", T0).unwrap(), vec![]);
+}
+
+fn lookup_lists_highest_q_then_most_recent_first(store: &dyn LocationService) {
+    let mut changes = Vec::new();
+    for (contact, qv, at) in [
+        ("sip:a@low", 100, 0),
+        ("sip:a@old-high", 900, 0),
+        ("sip:a@new-high", 900, 5),
+        ("sip:a@tie-b", 500, 3),
+        ("sip:a@tie-a", 500, 3),
+    ] {
+        let mut b = binding(contact, T0.plus_secs(at), 600);
+        b.q = q(qv);
+        changes.push(Change::Upsert(b));
+    }
+    let now = T0.plus_secs(10);
+    let after = store.apply(ALICE, now, &changes).unwrap();
+    let order: Vec<_> = store
+        .lookup(ALICE, now)
+        .unwrap()
+        .into_iter()
+        .map(|b| b.contact)
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "sip:a@new-high",
+            "sip:a@old-high",
+            "sip:a@tie-a",
+            "sip:a@tie-b",
+            "sip:a@low"
+        ]
+    );
+    assert_eq!(
+        after.into_iter().map(|b| b.contact).collect::<Vec<_>>(),
+        order
+    );
+}
+
+fn abort_writes_nothing(store: &dyn LocationService) {
+    store
+        .apply(
+            ALICE,
+            T0,
+            &[Change::Upsert(binding("sip:alice@h1", T0, 60))],
+        )
+        .unwrap();
+    let before = store.lookup(ALICE, T0).unwrap();
+    let returned = store.update(ALICE, T0, &mut |_| Plan::Abort).unwrap();
+    assert_eq!(returned, before);
+    assert_eq!(store.lookup(ALICE, T0).unwrap(), before);
+    // Aborting on a new AOR does not make it known.
+    store.update(BOB, T0, &mut |_| Plan::Abort).unwrap();
+    assert!(!store.is_known(BOB).unwrap());
+}
+
+fn decide_sees_only_live_bindings(store: &dyn LocationService) {
+    store
+        .apply(
+            ALICE,
+            T0,
+            &[
+                Change::Upsert(binding("sip:alice@short", T0, 10)),
+                Change::Upsert(binding("sip:alice@long", T0, 100)),
+            ],
+        )
+        .unwrap();
+    let mut seen = Vec::new();
+    store
+        .update(ALICE, T0.plus_secs(50), &mut |cur| {
+            seen = cur.iter().map(|b| b.contact.clone()).collect();
+            Plan::Commit(vec![])
+        })
+        .unwrap();
+    assert_eq!(seen, ["sip:alice@long"]);
+}
+
+fn update_returns_what_lookup_then_sees(store: &dyn LocationService) {
+    store
+        .apply(
+            ALICE,
+            T0,
+            &[
+                Change::Upsert(binding("sip:alice@h1", T0, 60)),
+                Change::Upsert(binding("sip:alice@h2", T0, 600)),
+            ],
+        )
+        .unwrap();
+    let now = T0.plus_secs(61);
+    let after = store
+        .update(ALICE, now, &mut |cur| {
+            assert_eq!(cur.len(), 1);
+            Plan::Commit(vec![
+                Change::Upsert(binding("sip:alice@h3", now, 60)),
+                Change::Remove("sip:alice@h2".into()),
+            ])
+        })
+        .unwrap();
+    assert_eq!(after, store.lookup(ALICE, now).unwrap());
+    assert_eq!(
+        after.iter().map(|b| b.contact.as_str()).collect::<Vec<_>>(),
+        ["sip:alice@h3"]
+    );
+}
+
+/// RFC 3261 §10.3: "The binding updates MUST be committed ... if and only if
+/// all binding updates and additions succeed." A change the SQLite store
+/// cannot write (a timestamp beyond its range) after one it can: either all
+/// are applied (the memory store has no such limit) or none.
+fn a_register_is_all_or_nothing(store: &dyn LocationService) {
+    store
+        .apply(
+            ALICE,
+            T0,
+            &[Change::Upsert(binding("sip:alice@old", T0, 60))],
+        )
+        .unwrap();
+    let mut unwritable = binding("sip:alice@far", T0, 60);
+    unwritable.expires_at = UnixMs(u64::MAX);
+    let result = store.apply(
+        ALICE,
+        T0,
+        &[
+            Change::Remove("sip:alice@old".into()),
+            Change::Upsert(binding("sip:alice@new", T0, 60)),
+            Change::Upsert(unwritable),
+        ],
+    );
+    let now: Vec<_> = store
+        .lookup(ALICE, T0)
+        .unwrap()
+        .into_iter()
+        .map(|b| b.contact)
+        .collect();
+    match result {
+        Ok(after) => {
+            assert_eq!(after.len(), 2);
+            assert_eq!(now.len(), 2);
+            assert!(!now.contains(&"sip:alice@old".to_owned()));
+        }
+        Err(_) => assert_eq!(now, ["sip:alice@old"], "a failed transaction left a trace"),
+    }
+}
+
+fn an_upsert_already_expired_is_a_removal(store: &dyn LocationService) {
+    store
+        .apply(
+            ALICE,
+            T0,
+            &[Change::Upsert(binding("sip:alice@h1", T0, 60))],
+        )
+        .unwrap();
+    let now = T0.plus_secs(10);
+    let mut dead = binding("sip:alice@h1", now, 0);
+    dead.cseq = 2;
+    assert_eq!(
+        store.apply(ALICE, now, &[Change::Upsert(dead)]).unwrap(),
+        vec![]
+    );
+    assert_eq!(store.lookup(ALICE, now).unwrap(), vec![]);
+    assert_eq!(store.count(T0).unwrap(), Counts::default());
+}
+
+fn empty_commit_changes_nothing(store: &dyn LocationService) {
+    let after = store.apply(ALICE, T0, &[]).unwrap();
+    assert_eq!(after, vec![]);
+    assert!(!store.is_known(ALICE).unwrap());
+}
+
+fn hundreds_of_aors(store: &dyn LocationService) {
+    for i in 0..300u32 {
+        let aor = format!("sip:user{i}@example.com");
+        store
+            .apply(
+                &aor,
+                T0,
+                &[
+                    Change::Upsert(binding(
+                        &format!("sip:user{i}@10.0.0.1:{}", 5000 + i),
+                        T0,
+                        60 + i,
+                    )),
+                    Change::Upsert(binding(&format!("sip:user{i}@10.0.0.2"), T0, 3600)),
+                ],
+            )
+            .unwrap();
+    }
+    assert_eq!(
+        store.count(T0).unwrap(),
+        Counts {
+            bindings: 600,
+            aors: 300
+        }
+    );
+    assert_eq!(
+        store.lookup("sip:user123@example.com", T0).unwrap().len(),
+        2
+    );
+    assert_eq!(store.purge_expired(T0.plus_secs(159)).unwrap(), 100);
+    assert_eq!(
+        store.count(T0.plus_secs(159)).unwrap(),
+        Counts {
+            bindings: 500,
+            aors: 300
+        }
+    );
+}
+
+// ---- what only the SQLite store promises --------------------------------
+
+fn open(dir: &TempDir) -> SqliteStore {
+    SqliteStore::open(dir.file("location.db")).unwrap()
+}
+
+#[test]
+fn sqlite_bindings_survive_reopening() {
+    let dir = TempDir::new("reopen");
+    let b = binding("sip:alice@h1;transport=tcp", T0, 600);
+    {
+        let store = open(&dir);
+        store
+            .apply(ALICE, T0, &[Change::Upsert(b.clone())])
+            .unwrap();
+    }
+    let store = open(&dir);
+    assert_eq!(store.lookup(ALICE, T0).unwrap(), vec![b]);
+    assert!(store.is_known(ALICE).unwrap());
+}
+
+#[test]
+fn sqlite_runs_in_wal_with_synchronous_full() {
+    let dir = TempDir::new("pragmas");
+    let store = open(&dir);
+    assert_eq!(store.pragma("journal_mode").unwrap(), "wal");
+    // 2 = FULL: the WAL is fsynced at every commit.
+    assert_eq!(store.pragma("synchronous").unwrap(), "2");
+    assert_eq!(
+        store.pragma("user_version").unwrap(),
+        SqliteStore::SCHEMA_VERSION.to_string()
+    );
+}
+
+#[test]
+fn sqlite_db_sync_normal_is_synchronous_normal_in_wal() {
+    let dir = TempDir::new("pragmas-normal");
+    let store =
+        SqliteStore::open_with(dir.path().join("n.db"), sipkit_server::DbSync::Normal).unwrap();
+    assert_eq!(store.pragma("journal_mode").unwrap(), "wal");
+    // 1 = NORMAL: commits reach the WAL file (kill -9 safe) without an fsync each.
+    assert_eq!(store.pragma("synchronous").unwrap(), "1");
+}
+
+#[test]
+fn sqlite_lookup_is_an_index_search_not_a_scan() {
+    let dir = TempDir::new("plan");
+    let store = open(&dir);
+    let plan = store.explain_lookup().unwrap();
+    assert!(
+        plan.iter().any(|l| l.starts_with("SEARCH bindings USING")),
+        "{plan:?}"
+    );
+    assert!(!plan.iter().any(|l| l.starts_with("SCAN")), "{plan:?}");
+}
+
+#[test]
+fn sqlite_refuses_a_schema_from_the_future() {
+    let dir = TempDir::new("future");
+    let path = dir.file("location.db");
+    drop(SqliteStore::open(&path).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    let err = SqliteStore::open(&path).unwrap_err();
+    assert!(
+        matches!(err, sipkit_server::Error::SchemaTooNew { found: 99, .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("schema version 99 is newer"),
+        "{err}"
+    );
+}
+
+#[test]
+fn sqlite_reports_a_corrupt_row_instead_of_panicking() {
+    let dir = TempDir::new("corrupt");
+    let path = dir.file("location.db");
+    let store = SqliteStore::open(&path).unwrap();
+    store
+        .apply(
+            ALICE,
+            T0,
+            &[Change::Upsert(binding("sip:alice@h1", T0, 60))],
+        )
+        .unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute("UPDATE bindings SET transport = 'carrier-pigeon'", [])
+        .unwrap();
+    let err = store.lookup(ALICE, T0).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            sipkit_server::Error::Corrupt {
+                what: "transport",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn sqlite_open_fails_cleanly_on_a_directory() {
+    let dir = TempDir::new("dir");
+    assert!(SqliteStore::open(dir.path()).is_err());
+}
+
+#[test]
+fn open_store_picks_memory_or_sqlite() {
+    let dir = TempDir::new("open-store");
+    let mem = sipkit_server::open_store(":memory:").unwrap();
+    assert!(format!("{mem:?}").starts_with("MemoryStore"));
+    let path = dir.file("x.db");
+    let file = sipkit_server::open_store(path.to_str().unwrap()).unwrap();
+    assert!(format!("{file:?}").starts_with("SqliteStore"));
+    assert!(path.exists());
+}
