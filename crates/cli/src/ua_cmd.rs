@@ -428,9 +428,18 @@ fn call_summary(p: &Printer, r: &CallReport) {
         ));
     }
     if ru {
+        let rule = if r.permanent_address.is_some() {
+            "301 Moved Permanently: адрес сменился навсегда (RFC 3261 §21.3.2), поэтому будущие запросы идут на новый адрес".to_owned()
+        } else {
+            match r.redirects.iter().find(|x| x.followed) {
+                None => "перенаправлений не было: будущие запросы идут на исходный URI".to_owned(),
+                Some(x) if x.status == 302 => "302 Moved Temporarily: новый адрес годится только для этого запроса (RFC 3261 §21.3.3), поэтому будущие запросы сохраняют исходный URI".to_owned(),
+                Some(x) => format!("{} — не постоянное перемещение: будущие запросы сохраняют исходный URI", x.status),
+            }
+        };
         p.line(&format!(
-            "будущие вызовы: {} — {}",
-            r.future_requests_uri, r.future_requests_rule
+            "будущие вызовы: {} — {rule}",
+            r.future_requests_uri
         ));
     } else {
         p.line(&format!(

@@ -161,6 +161,13 @@ impl AckFor2xx {
         Some(&self.ack)
     }
 
+    /// True if this ACK answers a 2xx to the INVITE (`call_id`, `cseq`),
+    /// from any fork: a 2xx with the same Call-ID and CSeq but another To tag
+    /// is from another fork (RFC 3261 §13.2.2.4).
+    pub fn is_for_invite(&self, call_id: &str, cseq: u32) -> bool {
+        self.call_id == call_id && self.cseq == cseq
+    }
+
     /// The ACK bytes.
     pub fn bytes(&self) -> &[u8] {
         &self.ack

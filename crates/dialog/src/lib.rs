@@ -71,7 +71,7 @@ pub use error::Error;
 pub use invite::{AckFor2xx, CallSetup, Timers, TwoXxAction, TwoXxRetransmit};
 pub use redirect::{Attempt, Choice, Next, Redirect, RedirectFollower, RedirectPolicy, Stop};
 pub use refer::{
-    is_refer_sub_false, sipfrag_body, Diagnosis, Notification, NotifierConfig, NotifyAnswer,
-    NotifyContent, Outcome, ReferAccepted, ReferNotifier, ReferRefusal, ReferSubscriber,
-    SubscriberState, SIPFRAG,
+    is_refer_sub_false, lenient_status, sipfrag_body, Diagnosis, Notification, NotifierConfig,
+    NotifyAnswer, NotifyContent, Outcome, ReferAccepted, ReferNotifier, ReferRefusal,
+    ReferSubscriber, SubscriberState, SIPFRAG,
 };

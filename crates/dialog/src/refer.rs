@@ -36,6 +36,20 @@ pub fn is_refer_sub_false(value: Option<&str>) -> bool {
     })
 }
 
+/// The status of a body that starts like a Status-Line (`SIP/2.0 200 OK`),
+/// whatever its line ending: the fallback when the body is not a valid
+/// `message/sipfrag`.
+pub fn lenient_status(body: &[u8]) -> Option<u16> {
+    let line = body.split(|&c| c == b'\r' || c == b'\n').next()?;
+    let line = std::str::from_utf8(line).ok()?;
+    let rest = line.trim_start().strip_prefix("SIP/2.0 ")?;
+    let code = rest.get(..3)?;
+    if rest.len() > 3 && !rest[3..].starts_with(' ') {
+        return None;
+    }
+    code.parse().ok().filter(|c| (100..700).contains(c))
+}
+
 // ------------------------------------------------------------ notifier
 
 /// How the transferee's notifier behaves.
@@ -530,13 +544,6 @@ impl ReferSubscriber {
     /// 2xx is valid (it may overtake it over UDP) and counts as acceptance.
     pub fn on_notify(&mut self, now: Instant, req: &Request<'_>) -> NotifyAnswer {
         let at = now.saturating_duration_since(self.started);
-        let sipfrag = match req.sipfrag() {
-            Some(Ok(f)) => f,
-            _ => {
-                // No sipfrag: keep it visible, but it reports nothing.
-                return self.record_bad(at, req, 200, "OK");
-            }
-        };
         let first_line = String::from_utf8_lossy(
             req.body()
                 .split(|&c| c == b'\r' || c == b'\n')
@@ -544,7 +551,13 @@ impl ReferSubscriber {
                 .unwrap_or(b""),
         )
         .into_owned();
-        let sipfrag_status = sipfrag.status();
+        let sipfrag_status = match req.sipfrag() {
+            Some(Ok(f)) => f.status(),
+            // Be liberal in what is accepted: a body whose Status-Line ends
+            // with a bare LF (baresip 1.0) or that lacks its Content-Type
+            // still says how the new call went.
+            _ => lenient_status(req.body()),
+        };
         let event = req.event().ok().flatten();
         let answer = match event {
             None => NotifyAnswer {
@@ -645,30 +658,6 @@ impl ReferSubscriber {
             None => {}
         }
         answer
-    }
-
-    fn record_bad(
-        &mut self,
-        at: Duration,
-        req: &Request<'_>,
-        status: u16,
-        reason: &'static str,
-    ) -> NotifyAnswer {
-        let st = req.subscription_state().ok().flatten();
-        self.notifications.push(Notification {
-            at,
-            sipfrag_status: None,
-            sipfrag: String::from_utf8_lossy(req.body())
-                .lines()
-                .next()
-                .unwrap_or("")
-                .to_owned(),
-            subscription_state: st.map(|s| s.state.to_ascii_lowercase()).unwrap_or_default(),
-            reason: st.and_then(|s| s.reason().map(str::to_owned)),
-            expires: st.and_then(|s| s.expires()),
-            answered: status,
-        });
-        NotifyAnswer { status, reason }
     }
 
     /// The next deadline: the end of the wait, or the subscription's expiry.

@@ -289,15 +289,16 @@ impl Transactions {
             Ok(s) => s,
             Err(error) => return self.malformed(bytes, error, source, local, transport),
         };
-        let from = Arrival {
-            source,
-            local,
-            transport,
-        };
-        match s.start {
-            Start::Response { status } => self.on_response(now, bytes, &s, status, from),
-            Start::Request { method, .. } => self.on_request(now, bytes, &s, method, from),
-        }
+        self.dispatch(
+            now,
+            bytes,
+            &s,
+            Arrival {
+                source,
+                local,
+                transport,
+            },
+        );
     }
 
     /// Like [`Transactions::handle_datagram`] for a message the driver has
@@ -318,14 +319,23 @@ impl Transactions {
             Ok(s) => s,
             Err(error) => return self.malformed(bytes, error, source, local, transport),
         };
-        let from = Arrival {
-            source,
-            local,
-            transport,
-        };
+        self.dispatch(
+            now,
+            bytes,
+            &s,
+            Arrival {
+                source,
+                local,
+                transport,
+            },
+        );
+    }
+
+    /// Hands a summarized message to the client or server side.
+    fn dispatch(&mut self, now: Instant, bytes: &[u8], s: &Summary<'_>, from: Arrival) {
         match s.start {
-            Start::Response { status } => self.on_response(now, bytes, &s, status, from),
-            Start::Request { method, .. } => self.on_request(now, bytes, &s, method, from),
+            Start::Response { status } => self.on_response(now, bytes, s, status, from),
+            Start::Request { method, .. } => self.on_request(now, bytes, s, method, from),
         }
     }
 

@@ -117,6 +117,10 @@ impl Default for TransportConfig {
 #[derive(Debug, Clone)]
 pub struct Transports {
     udp: Vec<(SocketAddr, Arc<UdpSocket>)>,
+    /// The same UDP sockets (duplicated descriptors) for sending without the
+    /// runtime: a direct `sendto` that fails only when the kernel's buffer
+    /// is really full, not when tokio has not yet seen the socket writable.
+    udp_direct: Vec<(SocketAddr, Arc<std::net::UdpSocket>)>,
     tcp: Arc<tcp::Table>,
     locals: Vec<(Transport, SocketAddr)>,
 }
@@ -133,12 +137,15 @@ impl Transports {
         let config = Arc::new(config);
         let table = Arc::new(tcp::Table::new(tx.clone(), config.clone()));
         let mut udp = Vec::new();
+        let mut udp_direct = Vec::new();
         let mut locals = Vec::new();
         for spec in specs {
             match spec.transport {
                 Transport::Udp => {
-                    let sock = Arc::new(bind_udp(spec.addr, config.udp_recv_buffer)?);
+                    let (sock, direct) = bind_udp(spec.addr, config.udp_recv_buffer)?;
+                    let sock = Arc::new(sock);
                     let local = sock.local_addr()?;
+                    udp_direct.push((local, Arc::new(direct)));
                     tokio::spawn(udp_loop(
                         sock.clone(),
                         local,
@@ -157,6 +164,7 @@ impl Transports {
         Ok((
             Transports {
                 udp,
+                udp_direct,
                 tcp: table,
                 locals,
             },
@@ -205,8 +213,21 @@ impl Transports {
         destination: SocketAddr,
         bytes: &[u8],
     ) -> io::Result<()> {
-        let sock = self.udp_socket(local, destination)?;
-        match sock.try_send_to(bytes, destination) {
+        let sock = local
+            .and_then(|l| self.udp_direct.iter().find(|(a, _)| *a == l))
+            .or_else(|| {
+                self.udp_direct
+                    .iter()
+                    .find(|(a, _)| a.is_ipv4() == destination.is_ipv4())
+            })
+            .map(|(_, s)| s)
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::AddrNotAvailable,
+                    format!("no UDP listener for {destination}"),
+                )
+            })?;
+        match sock.send_to(bytes, destination) {
             Ok(_) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
             Err(e) => Err(e),
@@ -240,7 +261,9 @@ impl Transports {
     }
 }
 
-fn bind_udp(addr: SocketAddr, recv_buffer: usize) -> io::Result<UdpSocket> {
+/// A UDP socket for the runtime and a duplicate of its descriptor for
+/// direct sends (both non-blocking).
+fn bind_udp(addr: SocketAddr, recv_buffer: usize) -> io::Result<(UdpSocket, std::net::UdpSocket)> {
     use socket2::{Domain, Protocol, Socket, Type};
     let sock = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
     if addr.is_ipv6() {
@@ -251,7 +274,8 @@ fn bind_udp(addr: SocketAddr, recv_buffer: usize) -> io::Result<UdpSocket> {
     let _ = sock.set_send_buffer_size(recv_buffer);
     sock.set_nonblocking(true)?;
     sock.bind(&addr.into())?;
-    UdpSocket::from_std(sock.into())
+    let direct: std::net::UdpSocket = sock.try_clone()?.into();
+    Ok((UdpSocket::from_std(sock.into())?, direct))
 }
 
 async fn udp_loop(sock: Arc<UdpSocket>, local: SocketAddr, tx: mpsc::Sender<Inbound>, max: usize) {

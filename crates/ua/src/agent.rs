@@ -537,8 +537,13 @@ impl Agent {
             Method::Bye => {
                 reply(ep, notes, &key, req, 200, "OK", Some(&tag));
                 let c = &mut self.calls[i];
-                c.state = State::Ended;
-                c.report.ended = "bye_received".into();
+                // Both sides may hang up at once (a transferor ends its dialog too, RFC 5589).
+                if c.state != State::Closing {
+                    c.state = State::Ended;
+                }
+                if c.report.ended.is_empty() {
+                    c.report.ended = "bye_received".into();
+                }
             }
             Method::Refer => self.on_refer(ep, i, key, req, notes).await?,
             Method::Invite => {

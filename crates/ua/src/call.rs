@@ -67,7 +67,7 @@ enum InviteResult {
         contacts: Vec<Choice>,
     },
     Answered {
-        dialog: Dialog,
+        dialog: Box<Dialog>,
         dest: SocketAddr,
         status: u16,
         reason: String,
@@ -273,7 +273,7 @@ pub async fn place_call(
                 reason,
             } => {
                 established = Some(Established {
-                    dialog,
+                    dialog: *dialog,
                     dest,
                     hangup: None,
                 });
@@ -437,7 +437,7 @@ async fn run_invite(
                         to: dest,
                     });
                     return Ok(InviteResult::Answered {
-                        dialog,
+                        dialog: Box::new(dialog),
                         dest,
                         status,
                         reason: resp.reason().to_owned(),

@@ -420,6 +420,9 @@ impl Endpoint {
                     if (200..300).contains(&status) && self.reack(&response) {
                         continue;
                     }
+                    if (200..300).contains(&status) && self.end_fork(&key, &response) {
+                        continue;
+                    }
                     self.pending.push_back(EpEvent::Response {
                         key,
                         status,
@@ -481,6 +484,51 @@ impl Endpoint {
             }
         }
         self.flush();
+    }
+
+    /// A 2xx from another fork of an INVITE whose first 2xx was ACKed
+    /// already (same Call-ID and CSeq, another To tag): RFC 3261 §13.2.2.4
+    /// says to ACK it and then end that dialog with BYE. True if it was one.
+    fn end_fork(&mut self, key: &TransactionKey, response: &[u8]) -> bool {
+        let Ok(Message::Response(r)) = parse(response) else {
+            return false;
+        };
+        if r.cseq().method != "INVITE" {
+            return false;
+        }
+        let Some(dest) = self
+            .acks
+            .iter()
+            .find(|(a, _)| a.is_for_invite(r.call_id(), r.cseq().seq))
+            .map(|(_, d)| *d)
+        else {
+            return false;
+        };
+        let Some(invite) = self.tx.request(key) else {
+            return false;
+        };
+        let Ok(Message::Request(inv)) = parse(&invite) else {
+            return false;
+        };
+        let Ok(mut dialog) = sipkit_dialog::Dialog::uac(&inv, &r) else {
+            return false;
+        };
+        let via = self.via();
+        let ack = dialog.ack(inv.cseq().seq, &via).build();
+        let tag = dialog.id().remote_tag.clone();
+        self.send_ack(
+            AckFor2xx::new(inv.call_id(), inv.cseq().seq, &tag, ack),
+            dest,
+        );
+        let via = self.via();
+        if let Ok((b, _)) = dialog.request("BYE", &via) {
+            let bye = b
+                .header(sipkit_message::HeaderName::UserAgent, crate::USER_AGENT)
+                .build();
+            let _ = self.send_request(&bye, dest);
+        }
+        tracing::info!(tag = %tag, "a second 2xx from another fork: ACKed and ended with BYE (RFC 3261 §13.2.2.4)");
+        true
     }
 
     /// Resends the kept ACK if `response` is a retransmission of an ACKed 2xx.

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crate::util::{free_port, sipp};
+
 /// A running `sipkit serve`, killed (by its PID) when dropped.
 pub struct Server {
     child: Child,
@@ -57,10 +59,6 @@ impl Server {
         };
         let (udp, tcp) = (addr("udp"), addr("tcp"));
         Server { child, udp, tcp }
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
     }
 
     /// Sends `sig` (e.g. "-KILL", "-TERM") to the server and waits for it.
@@ -408,35 +406,11 @@ fn tcp_register_and_redirect() {
 
 /// SIPp (Debian package sip-tester) drives the interop scenarios in
 /// testdata/sipp. Missing SIPp fails the test in CI and is reported elsewhere.
-fn sipp() -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("sipp"))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "sipp is not installed (apt-get install sip-tester); scripts/setup installs it"
-        );
-        eprintln!("SKIPPED: sipp is not installed (apt-get install sip-tester); the SIPp interop tests did not run");
-    }
-    found
-}
 
 fn scenario(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../testdata/sipp")
         .join(name)
-}
-
-fn free_port() -> u16 {
-    // Bind and release: SIPp binds it right after.
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Runs one SIPp scenario against `target` and returns its exit code.

@@ -5,47 +5,23 @@
 //! started is ended by its PID.
 
 use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::util::{sipkit, stdout};
+use crate::util::{free_port, sipkit, sipp, stdout};
 
 /// SIPp (Debian package sip-tester) drives the interop scenarios in
 /// testdata/sipp/ua. Missing SIPp fails the test in CI (the `CI` variable is
 /// set) and is reported as skipped elsewhere.
-fn sipp() -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("sipp"))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "sipp is not installed (apt-get install sip-tester); scripts/setup installs it"
-        );
-        eprintln!("SKIPPED: sipp is not installed (apt-get install sip-tester); the SIPp interop tests of sipkit ua did not run");
-    }
-    found
-}
 
 fn scenario(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../testdata/sipp/ua")
         .join(name)
-}
-
-fn free_port() -> u16 {
-    // Bind and release: the peer binds it right after.
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A background process, killed by its PID when dropped.
@@ -797,6 +773,10 @@ fn ua_sipp_transferor_moves_the_call_to_a_target_that_sees_referred_by() {
         &["-trace_logs", "-log_file", "/dev/stdout"],
     );
     let alice_port = free_port();
+    let errors = std::env::temp_dir().join(format!(
+        "sipkit-ua-transferor-{}-{alice_port}.log",
+        std::process::id()
+    ));
     settle();
     let alice = Command::new("timeout")
         .args(["60", sipp.to_str().unwrap()])
@@ -817,16 +797,28 @@ fn ua_sipp_transferor_moves_the_call_to_a_target_that_sees_referred_by() {
             "refer_to",
             &format!("sip:carol@127.0.0.1:{carol_port}"),
         ])
-        .args(["-timeout", "40", "-timeout_error", "-nostdin"])
+        .args([
+            "-timeout",
+            "40",
+            "-timeout_error",
+            "-nostdin",
+            "-trace_err",
+            "-error_file",
+        ])
+        .arg(&errors)
         .stdin(Stdio::null())
         .output()
         .expect("running sipp");
-    assert_eq!(
-        alice.status.code(),
-        Some(0),
-        "the transferor saw 202, NOTIFY 100 (active), NOTIFY 200 (terminated) and BYE:\n{}",
-        String::from_utf8_lossy(&alice.stdout)
-    );
+    let unexpected = std::fs::read_to_string(&errors).unwrap_or_default();
+    let _ = std::fs::remove_file(&errors);
+    if alice.status.code() != Some(0) {
+        let (_, ua_out) = ua.finish(30);
+        panic!(
+            "the transferor (SIPp, exit {:?}) should see 202, NOTIFY 100 (active), NOTIFY 200 (terminated) and BYE:\n{}\n{unexpected}\nsipkit ua:\n{ua_out}",
+            alice.status.code(),
+            String::from_utf8_lossy(&alice.stdout)
+        );
+    }
     let (rc, log) = carol.finish(30);
     assert_eq!(rc, 0, "the target got the INVITE with Referred-By:\n{log}");
     assert!(
@@ -837,6 +829,116 @@ fn ua_sipp_transferor_moves_the_call_to_a_target_that_sees_referred_by() {
     assert_eq!(rc, 0, "{out}");
     assert!(
         out.contains("\"notified\": [\n") && out.contains("\"new_call_status\": 200"),
+        "{out}"
+    );
+}
+
+#[test]
+fn ua_registers_to_sipkit_serve_and_is_called_through_its_redirect() {
+    let server = crate::serve::Server::start(":memory:", &[]);
+    let registrar = format!("sip:{}", server.udp);
+    let ua = start_ua(&[
+        "--user",
+        "alice",
+        "--register",
+        &registrar,
+        "--expires",
+        "120",
+        "--calls",
+        "1",
+        "--duration",
+        "20",
+        "--format",
+        "json",
+    ]);
+    // Wait for the registration to land.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !ua
+        .err
+        .lock()
+        .unwrap()
+        .contains("registered sip:alice@127.0.0.1")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no registration:\n{}",
+            ua.err.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let aor = format!("sip:alice@{}", server.udp);
+    let o = run(&["call", &aor, "--format", "json"]);
+    let j = json(&o);
+    assert_eq!(code(&o), 0, "{j:#}");
+    assert_eq!(j["redirects"][0]["status"], 302);
+    assert_eq!(
+        j["final_uri"],
+        format!("sip:alice@{}", ua.addr).as_str(),
+        "the registered Contact"
+    );
+    assert_eq!(j["future_requests_uri"], aor.as_str());
+    let (rc, out) = ua.finish(20);
+    assert_eq!(rc, 0, "{out}");
+    let doc: String = out
+        .lines()
+        .take_while(|l| !l.starts_with('['))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let r: Value = serde_json::from_str(&doc).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(r["registration"]["status"], 200, "{r:#}");
+    assert_eq!(r["registration"]["expires"], 120);
+    assert_eq!(
+        r["registration"]["unregister_status"], 200,
+        "un-REGISTER at exit"
+    );
+}
+
+#[test]
+fn ua_sipp_second_2xx_from_another_fork_is_acked_and_ended() {
+    let Some(sipp) = sipp() else { return };
+    let port = free_port();
+    let peer = start_sipp(&sipp, "fork_two_2xx.xml", port, &[]);
+    settle();
+    let o = run(&[
+        "call",
+        &format!("sip:bob@127.0.0.1:{port}"),
+        "--hold",
+        "0.5",
+        "--format",
+        "json",
+    ]);
+    let j = json(&o);
+    assert_eq!(code(&o), 0, "{j:#}");
+    assert_eq!(j["hangup"]["status"], 200);
+    let (rc, out) = peer.finish(30);
+    assert_eq!(
+        rc, 0,
+        "SIPp saw ACK for both 2xx, BYE for the second at once, then BYE for the first:\n{out}"
+    );
+}
+
+#[test]
+fn ua_ring_timeout_cancels_and_the_ua_answers_487() {
+    let ua = start_ua(&["--answer", "180", "--calls", "1", "--duration", "20"]);
+    let o = run(&[
+        "call",
+        &format!("sip:x@{}", ua.addr),
+        "--ring-timeout",
+        "0.5",
+        "--format",
+        "json",
+    ]);
+    let j = json(&o);
+    assert_eq!(code(&o), 1, "{j:#}");
+    assert_eq!(
+        j["final_status"], 487,
+        "RFC 3261 §9.2: CANCEL ends the INVITE with 487"
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("sent CANCEL"));
+    let (rc, out) = ua.finish(20);
+    assert_eq!(rc, 0);
+    assert!(
+        out.contains("→ 200 OK (CANCEL)") && out.contains("→ 487 Request Terminated (INVITE)"),
         "{out}"
     );
 }

@@ -63,3 +63,31 @@ pub fn snapshot(name: &str, actual: &str) {
         );
     }
 }
+
+/// SIPp (Debian package sip-tester), which drives the interop scenarios in
+/// testdata/sipp. Missing SIPp fails the test when the `CI` variable is set
+/// and is reported as skipped elsewhere.
+pub fn sipp() -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join("sipp"))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "sipp is not installed (apt-get install sip-tester); scripts/setup installs it"
+        );
+        eprintln!("SKIPPED: sipp is not installed (apt-get install sip-tester); the SIPp interop tests did not run");
+    }
+    found
+}
+
+/// A free UDP port on loopback: bound and released, for a peer to bind next.
+pub fn free_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

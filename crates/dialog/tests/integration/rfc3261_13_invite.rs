@@ -105,6 +105,9 @@ fn s13_2_2_4_same_ack_for_every_2xx_retransmission() {
     // A 2xx from another fork (another To tag) is another dialog: not this ACK.
     let fork = answer(200, "OK", Some("fork2"), "sip:bob@192.0.2.5");
     assert_eq!(a.on_2xx(&resp(&fork)), None);
+    // ... but it answers the same INVITE: the UAC ACKs it and ends it with BYE.
+    assert!(a.is_for_invite("a84b4c76e66710", 314159));
+    assert!(!a.is_for_invite("a84b4c76e66710", 314160));
     // Nor a 2xx to another INVITE (re-INVITE with a higher CSeq).
     let other = crlf(
         &String::from_utf8(ok.clone())

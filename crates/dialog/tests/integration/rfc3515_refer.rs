@@ -656,6 +656,34 @@ fn rfc6665_notify_checks_event_id_and_state() {
 }
 
 #[test]
+fn rfc3420_interop_baresip_sipfrag_with_a_bare_lf_still_counts() {
+    // baresip 1.0 sends "SIP/2.0 200 OK\n" (bare LF, Content-Type without version).
+    let mut f = flow(32);
+    f.answer(0, 202, &[]);
+    let (b, _) = f
+        .bob
+        .request("NOTIFY", "SIP/2.0/UDP 192.0.2.2;branch=z9hG4bKb")
+        .unwrap();
+    let n = b
+        .header(HeaderName::Event, "refer;id=2")
+        .header(
+            HeaderName::SubscriptionState,
+            "terminated;reason=noresource",
+        )
+        .body("message/sipfrag", b"SIP/2.0 200 OK\n".to_vec())
+        .build();
+    assert_eq!(f.sub.on_notify(f.t0, &req(&n)).status, 200);
+    assert_eq!(f.sub.notifications()[0].sipfrag_status, Some(200));
+    assert_eq!(f.sub.outcome(), Some(Outcome::Transferred));
+    assert_eq!(
+        sipkit_dialog::lenient_status(b"SIP/2.0 486 Busy Here"),
+        Some(486)
+    );
+    assert_eq!(sipkit_dialog::lenient_status(b"SIP/2.0 4860 x"), None);
+    assert_eq!(sipkit_dialog::lenient_status(b"INVITE sip:x SIP/2.0"), None);
+}
+
+#[test]
 fn notify_without_a_sipfrag_body_reports_nothing() {
     let mut f = flow(32);
     f.answer(0, 202, &[]);

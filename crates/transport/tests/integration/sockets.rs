@@ -183,3 +183,19 @@ async fn several_listeners_at_once() {
     client.send_to(OPTIONS, udp2).await.unwrap();
     assert_eq!(next(&mut rx).await.local, udp2);
 }
+
+/// Regression (found by the user agent): a datagram sent right after bind,
+/// before the runtime has seen the socket writable, must leave at once.
+#[tokio::test]
+async fn first_udp_send_goes_out_immediately() {
+    let (t, _rx) = bind(&["udp:127.0.0.1:0"]).await;
+    let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    t.try_send_udp(None, peer.local_addr().unwrap(), b"first")
+        .unwrap();
+    let mut buf = [0u8; 16];
+    let (n, _) = tokio::time::timeout(Duration::from_secs(10), peer.recv_from(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&buf[..n], b"first");
+}
