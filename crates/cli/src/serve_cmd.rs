@@ -135,6 +135,7 @@ async fn serve(config: ServerConfig) -> anyhow::Result<u8> {
     let timer = tokio::time::sleep(Duration::from_secs(3600));
     let mut timer = std::pin::pin!(timer);
     let mut armed: Option<Instant> = None;
+    let mut outgoing = Vec::new();
     loop {
         let deadline = core.poll_timeout();
         if deadline != armed {
@@ -174,13 +175,14 @@ async fn serve(config: ServerConfig) -> anyhow::Result<u8> {
                 return Ok(0);
             }
         }
-        for t in core.drain_transmits() {
-            let dest = t.destination;
-            if t.transport == Transport::Udp {
-                if let Err(e) = transports.try_send_udp(t.local, dest, &t.bytes) {
+        core.take_outgoing(&mut outgoing);
+        for o in outgoing.drain(..) {
+            let dest = o.destination;
+            if o.transport == Transport::Udp {
+                if let Err(e) = transports.try_send_udp(o.local, dest, o.bytes.as_slice()) {
                     tracing::debug!(%dest, error = %e, "udp send failed");
                 }
-            } else if let Err(t) = transports.try_send_tcp(t) {
+            } else if let Err(t) = transports.try_send_tcp(o.into_transmit()) {
                 // No open connection (or its queue is full): connect or wait in a task.
                 let transports = transports.clone();
                 tokio::spawn(async move {

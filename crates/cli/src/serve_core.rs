@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use sipkit_message::{parse, parse_with, Message, Mode, Request};
 use sipkit_server::{ServerConfig, Service, TransportAddr, UnixMs};
 use sipkit_transaction::{
-    Config as TxConfig, Event, TransactionKey, Transactions, Transport as TxTransport,
+    Config as TxConfig, Event, SharedBytes, TransactionKey, Transactions, Transport as TxTransport,
 };
 use sipkit_transport::via::{is_forbidden_destination, stamp_received};
 use sipkit_transport::{ConnId, Inbound, Transmit, Transport};
@@ -21,10 +21,13 @@ pub struct Core {
     service: Service,
     /// Each server transaction's local address and connection, so its
     /// responses leave from the socket the request came in on (§18.2.2).
+    /// Kept only when a transport family has several listeners: with one,
+    /// the family alone picks the socket.
     origin: HashMap<TransactionKey, (SocketAddr, Option<ConnId>)>,
+    track_origin: bool,
     /// The connection a message from a peer last came on (stream transports).
     conn_of: HashMap<SocketAddr, ConnId>,
-    out: Vec<Transmit>,
+    out: Vec<Outgoing>,
     /// Wall-clock time of the input being handled (for the location service).
     wall: UnixMs,
 }
@@ -45,6 +48,7 @@ impl Core {
             tx,
             service,
             origin: HashMap::new(),
+            track_origin: several_per_family(config),
             conn_of: HashMap::new(),
             out: Vec::new(),
             wall: UnixMs::from_millis(0),
@@ -90,9 +94,10 @@ impl Core {
         self.tx.poll_timeout()
     }
 
-    /// Everything to send now.
-    pub fn drain_transmits(&mut self) -> Vec<Transmit> {
-        std::mem::take(&mut self.out)
+    /// Moves everything to send now into `buf` (which must be empty), so
+    /// that both vectors keep their capacity from turn to turn.
+    pub fn take_outgoing(&mut self, buf: &mut Vec<Outgoing>) {
+        std::mem::swap(&mut self.out, buf);
     }
 
     /// How many transactions are live.
@@ -121,8 +126,10 @@ impl Core {
                     transport,
                     cancels,
                 } => {
-                    self.origin
-                        .insert(key.clone(), (local, self.conn_of.get(&source).copied()));
+                    if self.track_origin {
+                        self.origin
+                            .insert(key.clone(), (local, self.conn_of.get(&source).copied()));
+                    }
                     match parsed {
                         Some(req) => {
                             self.answer(now, &key, req, source, transport, cancels.is_some())
@@ -145,17 +152,13 @@ impl Core {
                 } => {
                     tracing::info!(%source, error = %error, "malformed message");
                     if let Some(t) = reply {
-                        self.push(
-                            t.transport,
-                            t.destination,
-                            Some(local),
-                            conn,
-                            t.bytes.as_slice().to_vec(),
-                        );
+                        self.push(t.transport, t.destination, Some(local), conn, t.bytes);
                     }
                 }
                 Event::Terminated { key } => {
-                    self.origin.remove(&key);
+                    if self.track_origin {
+                        self.origin.remove(&key);
+                    }
                 }
                 Event::Timeout { key, timer } => {
                     tracing::debug!(?key, timer = timer.name(), "transaction timed out");
@@ -170,13 +173,7 @@ impl Core {
                 .and_then(|k| self.origin.get(k).copied())
                 .map(|(l, c)| (Some(l), c))
                 .unwrap_or((None, None));
-            self.push(
-                t.transport,
-                t.destination,
-                l,
-                c,
-                t.bytes.as_slice().to_vec(),
-            );
+            self.push(t.transport, t.destination, l, c, t.bytes);
         }
     }
 
@@ -186,7 +183,7 @@ impl Core {
         destination: SocketAddr,
         local: Option<SocketAddr>,
         conn: Option<ConnId>,
-        bytes: Vec<u8>,
+        bytes: SharedBytes,
     ) {
         if is_forbidden_destination(destination) {
             // RFC 4475 §3.3.10: never send to a broadcast address.
@@ -203,7 +200,7 @@ impl Core {
             None
         };
         let local = local.filter(|l| !l.ip().is_unspecified());
-        self.out.push(Transmit {
+        self.out.push(Outgoing {
             transport,
             destination,
             conn,
@@ -250,6 +247,40 @@ impl Core {
             tracing::warn!(%source, error = %e, "the transaction layer refused the response");
         }
     }
+}
+
+/// A message to send, still in the transaction layer's shared buffer (no
+/// copy on the UDP path).
+#[derive(Debug)]
+pub struct Outgoing {
+    pub transport: Transport,
+    pub destination: SocketAddr,
+    pub conn: Option<ConnId>,
+    pub local: Option<SocketAddr>,
+    pub bytes: SharedBytes,
+}
+
+impl Outgoing {
+    /// As the transport's owned `Transmit` (copies the bytes).
+    pub fn into_transmit(self) -> Transmit {
+        Transmit {
+            transport: self.transport,
+            destination: self.destination,
+            conn: self.conn,
+            local: self.local,
+            bytes: self.bytes.as_slice().to_vec(),
+        }
+    }
+}
+
+/// Whether some transport has more than one listener in one address family;
+/// then responses must remember which socket their request came in on.
+fn several_per_family(config: &ServerConfig) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    config
+        .listen
+        .iter()
+        .any(|l| !seen.insert((l.transport, l.addr.is_ipv4())))
 }
 
 fn tx_transport(t: Transport) -> TxTransport {

@@ -186,18 +186,16 @@ where
             }
         }
     }
-    let bindings = match store.lookup(&aor, now) {
-        Ok(b) => b,
+    let contacts = match store.lookup_replies(&aor, now) {
+        Ok(c) => c,
         Err(e) => {
             return RedirectOutcome::StoreFailed {
                 error: e.to_string(),
             }
         }
     };
-    if !bindings.is_empty() {
-        return RedirectOutcome::MovedTemporarily {
-            contacts: bindings.iter().map(|b| b.reply(now)).collect(),
-        };
+    if !contacts.is_empty() {
+        return RedirectOutcome::MovedTemporarily { contacts };
     }
     let known = cfg.directory.is_listed(&aor)
         || match store.is_known(&aor) {

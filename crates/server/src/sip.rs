@@ -4,6 +4,7 @@
 //! call it and sends (and retransmits) what it returns.
 
 use std::hash::{Hash, Hasher};
+use std::io::Write as _;
 use std::sync::Arc;
 
 use sipkit_message::{Contact, HeaderName, Method, Request};
@@ -281,13 +282,13 @@ impl Service {
 
     /// A deterministic To tag for this request, so a retransmitted request
     /// that reaches us after its transaction ended still gets the same tag.
-    fn to_tag(&self, req: &Request<'_>) -> String {
+    fn to_tag(&self, req: &Request<'_>) -> u64 {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         self.tag_key.hash(&mut h);
         req.call_id().hash(&mut h);
         req.from().tag().hash(&mut h);
         req.cseq().seq.hash(&mut h);
-        format!("{:016x}", h.finish())
+        h.finish()
     }
 
     /// Writes a response to `req` (§8.2.6): every Via (the top one as
@@ -303,9 +304,8 @@ impl Service {
         body: &[u8],
     ) -> Reply {
         let mut out = Vec::with_capacity(384 + extra.len() * 64 + body.len());
-        out.extend_from_slice(b"SIP/2.0 ");
-        out.extend_from_slice(status.to_string().as_bytes());
-        out.push(b' ');
+        // Writing into a Vec cannot fail.
+        let _ = write!(out, "SIP/2.0 {status} ");
         // A reason phrase is one line (§25.1 Reason-Phrase).
         out.extend(reason.bytes().filter(|b| *b != b'\r' && *b != b'\n'));
         out.extend_from_slice(b"\r\n");
@@ -329,8 +329,7 @@ impl Service {
                     out.extend_from_slice(b"To: ");
                     out.extend_from_slice(h.value.as_bytes());
                     if status != 100 && req.to().tag().is_none() {
-                        out.extend_from_slice(b";tag=");
-                        out.extend_from_slice(self.to_tag(req).as_bytes());
+                        let _ = write!(out, ";tag={:016x}", self.to_tag(req));
                     }
                 }
                 HeaderName::From | HeaderName::CallId | HeaderName::CSeq => {
@@ -350,9 +349,7 @@ impl Service {
         }
         out.extend_from_slice(b"Server: ");
         out.extend_from_slice(SERVER.as_bytes());
-        out.extend_from_slice(b"\r\nContent-Length: ");
-        out.extend_from_slice(body.len().to_string().as_bytes());
-        out.extend_from_slice(b"\r\n\r\n");
+        let _ = write!(out, "\r\nContent-Length: {}\r\n\r\n", body.len());
         out.extend_from_slice(body);
         Reply {
             status,

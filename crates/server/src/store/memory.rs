@@ -42,6 +42,16 @@ impl LocationService for MemoryStore {
         Ok(live)
     }
 
+    fn lookup_replies(&self, aor: &str, now: UnixMs) -> Result<Vec<crate::ContactReply>> {
+        let map = self.lock();
+        let mut live: Vec<&Binding> = map
+            .get(aor)
+            .map(|list| list.iter().filter(|b| b.is_live(now)).collect())
+            .unwrap_or_default();
+        live.sort_by(|a, b| reply_order(a, b));
+        Ok(live.into_iter().map(|b| b.reply(now)).collect())
+    }
+
     fn update(
         &self,
         aor: &str,

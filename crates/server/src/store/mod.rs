@@ -39,6 +39,18 @@ pub trait LocationService: Send + Sync + fmt::Debug {
     /// registered, then by contact). The hot path of the redirect server.
     fn lookup(&self, aor: &str, now: UnixMs) -> Result<Vec<Binding>>;
 
+    /// What a 302 lists for the AOR at `now`: its live contacts in reply
+    /// order with q and remaining expires. The same as mapping
+    /// [`LocationService::lookup`] through [`Binding::reply`]; a store may
+    /// do it without copying whole bindings.
+    fn lookup_replies(&self, aor: &str, now: UnixMs) -> Result<Vec<crate::ContactReply>> {
+        Ok(self
+            .lookup(aor, now)?
+            .iter()
+            .map(|b| b.reply(now))
+            .collect())
+    }
+
     /// Reads the AOR's live bindings, lets `decide` choose the changes and
     /// applies them, all in one transaction: other writers see all of them
     /// or none, and nothing can change the AOR between the read and the

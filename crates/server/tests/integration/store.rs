@@ -21,6 +21,7 @@ for_each_store!(
     counts_are_of_live_bindings_and_aors,
     aors_are_separate,
     lookup_lists_highest_q_then_most_recent_first,
+    lookup_replies_is_lookup_through_reply,
     abort_writes_nothing,
     decide_sees_only_live_bindings,
     update_returns_what_lookup_then_sees,
@@ -239,6 +240,34 @@ fn aors_are_separate(store: &dyn LocationService) {
     assert!(!store.is_known("sip:carol@example.com").unwrap());
     // AOR keys are exact: canonicalizing is the caller's (the registrar's).
     assert_eq!(store.lookup("sip:ALICE@example.com", T0).unwrap(), vec![]);
+}
+
+/// The 302's contact list equals the live bindings, in reply order, each as
+/// its reply (q and remaining expires); expired ones are left out.
+fn lookup_replies_is_lookup_through_reply(store: &dyn LocationService) {
+    let mut changes = Vec::new();
+    for (contact, qv, at, life) in [
+        ("sip:a@one", 300, 0, 600),
+        ("sip:a@two", 900, 2, 600),
+        ("sip:a@gone", 1000, 0, 5),
+    ] {
+        let mut b = binding(contact, T0.plus_secs(at), life);
+        b.q = q(qv);
+        changes.push(Change::Upsert(b));
+    }
+    store.apply(ALICE, T0.plus_secs(2), &changes).unwrap();
+    let now = T0.plus_secs(10);
+    let via_lookup: Vec<_> = store
+        .lookup(ALICE, now)
+        .unwrap()
+        .iter()
+        .map(|b| b.reply(now))
+        .collect();
+    let replies = store.lookup_replies(ALICE, now).unwrap();
+    assert_eq!(replies, via_lookup);
+    let uris: Vec<&str> = replies.iter().map(|r| r.uri.as_str()).collect();
+    assert_eq!(uris, ["sip:a@two", "sip:a@one"]);
+    assert!(store.lookup_replies(BOB, now).unwrap().is_empty());
 }
 
 fn lookup_lists_highest_q_then_most_recent_first(store: &dyn LocationService) {
