@@ -149,6 +149,9 @@ async fn serve(config: ServerConfig) -> anyhow::Result<u8> {
                 let Some(msg) = msg else { bail!("the transport stopped") };
                 let now = Instant::now();
                 let wall = wall();
+                // Group commit: the REGISTERs of this turn are committed
+                // together, before any of their 200s is sent below.
+                store.begin_batch().context("starting a group commit")?;
                 core.handle_inbound(now, wall, msg);
                 // Whatever else is already queued goes in the same turn.
                 for _ in 0..BATCH {
@@ -156,6 +159,11 @@ async fn serve(config: ServerConfig) -> anyhow::Result<u8> {
                         Ok(msg) => core.handle_inbound(now, wall, msg),
                         Err(_) => break,
                     }
+                }
+                if let Err(e) = store.end_batch() {
+                    // Nothing of this turn is stored, and its answers were
+                    // not sent: stop rather than acknowledge it later.
+                    bail!("the location service could not commit registrations ({e}); stopping without acknowledging them");
                 }
             }
             () = &mut timer, if armed.is_some() => {

@@ -39,6 +39,23 @@ pub trait LocationService: Send + Sync + fmt::Debug {
     /// registered, then by contact). The hot path of the redirect server.
     fn lookup(&self, aor: &str, now: UnixMs) -> Result<Vec<Binding>>;
 
+    /// Starts a group commit: until [`LocationService::end_batch`], each
+    /// [`LocationService::update`] stays atomic on its own, but becomes
+    /// durable only when the batch ends. A server that handles several
+    /// REGISTERs in one turn commits them together and must send none of
+    /// their 200s before `end_batch` returns `Ok`. A store without durable
+    /// commits ignores batches.
+    fn begin_batch(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Ends a group commit (see [`LocationService::begin_batch`]): every
+    /// update since is durable when this returns `Ok`. On `Err` none of
+    /// them is, and none may be acknowledged.
+    fn end_batch(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// What a 302 lists for the AOR at `now`: its live contacts in reply
     /// order with q and remaining expires. The same as mapping
     /// [`LocationService::lookup`] through [`Binding::reply`]; a store may

@@ -1,12 +1,11 @@
 //! The durable location service: one SQLite file in write-ahead-log mode.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use rusqlite::{
-    params, Connection, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior,
-};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
 
 use crate::binding::{reply_order, Binding, Change, Plan, Transport, TransportAddr, Q};
 use crate::error::{Error, Result};
@@ -89,6 +88,11 @@ impl DbSync {
 pub struct SqliteStore {
     conn: Mutex<Connection>,
     path: PathBuf,
+    /// A group commit is armed (changed only while `conn` is locked).
+    in_batch: AtomicBool,
+    /// The batch's transaction has begun: the first update of a batch opens
+    /// it, so a batch of lookups only costs nothing.
+    batch_open: AtomicBool,
 }
 
 impl SqliteStore {
@@ -132,6 +136,8 @@ impl SqliteStore {
         Ok(Self {
             conn: Mutex::new(conn),
             path,
+            in_batch: AtomicBool::new(false),
+            batch_open: AtomicBool::new(false),
         })
     }
 
@@ -207,6 +213,31 @@ fn ms(t: UnixMs) -> Result<i64> {
     })
 }
 
+/// Reads the AOR, lets `decide` plan, writes the plan on `conn` (inside a
+/// transaction or savepoint the caller commits). Returns the bindings after
+/// the change and whether anything was written (else the caller drops the
+/// transaction, which rolls back).
+fn apply_plan(
+    conn: &Connection,
+    aor: &str,
+    now: UnixMs,
+    decide: &mut dyn FnMut(&[Binding]) -> Plan,
+) -> Result<(Vec<Binding>, bool)> {
+    let current = load(conn, aor, now)?;
+    let changes = match decide(&current) {
+        Plan::Abort => return Ok((current, false)),
+        Plan::Commit(changes) if changes.is_empty() => return Ok((current, false)),
+        Plan::Commit(changes) => changes,
+    };
+    // Expired bindings of this AOR go while we hold its rows anyway.
+    conn.prepare_cached("DELETE FROM bindings WHERE aor = ?1 AND expires_ms <= ?2")?
+        .execute(params![aor, ms(now)?])?;
+    for change in &changes {
+        write(conn, aor, now, change)?;
+    }
+    Ok((after_state(current, &changes, now), true))
+}
+
 fn load(conn: &Connection, aor: &str, now: UnixMs) -> Result<Vec<Binding>> {
     let mut stmt = conn.prepare_cached(&lookup_sql())?;
     let mut rows = stmt.query(params![aor, ms(now)?])?;
@@ -254,7 +285,7 @@ fn read_binding(row: &Row<'_>) -> Result<Binding> {
     })
 }
 
-fn write(tx: &Transaction<'_>, aor: &str, now: UnixMs, change: &Change) -> Result<()> {
+fn write(tx: &Connection, aor: &str, now: UnixMs, change: &Change) -> Result<()> {
     match change {
         Change::Upsert(b) if !b.is_live(now) => {
             tx.prepare_cached("DELETE FROM bindings WHERE aor = ?1 AND contact_key = ?2")?
@@ -316,24 +347,50 @@ impl LocationService for SqliteStore {
         decide: &mut dyn FnMut(&[Binding]) -> Plan,
     ) -> Result<Vec<Binding>> {
         let mut conn = self.lock();
+        if self.in_batch.load(Ordering::Relaxed) {
+            // Inside a group commit: a savepoint keeps this REGISTER all or
+            // nothing; the batch's COMMIT makes it durable.
+            if !self.batch_open.load(Ordering::Relaxed) {
+                conn.execute_batch("BEGIN IMMEDIATE")?;
+                self.batch_open.store(true, Ordering::Relaxed);
+            }
+            let sp = conn.savepoint()?;
+            return apply_plan(&sp, aor, now, decide).and_then(|(out, write)| {
+                if write {
+                    sp.commit()?;
+                }
+                Ok(out)
+            });
+        }
         // IMMEDIATE takes the write lock before the read, so no other
         // process can change the AOR between what `decide` sees and what is
         // written.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let current = load(&tx, aor, now)?;
-        let changes = match decide(&current) {
-            Plan::Abort => return Ok(current), // dropping `tx` rolls back
-            Plan::Commit(changes) if changes.is_empty() => return Ok(current),
-            Plan::Commit(changes) => changes,
-        };
-        // Expired bindings of this AOR go while we hold its rows anyway.
-        tx.prepare_cached("DELETE FROM bindings WHERE aor = ?1 AND expires_ms <= ?2")?
-            .execute(params![aor, ms(now)?])?;
-        for change in &changes {
-            write(&tx, aor, now, change)?;
+        let (out, write) = apply_plan(&tx, aor, now, decide)?;
+        if write {
+            tx.commit()?;
         }
-        tx.commit()?;
-        Ok(after_state(current, &changes, now))
+        Ok(out)
+    }
+
+    fn begin_batch(&self) -> Result<()> {
+        let _conn = self.lock();
+        self.in_batch.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn end_batch(&self) -> Result<()> {
+        let conn = self.lock();
+        self.in_batch.store(false, Ordering::Relaxed);
+        if !self.batch_open.swap(false, Ordering::Relaxed) {
+            return Ok(());
+        }
+        if let Err(e) = conn.execute_batch("COMMIT") {
+            // Nothing of the batch is durable; leave no transaction open.
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e.into());
+        }
+        Ok(())
     }
 
     fn remove_all(&self, aor: &str) -> Result<usize> {

@@ -22,6 +22,7 @@ for_each_store!(
     aors_are_separate,
     lookup_lists_highest_q_then_most_recent_first,
     lookup_replies_is_lookup_through_reply,
+    a_batch_keeps_each_update_atomic_and_commits_them_together,
     abort_writes_nothing,
     decide_sees_only_live_bindings,
     update_returns_what_lookup_then_sees,
@@ -240,6 +241,30 @@ fn aors_are_separate(store: &dyn LocationService) {
     assert!(!store.is_known("sip:carol@example.com").unwrap());
     // AOR keys are exact: canonicalizing is the caller's (the registrar's).
     assert_eq!(store.lookup("sip:ALICE@example.com", T0).unwrap(), vec![]);
+}
+
+/// Group commit: inside a batch each update is all or nothing and visible
+/// at once; after `end_batch` they stay.
+fn a_batch_keeps_each_update_atomic_and_commits_them_together(store: &dyn LocationService) {
+    store.begin_batch().unwrap();
+    store
+        .apply(ALICE, T0, &[Change::Upsert(binding("sip:a@one", T0, 600))])
+        .unwrap();
+    let aborted = store.update(BOB, T0, &mut |_| Plan::Abort).unwrap();
+    assert!(aborted.is_empty());
+    store
+        .apply(BOB, T0, &[Change::Upsert(binding("sip:b@one", T0, 600))])
+        .unwrap();
+    assert_eq!(
+        store.lookup(ALICE, T0).unwrap().len(),
+        1,
+        "visible inside the batch"
+    );
+    store.end_batch().unwrap();
+    assert_eq!(store.lookup(ALICE, T0).unwrap().len(), 1);
+    assert_eq!(store.lookup(BOB, T0).unwrap().len(), 1);
+    // Ending twice, or without a batch, is harmless.
+    store.end_batch().unwrap();
 }
 
 /// The 302's contact list equals the live bindings, in reply order, each as
@@ -508,6 +533,37 @@ fn sqlite_runs_in_wal_with_synchronous_full() {
         store.pragma("user_version").unwrap(),
         SqliteStore::SCHEMA_VERSION.to_string()
     );
+}
+
+#[test]
+fn sqlite_batch_is_durable_only_when_it_ends() {
+    let dir = TempDir::new("batch");
+    let path = dir.path().join("b.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let other = SqliteStore::open(&path).unwrap();
+    store.begin_batch().unwrap();
+    store
+        .apply(ALICE, T0, &[Change::Upsert(binding("sip:a@one", T0, 600))])
+        .unwrap();
+    assert!(
+        other.lookup(ALICE, T0).unwrap().is_empty(),
+        "not committed yet"
+    );
+    store.end_batch().unwrap();
+    assert_eq!(
+        other.lookup(ALICE, T0).unwrap().len(),
+        1,
+        "committed by end_batch"
+    );
+    // A batch that never ends (the process died) leaves nothing behind.
+    store.begin_batch().unwrap();
+    store
+        .apply(BOB, T0, &[Change::Upsert(binding("sip:b@one", T0, 600))])
+        .unwrap();
+    drop(store);
+    let reopened = SqliteStore::open(&path).unwrap();
+    assert!(reopened.lookup(BOB, T0).unwrap().is_empty());
+    assert_eq!(reopened.lookup(ALICE, T0).unwrap().len(), 1);
 }
 
 #[test]
