@@ -160,6 +160,10 @@ async fn serve(config: ServerConfig) -> anyhow::Result<u8> {
                         Err(_) => break,
                     }
                 }
+                let took = now.elapsed();
+                if took > SLOW_TURN {
+                    tracing::warn!(ms = took.as_millis() as u64, "slow turn: the loop was busy; datagrams may have queued up");
+                }
                 if let Err(e) = store.end_batch() {
                     // Nothing of this turn is stored, and its answers were
                     // not sent: stop rather than acknowledge it later.
@@ -206,6 +210,10 @@ async fn serve(config: ServerConfig) -> anyhow::Result<u8> {
 /// How many queued messages one turn of the loop takes before it looks at
 /// timers and signals again.
 const BATCH: usize = 64;
+
+/// A loop turn longer than this is logged: at high rates the kernel's socket
+/// buffer fills while the loop is busy.
+const SLOW_TURN: Duration = Duration::from_millis(20);
 
 /// One line on stdout; a closed stdout (the reader went away) is no reason to fail.
 fn say(line: &str) {

@@ -202,7 +202,9 @@ enum Carried<'a> {
 pub struct Transactions {
     config: Config,
     rng: SplitMix64,
-    index: HashMap<TransactionKey, u32>,
+    /// Keyed by a fast hash seeded from the config (keys come from the
+    /// network: a seed per process keeps them from being chosen to collide).
+    index: HashMap<TransactionKey, u32, foldhash::fast::FixedState>,
     slab: Vec<Entry>,
     free: Vec<u32>,
     heap: BinaryHeap<Reverse<(Instant, u64, Timer)>>,
@@ -215,10 +217,11 @@ pub struct Transactions {
 impl Transactions {
     /// An empty transaction layer.
     pub fn new(config: Config) -> Transactions {
+        let seed = config.seed;
         Transactions {
-            rng: SplitMix64::new(config.seed),
+            rng: SplitMix64::new(seed),
             config,
-            index: HashMap::new(),
+            index: HashMap::with_hasher(foldhash::fast::FixedState::with_seed(seed)),
             slab: Vec::new(),
             free: Vec::new(),
             heap: BinaryHeap::new(),

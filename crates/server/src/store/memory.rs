@@ -14,7 +14,7 @@ use crate::time::UnixMs;
 pub struct MemoryStore {
     /// AOR → its bindings, expired ones possibly included until purged; an
     /// AOR whose bindings are all gone stays as an empty list ("known").
-    aors: Mutex<HashMap<String, Vec<Binding>>>,
+    aors: Mutex<HashMap<String, Vec<Binding>, foldhash::fast::RandomState>>,
 }
 
 impl MemoryStore {
@@ -23,7 +23,7 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Vec<Binding>>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Vec<Binding>, foldhash::fast::RandomState>> {
         // A panic inside `update`'s decision happens before the map is
         // touched (the new list is computed first, then swapped in), so a
         // poisoned map is still consistent.
