@@ -344,6 +344,32 @@ impl HeaderName {
     /// Looks a name up case-insensitively, compact forms included.
     /// Returns `Other` for anything unknown (including `C%6Fntact`, RFC 4475 §3.1.1.5).
     pub fn from_bytes(name: &[u8]) -> HeaderName {
+        /// `name` equals `lower` (lower case already) ignoring ASCII case,
+        /// eight bytes at a time: OR-ing 0x20 into the bytes where `lower`
+        /// has a letter (bit 0x40 set; not in '-' or digits) maps exactly the
+        /// two cases of that letter onto it.
+        #[inline(always)]
+        fn lc_eq(name: &[u8], lower: &[u8]) -> bool {
+            if name.len() != lower.len() {
+                return false;
+            }
+            let mut a = name.chunks_exact(8);
+            let mut p = lower.chunks_exact(8);
+            for (x, y) in (&mut a).zip(&mut p) {
+                let mut xb = [0u8; 8];
+                let mut yb = [0u8; 8];
+                xb.copy_from_slice(x);
+                yb.copy_from_slice(y);
+                let (x, y) = (u64::from_le_bytes(xb), u64::from_le_bytes(yb));
+                if x | ((y & 0x4040_4040_4040_4040) >> 1) != y {
+                    return false;
+                }
+            }
+            a.remainder()
+                .iter()
+                .zip(p.remainder())
+                .all(|(&a, &b)| a.to_ascii_lowercase() == b)
+        }
         if name.is_empty() {
             return HeaderName::Other;
         }
@@ -374,94 +400,68 @@ impl HeaderName {
         }
         // Dispatch on length and first letter, then compare case-insensitively.
         match (name.len(), name[0] | 0x20) {
-            (6, b'a') if name.eq_ignore_ascii_case(b"accept") => HeaderName::Accept,
-            (14, b'a') if name.eq_ignore_ascii_case(b"accept-contact") => HeaderName::AcceptContact,
-            (15, b'a') if name.eq_ignore_ascii_case(b"accept-encoding") => {
-                HeaderName::AcceptEncoding
-            }
-            (15, b'a') if name.eq_ignore_ascii_case(b"accept-language") => {
-                HeaderName::AcceptLanguage
-            }
-            (10, b'a') if name.eq_ignore_ascii_case(b"alert-info") => HeaderName::AlertInfo,
-            (5, b'a') if name.eq_ignore_ascii_case(b"allow") => HeaderName::Allow,
-            (12, b'a') if name.eq_ignore_ascii_case(b"allow-events") => HeaderName::AllowEvents,
-            (19, b'a') if name.eq_ignore_ascii_case(b"authentication-info") => {
-                HeaderName::AuthenticationInfo
-            }
-            (13, b'a') if name.eq_ignore_ascii_case(b"authorization") => HeaderName::Authorization,
-            (7, b'c') if name.eq_ignore_ascii_case(b"call-id") => HeaderName::CallId,
-            (9, b'c') if name.eq_ignore_ascii_case(b"call-info") => HeaderName::CallInfo,
-            (7, b'c') if name.eq_ignore_ascii_case(b"contact") => HeaderName::Contact,
-            (19, b'c') if name.eq_ignore_ascii_case(b"content-disposition") => {
-                HeaderName::ContentDisposition
-            }
-            (16, b'c') if name.eq_ignore_ascii_case(b"content-encoding") => {
-                HeaderName::ContentEncoding
-            }
-            (16, b'c') if name.eq_ignore_ascii_case(b"content-language") => {
-                HeaderName::ContentLanguage
-            }
-            (14, b'c') if name.eq_ignore_ascii_case(b"content-length") => HeaderName::ContentLength,
-            (12, b'c') if name.eq_ignore_ascii_case(b"content-type") => HeaderName::ContentType,
-            (4, b'c') if name.eq_ignore_ascii_case(b"cseq") => HeaderName::CSeq,
-            (4, b'd') if name.eq_ignore_ascii_case(b"date") => HeaderName::Date,
-            (10, b'e') if name.eq_ignore_ascii_case(b"error-info") => HeaderName::ErrorInfo,
-            (5, b'e') if name.eq_ignore_ascii_case(b"event") => HeaderName::Event,
-            (7, b'e') if name.eq_ignore_ascii_case(b"expires") => HeaderName::Expires,
-            (4, b'f') if name.eq_ignore_ascii_case(b"from") => HeaderName::From,
-            (8, b'i') if name.eq_ignore_ascii_case(b"identity") => HeaderName::Identity,
-            (13, b'i') if name.eq_ignore_ascii_case(b"identity-info") => HeaderName::IdentityInfo,
-            (11, b'i') if name.eq_ignore_ascii_case(b"in-reply-to") => HeaderName::InReplyTo,
-            (12, b'm') if name.eq_ignore_ascii_case(b"max-forwards") => HeaderName::MaxForwards,
-            (12, b'm') if name.eq_ignore_ascii_case(b"mime-version") => HeaderName::MimeVersion,
-            (11, b'm') if name.eq_ignore_ascii_case(b"min-expires") => HeaderName::MinExpires,
-            (6, b'm') if name.eq_ignore_ascii_case(b"min-se") => HeaderName::MinSe,
-            (12, b'o') if name.eq_ignore_ascii_case(b"organization") => HeaderName::Organization,
-            (4, b'p') if name.eq_ignore_ascii_case(b"path") => HeaderName::Path,
-            (8, b'p') if name.eq_ignore_ascii_case(b"priority") => HeaderName::Priority,
-            (19, b'p') if name.eq_ignore_ascii_case(b"p-asserted-identity") => {
-                HeaderName::PAssertedIdentity
-            }
-            (18, b'p') if name.eq_ignore_ascii_case(b"proxy-authenticate") => {
-                HeaderName::ProxyAuthenticate
-            }
-            (19, b'p') if name.eq_ignore_ascii_case(b"proxy-authorization") => {
-                HeaderName::ProxyAuthorization
-            }
-            (13, b'p') if name.eq_ignore_ascii_case(b"proxy-require") => HeaderName::ProxyRequire,
-            (4, b'r') if name.eq_ignore_ascii_case(b"rack") => HeaderName::RAck,
-            (6, b'r') if name.eq_ignore_ascii_case(b"reason") => HeaderName::Reason,
-            (12, b'r') if name.eq_ignore_ascii_case(b"record-route") => HeaderName::RecordRoute,
-            (8, b'r') if name.eq_ignore_ascii_case(b"refer-to") => HeaderName::ReferTo,
-            (11, b'r') if name.eq_ignore_ascii_case(b"referred-by") => HeaderName::ReferredBy,
-            (14, b'r') if name.eq_ignore_ascii_case(b"reject-contact") => HeaderName::RejectContact,
-            (8, b'r') if name.eq_ignore_ascii_case(b"replaces") => HeaderName::Replaces,
-            (8, b'r') if name.eq_ignore_ascii_case(b"reply-to") => HeaderName::ReplyTo,
-            (19, b'r') if name.eq_ignore_ascii_case(b"request-disposition") => {
-                HeaderName::RequestDisposition
-            }
-            (7, b'r') if name.eq_ignore_ascii_case(b"require") => HeaderName::Require,
-            (11, b'r') if name.eq_ignore_ascii_case(b"retry-after") => HeaderName::RetryAfter,
-            (5, b'r') if name.eq_ignore_ascii_case(b"route") => HeaderName::Route,
-            (4, b'r') if name.eq_ignore_ascii_case(b"rseq") => HeaderName::RSeq,
-            (6, b's') if name.eq_ignore_ascii_case(b"server") => HeaderName::Server,
-            (15, b's') if name.eq_ignore_ascii_case(b"session-expires") => {
-                HeaderName::SessionExpires
-            }
-            (7, b's') if name.eq_ignore_ascii_case(b"subject") => HeaderName::Subject,
-            (18, b's') if name.eq_ignore_ascii_case(b"subscription-state") => {
-                HeaderName::SubscriptionState
-            }
-            (9, b's') if name.eq_ignore_ascii_case(b"supported") => HeaderName::Supported,
-            (9, b't') if name.eq_ignore_ascii_case(b"timestamp") => HeaderName::Timestamp,
-            (2, b't') if name.eq_ignore_ascii_case(b"to") => HeaderName::To,
-            (11, b'u') if name.eq_ignore_ascii_case(b"unsupported") => HeaderName::Unsupported,
-            (10, b'u') if name.eq_ignore_ascii_case(b"user-agent") => HeaderName::UserAgent,
-            (3, b'v') if name.eq_ignore_ascii_case(b"via") => HeaderName::Via,
-            (7, b'w') if name.eq_ignore_ascii_case(b"warning") => HeaderName::Warning,
-            (16, b'w') if name.eq_ignore_ascii_case(b"www-authenticate") => {
-                HeaderName::WwwAuthenticate
-            }
+            (6, b'a') if lc_eq(name, b"accept") => HeaderName::Accept,
+            (14, b'a') if lc_eq(name, b"accept-contact") => HeaderName::AcceptContact,
+            (15, b'a') if lc_eq(name, b"accept-encoding") => HeaderName::AcceptEncoding,
+            (15, b'a') if lc_eq(name, b"accept-language") => HeaderName::AcceptLanguage,
+            (10, b'a') if lc_eq(name, b"alert-info") => HeaderName::AlertInfo,
+            (5, b'a') if lc_eq(name, b"allow") => HeaderName::Allow,
+            (12, b'a') if lc_eq(name, b"allow-events") => HeaderName::AllowEvents,
+            (19, b'a') if lc_eq(name, b"authentication-info") => HeaderName::AuthenticationInfo,
+            (13, b'a') if lc_eq(name, b"authorization") => HeaderName::Authorization,
+            (7, b'c') if lc_eq(name, b"call-id") => HeaderName::CallId,
+            (9, b'c') if lc_eq(name, b"call-info") => HeaderName::CallInfo,
+            (7, b'c') if lc_eq(name, b"contact") => HeaderName::Contact,
+            (19, b'c') if lc_eq(name, b"content-disposition") => HeaderName::ContentDisposition,
+            (16, b'c') if lc_eq(name, b"content-encoding") => HeaderName::ContentEncoding,
+            (16, b'c') if lc_eq(name, b"content-language") => HeaderName::ContentLanguage,
+            (14, b'c') if lc_eq(name, b"content-length") => HeaderName::ContentLength,
+            (12, b'c') if lc_eq(name, b"content-type") => HeaderName::ContentType,
+            (4, b'c') if lc_eq(name, b"cseq") => HeaderName::CSeq,
+            (4, b'd') if lc_eq(name, b"date") => HeaderName::Date,
+            (10, b'e') if lc_eq(name, b"error-info") => HeaderName::ErrorInfo,
+            (5, b'e') if lc_eq(name, b"event") => HeaderName::Event,
+            (7, b'e') if lc_eq(name, b"expires") => HeaderName::Expires,
+            (4, b'f') if lc_eq(name, b"from") => HeaderName::From,
+            (8, b'i') if lc_eq(name, b"identity") => HeaderName::Identity,
+            (13, b'i') if lc_eq(name, b"identity-info") => HeaderName::IdentityInfo,
+            (11, b'i') if lc_eq(name, b"in-reply-to") => HeaderName::InReplyTo,
+            (12, b'm') if lc_eq(name, b"max-forwards") => HeaderName::MaxForwards,
+            (12, b'm') if lc_eq(name, b"mime-version") => HeaderName::MimeVersion,
+            (11, b'm') if lc_eq(name, b"min-expires") => HeaderName::MinExpires,
+            (6, b'm') if lc_eq(name, b"min-se") => HeaderName::MinSe,
+            (12, b'o') if lc_eq(name, b"organization") => HeaderName::Organization,
+            (4, b'p') if lc_eq(name, b"path") => HeaderName::Path,
+            (8, b'p') if lc_eq(name, b"priority") => HeaderName::Priority,
+            (19, b'p') if lc_eq(name, b"p-asserted-identity") => HeaderName::PAssertedIdentity,
+            (18, b'p') if lc_eq(name, b"proxy-authenticate") => HeaderName::ProxyAuthenticate,
+            (19, b'p') if lc_eq(name, b"proxy-authorization") => HeaderName::ProxyAuthorization,
+            (13, b'p') if lc_eq(name, b"proxy-require") => HeaderName::ProxyRequire,
+            (4, b'r') if lc_eq(name, b"rack") => HeaderName::RAck,
+            (6, b'r') if lc_eq(name, b"reason") => HeaderName::Reason,
+            (12, b'r') if lc_eq(name, b"record-route") => HeaderName::RecordRoute,
+            (8, b'r') if lc_eq(name, b"refer-to") => HeaderName::ReferTo,
+            (11, b'r') if lc_eq(name, b"referred-by") => HeaderName::ReferredBy,
+            (14, b'r') if lc_eq(name, b"reject-contact") => HeaderName::RejectContact,
+            (8, b'r') if lc_eq(name, b"replaces") => HeaderName::Replaces,
+            (8, b'r') if lc_eq(name, b"reply-to") => HeaderName::ReplyTo,
+            (19, b'r') if lc_eq(name, b"request-disposition") => HeaderName::RequestDisposition,
+            (7, b'r') if lc_eq(name, b"require") => HeaderName::Require,
+            (11, b'r') if lc_eq(name, b"retry-after") => HeaderName::RetryAfter,
+            (5, b'r') if lc_eq(name, b"route") => HeaderName::Route,
+            (4, b'r') if lc_eq(name, b"rseq") => HeaderName::RSeq,
+            (6, b's') if lc_eq(name, b"server") => HeaderName::Server,
+            (15, b's') if lc_eq(name, b"session-expires") => HeaderName::SessionExpires,
+            (7, b's') if lc_eq(name, b"subject") => HeaderName::Subject,
+            (18, b's') if lc_eq(name, b"subscription-state") => HeaderName::SubscriptionState,
+            (9, b's') if lc_eq(name, b"supported") => HeaderName::Supported,
+            (9, b't') if lc_eq(name, b"timestamp") => HeaderName::Timestamp,
+            (2, b't') if lc_eq(name, b"to") => HeaderName::To,
+            (11, b'u') if lc_eq(name, b"unsupported") => HeaderName::Unsupported,
+            (10, b'u') if lc_eq(name, b"user-agent") => HeaderName::UserAgent,
+            (3, b'v') if lc_eq(name, b"via") => HeaderName::Via,
+            (7, b'w') if lc_eq(name, b"warning") => HeaderName::Warning,
+            (16, b'w') if lc_eq(name, b"www-authenticate") => HeaderName::WwwAuthenticate,
             _ => HeaderName::Other,
         }
     }
@@ -505,5 +505,29 @@ mod tests {
             HeaderName::from_bytes(b"MaX-fOrWaRdS"),
             HeaderName::MaxForwards
         );
+    }
+
+    #[test]
+    fn lookup_is_exactly_case_insensitive() {
+        // Every one-byte change of every name: a match only when the byte is
+        // the same letter in the other case.
+        for n in HeaderName::ALL {
+            let name = n.as_str().as_bytes();
+            for k in 0..name.len() {
+                for c in 0..=255u8 {
+                    let mut v = name.to_vec();
+                    v[k] = c;
+                    let want = if v.eq_ignore_ascii_case(name) {
+                        n
+                    } else {
+                        HeaderName::ALL
+                            .into_iter()
+                            .find(|m| m.as_str().as_bytes().eq_ignore_ascii_case(&v))
+                            .unwrap_or(HeaderName::Other)
+                    };
+                    assert_eq!(HeaderName::from_bytes(&v), want, "{v:?}");
+                }
+            }
+        }
     }
 }

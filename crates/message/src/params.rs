@@ -172,15 +172,11 @@ pub(crate) fn scan_params_with(
         }
         let ns = i;
         i = match style {
-            Style::Uri => param_run(b, i),
+            Style::Uri => param_run_checked(b, i)?,
             Style::Header => scan::take_while(b, i, scan::is_token),
         };
         if i == ns {
             return Err((ns, "a parameter name after ';'"));
-        }
-        if style == Style::Uri {
-            scan::check_escaped(&b[ns..i], scan::is_paramchar)
-                .map_err(|p| (ns + p, "a valid %-escape"))?;
         }
         let name = ns..i;
         let after_name = i;
@@ -195,9 +191,7 @@ pub(crate) fn scan_params_with(
             let vs = i;
             match style {
                 Style::Uri => {
-                    i = param_run(b, i);
-                    scan::check_escaped(&b[vs..i], scan::is_paramchar)
-                        .map_err(|p| (vs + p, "a valid %-escape"))?;
+                    i = param_run_checked(b, i)?;
                 }
                 Style::Header => {
                     if i < b.len() && b[i] == b'"' {
@@ -223,8 +217,25 @@ pub(crate) fn scan_params_with(
     }
 }
 
-fn param_run(b: &[u8], i: usize) -> usize {
-    scan::take_while(b, i, |c| scan::is_paramchar(c) || c == b'%')
+/// A run of `paramchar` (RFC 3261 §25.1) with its `%HH` escapes checked in
+/// the same pass: the end of the run, or the position of a bad escape.
+#[inline]
+fn param_run_checked(b: &[u8], mut i: usize) -> Result<usize, (usize, &'static str)> {
+    while i < b.len() {
+        let c = b[i];
+        if scan::is_paramchar(c) {
+            i += 1;
+        } else if c == b'%' {
+            if i + 2 < b.len() && b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit() {
+                i += 3;
+            } else {
+                return Err((i, "a valid %-escape"));
+            }
+        } else {
+            break;
+        }
+    }
+    Ok(i)
 }
 
 /// True if `s` has no LWS at all (used by URI parsers).

@@ -68,15 +68,16 @@ pub fn parse_with<'a>(
     limits: &Limits,
     mode: Mode,
 ) -> Result<Message<'a>, ParseError> {
-    parse_inner(buf, limits, mode).map_err(|e| {
+    let mut r = parse_inner(buf, limits, mode);
+    // Fixed in place: `map_err` would move the ~1.5 KB message once more.
+    if let Err(e) = &mut r {
         // An error before the start line was read (size, framing, UTF-8):
         // classify the message by its first bytes so a request can still be answered.
         if e.start == StartKind::Unknown && e.kind != ErrorKind::Empty {
-            e.with_start(guess_start(buf))
-        } else {
-            e
+            e.start = guess_start(buf);
         }
-    })
+    }
+    r
 }
 
 fn guess_start(buf: &[u8]) -> StartKind {
@@ -109,10 +110,16 @@ fn parse_inner<'a>(buf: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message
     if p >= buf.len() {
         return Err(ParseError::at(buf, p, ErrorKind::Empty));
     }
-    let (hend, body_start) = match scan::find_head_end(&buf[p..]) {
-        Some(k) => (p + k + 2, p + k + 4),
+    let mut lf = [0u32; LINE_HINTS];
+    let (hend, body_start, lines) = match scan::find_head_end_lines(&buf[p..], &mut lf) {
+        Some((k, n)) => (p + k + 2, p + k + 4, n),
         None => return Err(unterminated(buf, p)),
     };
+    // The recorded line ends can stand for a search per line when there are
+    // as many CRs as lines in the header section and each LF, when used, has
+    // its CR: then no CR stands alone and the lines are those a search finds.
+    let hints = (lines <= LINE_HINTS && memchr::memchr_iter(b'\r', &buf[p..hend]).count() == lines)
+        .then(|| &lf[..lines]);
     if mode == Mode::Stream && body_start > limits.max_message_size {
         return Err(ParseError::at(
             buf,
@@ -123,8 +130,19 @@ fn parse_inner<'a>(buf: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message
             },
         ));
     }
-    let head = split_head(buf, p, hend, limits, false)?;
-    let sk = match head.start {
+    let mut headers = HeaderStore::new();
+    let mut first = [NONE; KNOWN];
+    let start = match split_head(buf, p..hend, limits, false, hints, &mut headers, &mut first) {
+        Ok(start) => start,
+        // A lone CR can make the hints name a different first error: search again.
+        Err(_) if hints.is_some() => {
+            headers = HeaderStore::new();
+            first = [NONE; KNOWN];
+            split_head(buf, p..hend, limits, false, None, &mut headers, &mut first)?
+        }
+        Err(e) => return Err(e),
+    };
+    let sk = match start {
         Some(Start::Request { .. }) => StartKind::Request,
         _ => StartKind::Response,
     };
@@ -135,7 +153,7 @@ fn parse_inner<'a>(buf: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message
     };
 
     // Receiver validation, in header order so the first problem is reported.
-    let hs = head.headers.as_slice();
+    let hs = headers.as_slice();
     let mut from = None;
     let mut to = None;
     let mut call_id = None;
@@ -147,7 +165,7 @@ fn parse_inner<'a>(buf: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message
         if h.name == HeaderName::Other {
             continue;
         }
-        if h.name.is_single() && usize::from(head.first[h.name as usize]) != idx {
+        if h.name.is_single() && usize::from(first[h.name as usize]) != idx {
             return Err(ParseError::at(
                 buf,
                 offset_in(buf, h.raw_name),
@@ -203,7 +221,7 @@ fn parse_inner<'a>(buf: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message
     let Some(top_via) = top_via else {
         return Err(missing(HeaderName::Via));
     };
-    if let Some(Start::Request { method, .. }) = &head.start {
+    if let Some(Start::Request { method, .. }) = &start {
         if max_forwards.is_none() {
             let rfc3261 = top_via.is_rfc3261_branch();
             if rfc3261 {
@@ -211,7 +229,7 @@ fn parse_inner<'a>(buf: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message
             }
         }
         if cseq.method != *method {
-            let h = &hs[usize::from(head.first[HeaderName::CSeq as usize])];
+            let h = &hs[usize::from(first[HeaderName::CSeq as usize])];
             let at = offset_in(buf, cseq.method);
             return Err(ParseError::at(buf, at, ErrorKind::CSeqMethodMismatch)
                 .with_header(HeaderName::CSeq)
@@ -223,7 +241,7 @@ fn parse_inner<'a>(buf: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message
     // Body framing (RFC 3261 §18.3).
     let available = buf.len() - body_start;
     let cl_err = |kind: ErrorKind| {
-        let at = match head.first[HeaderName::ContentLength as usize] {
+        let at = match first[HeaderName::ContentLength as usize] {
             NONE => hend,
             i => offset_in(buf, hs[usize::from(i)].value),
         };
@@ -251,31 +269,45 @@ fn parse_inner<'a>(buf: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message
         }
     };
 
-    let parts = Parts {
-        buf,
-        headers: head.headers,
-        first: head.first,
-        body,
-        call_id,
-        cseq,
-        from,
-        to,
-        max_forwards,
-        content_length,
-        start: sk,
-        max_nesting: limits.max_nesting,
-        top_via,
-    };
-    Ok(match head.start {
-        Some(Start::Request { method, uri }) => Message::Request(Request { method, uri, parts }),
-        Some(Start::Response { status, reason }) => Message::Response(Response {
+    // Written out in each arm so the parts are built in the message's place
+    // rather than moved into it.
+    macro_rules! parts {
+        () => {
+            Parts {
+                buf,
+                headers,
+                first,
+                body,
+                call_id,
+                cseq,
+                from,
+                to,
+                max_forwards,
+                content_length,
+                start: sk,
+                max_nesting: limits.max_nesting,
+                top_via,
+            }
+        };
+    }
+    match start {
+        Some(Start::Request { method, uri }) => Ok(Message::Request(Request {
+            method,
+            uri,
+            parts: parts!(),
+        })),
+        Some(Start::Response { status, reason }) => Ok(Message::Response(Response {
             status,
             reason,
-            parts,
-        }),
-        None => unreachable_start(buf)?,
-    })
+            parts: parts!(),
+        })),
+        None => unreachable_start(buf),
+    }
 }
+
+/// How many line ends `parse` records while looking for the end of the
+/// header section, to spare a search per line.
+const LINE_HINTS: usize = 48;
 
 /// `split_head` always yields a start line for a message (fragments only may
 /// lack one); this keeps that invariant without a panic.
@@ -325,24 +357,28 @@ pub(crate) enum Start<'a> {
     Response { status: u16, reason: &'a str },
 }
 
-pub(crate) struct Head<'a> {
-    pub start: Option<Start<'a>>,
-    pub headers: HeaderStore<'a>,
-    pub first: [u16; KNOWN],
-}
-
-/// Splits `buf[p..hend]` (start line and header lines, each ending in CRLF,
-/// except possibly the last line of a fragment) into a start line and headers.
+/// Splits `buf[head]` (start line and header lines, each ending in CRLF,
+/// except possibly the last line of a fragment) into a start line and headers,
+/// filling `headers` (empty on entry) and `first` (all `NONE` on entry) in place.
 pub(crate) fn split_head<'a>(
     buf: &'a [u8],
-    p: usize,
-    hend: usize,
+    head: std::ops::Range<usize>,
     limits: &Limits,
     fragment: bool,
-) -> Result<Head<'a>, ParseError> {
+    hints: Option<&[u32]>,
+    headers: &mut HeaderStore<'a>,
+    first: &mut [u16; KNOWN],
+) -> Result<Option<Start<'a>>, ParseError> {
+    let (p, hend) = (head.start, head.end);
     let text = std::str::from_utf8(&buf[p..hend])
         .map_err(|e| ParseError::at(buf, p + e.valid_up_to(), ErrorKind::InvalidUtf8))?;
     let b = text.as_bytes();
+    let hints = hints.unwrap_or_default();
+    // Line `n` starting at `i` ends at its recorded LF, if that has its CR.
+    let hinted = |n: usize, i: usize| -> Option<(usize, usize)> {
+        let k = *hints.get(n)? as usize;
+        (k > i && k < b.len() && b[k - 1] == b'\r').then_some((k - 1, k + 1))
+    };
     let line_end = |i: usize| -> Result<(usize, usize), ParseError> {
         match memchr::memchr2(b'\r', b'\n', &b[i..]) {
             Some(k) => {
@@ -358,10 +394,15 @@ pub(crate) fn split_head<'a>(
             None => Ok((b.len(), b.len())),
         }
     };
-    let (e, mut i) = line_end(0)?;
+    let mut line = 1usize;
+    let (e, mut i) = match hinted(0, 0) {
+        Some(r) => r,
+        None => line_end(0)?,
+    };
     let first_line = &text[..e];
     let start = if fragment && !looks_like_start_line(first_line) {
         i = 0;
+        line = 0;
         None
     } else {
         Some(start_line(buf, p, first_line)?)
@@ -371,18 +412,22 @@ pub(crate) fn split_head<'a>(
         Some(Start::Response { .. }) => StartKind::Response,
         None => StartKind::Unknown,
     };
-    let mut headers = HeaderStore::new();
-    let mut first = [NONE; KNOWN];
     let mut count = 0usize;
+    // The open header's value, `b[vstart..vend]`: set (trimmed) once the
+    // header ends, after any folds; trimming after every fold would be
+    // quadratic in the number of folds.
     let mut vstart = 0usize;
+    let mut vend = 0usize;
     while i < b.len() {
-        let (e, n) = line_end(i).map_err(|e| e.with_start(sk))?;
+        let (e, n) = match hinted(line, i) {
+            Some(r) => r,
+            None => line_end(i).map_err(|e| e.with_start(sk))?,
+        };
+        line += 1;
         if b[i] == b' ' || b[i] == b'\t' {
             // A fold: the line continues the previous header's value (RFC 3261 §7.3.1).
-            // Trimmed once the header ends: trimming after every fold would be
-            // quadratic in the number of folds.
             match headers.last_mut() {
-                Some(h) => h.value = &text[vstart..e],
+                Some(_) => vend = e,
                 None => {
                     return Err(
                         ParseError::at(buf, p + i, ErrorKind::InvalidHeaderName).with_start(sk)
@@ -411,29 +456,39 @@ pub(crate) fn split_head<'a>(
             .with_start(sk));
         }
         if let Some(h) = headers.last_mut() {
-            h.value = scan::trim_lws(h.value);
+            h.value = &text[trim_range(b, vstart, vend)];
         }
         let name = HeaderName::from_bytes(&b[i..ne]);
         if name != HeaderName::Other && first[name as usize] == NONE {
             first[name as usize] = u16::try_from(count - 1).unwrap_or(NONE - 1);
         }
         vstart = c + 1;
+        vend = e;
         headers.push(Header {
             name,
             raw_name: &text[i..ne],
-            // Trimmed when the header ends (below), after any folds.
-            value: &text[vstart..e],
+            // Set when the header ends, after any folds.
+            value: "",
         });
         i = n;
     }
     if let Some(h) = headers.last_mut() {
-        h.value = scan::trim_lws(h.value);
+        h.value = &text[trim_range(b, vstart, vend)];
     }
-    Ok(Head {
-        start,
-        headers,
-        first,
-    })
+    Ok(start)
+}
+
+/// `s..e` without LWS at either end. Both ends of the result sit next to
+/// ASCII bytes (or the line ends), so they are char boundaries.
+#[inline(always)]
+fn trim_range(b: &[u8], mut s: usize, mut e: usize) -> std::ops::Range<usize> {
+    while s < e && scan::is_lws(b[s]) {
+        s += 1;
+    }
+    while e > s && scan::is_lws(b[e - 1]) {
+        e -= 1;
+    }
+    s..e
 }
 
 fn looks_like_start_line(line: &str) -> bool {
@@ -453,6 +508,11 @@ fn looks_like_start_line(line: &str) -> bool {
 /// Parses `SIP/x.y`: Ok for 2.0, `UnsupportedVersion` for another well-formed one.
 fn version(s: &str) -> Result<(), ErrorKind> {
     let b = s.as_bytes();
+    if let [s0, i, p, b'/', b'2', b'.', b'0'] = *b {
+        if s0 | 0x20 == b's' && i | 0x20 == b'i' && p | 0x20 == b'p' {
+            return Ok(());
+        }
+    }
     if b.len() < 4 || !b[..4].eq_ignore_ascii_case(b"SIP/") {
         return Err(ErrorKind::InvalidVersion);
     }
@@ -529,7 +589,7 @@ fn start_line<'a>(buf: &[u8], p: usize, line: &'a str) -> Result<Start<'a>, Pars
         return Err(bad(me, "a single SP after the method"));
     }
     let rest = &line[me + 1..];
-    let Some(last_sp) = rest.rfind(' ') else {
+    let Some(last_sp) = memchr::memrchr(b' ', rest.as_bytes()) else {
         return Err(bad(line.len(), "SP then SIP-Version after the Request-URI"));
     };
     let ver = &rest[last_sp + 1..];
@@ -550,7 +610,7 @@ fn start_line<'a>(buf: &[u8], p: usize, line: &'a str) -> Result<Start<'a>, Pars
             "exactly one SP between the Request-URI and SIP-Version",
         ));
     }
-    if let Some(k) = uri_s.find([' ', '\t']) {
+    if let Some(k) = memchr::memchr2(b' ', b'\t', uri_s.as_bytes()) {
         return Err(bad(us + k, "no whitespace inside the Request-URI"));
     }
     version(ver).map_err(|k| at(us + last_sp + 1, k, s))?;
@@ -682,14 +742,16 @@ pub fn parse_fragment<'a>(
             max_nesting: limits.max_nesting,
         });
     }
-    let head = split_head(buf, 0, hend, limits, true)?;
-    let start = head.start.map(|s| match s {
+    let mut headers = HeaderStore::new();
+    let mut first = [NONE; KNOWN];
+    let start = split_head(buf, 0..hend, limits, true, None, &mut headers, &mut first)?;
+    let start = start.map(|s| match s {
         Start::Request { method, uri } => StartLine::Request { method, uri },
         Start::Response { status, reason } => StartLine::Response { status, reason },
     });
     Ok(Fragment {
         start,
-        headers: head.headers,
+        headers,
         body,
         depth,
         max_nesting: limits.max_nesting,
@@ -735,6 +797,18 @@ From: <sip:a@b>;tag=1\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\nl: 0\r\n\r\n",
         );
         let msg = parse(&m).unwrap();
         assert_eq!(msg.header_value("X-Blank"), Some(""));
+    }
+
+    #[test]
+    fn a_lone_cr_is_reported_where_it_stands() {
+        // As many CRs as lines, but one stands alone and one LF is bare: the
+        // line-end hints must not hide the first error.
+        let m = b"OPTIONS sip:a@b SIP/2.0\r\nX: a\rb\r\nY: c\nZ: d\r\n\r\n";
+        let e = parse(m).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidByte(b'\r'));
+        assert_eq!(e.offset, 29);
+        let m = b"OPTIONS sip:a@b SIP/2.0\r\nX: a\nb\r\n\r\n";
+        assert_eq!(parse(m).unwrap_err().kind, ErrorKind::BareLf);
     }
 
     #[test]

@@ -121,7 +121,7 @@ pub(crate) fn is_uric(c: u8) -> bool {
 /// Linear white space inside a header value: SP, HT, and the CR LF of a fold
 /// (a raw header value only holds CR or LF as part of a fold, RFC 3261 §7.3.1).
 #[inline]
-pub(crate) fn is_lws(c: u8) -> bool {
+pub(crate) const fn is_lws(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\r' | b'\n')
 }
 
@@ -169,8 +169,24 @@ pub(crate) fn check_escaped(s: &[u8], f: impl Fn(u8) -> bool) -> Result<(), usiz
 /// (RFC 3261 §25.1: qdtext and quoted-pair).
 pub(crate) fn quoted_string(b: &[u8], i: usize) -> Result<usize, (usize, &'static str)> {
     debug_assert!(b.get(i) == Some(&b'"'));
+    /// Bytes a quoted string holds as they are: all but '"', '\\' and
+    /// control bytes other than LWS.
+    static PLAIN: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut c = 0;
+        while c < 256 {
+            let u = c as u8;
+            t[c] = !(u == b'"' || u == b'\\' || u == 0x7f || (u < 0x20 && !is_lws(u)));
+            c += 1;
+        }
+        t
+    };
     let mut j = i + 1;
     while j < b.len() {
+        if PLAIN[b[j] as usize] {
+            j += 1;
+            continue;
+        }
         match b[j] {
             b'"' => return Ok(j + 1),
             b'\\' => {
@@ -331,6 +347,32 @@ pub(crate) fn trim_lws(s: &str) -> &str {
 #[inline]
 pub(crate) fn lead_lws(s: &str) -> usize {
     skip_lws(s.as_bytes(), 0)
+}
+
+/// [`find_head_end`] for a buffer that holds one message: one `memchr` per
+/// line is cheaper than setting up a substring search for a few hundred
+/// bytes. Also records where the lines end: returns the offset of the CRLF
+/// CRLF and the number of LFs before its second CRLF (the header section's
+/// lines); the first `lf.len()` of their offsets go to `lf`.
+pub(crate) fn find_head_end_lines(b: &[u8], lf: &mut [u32]) -> Option<(usize, usize)> {
+    let mut i = 0;
+    let mut n = 0;
+    while let Some(k) = memchr::memchr(b'\n', &b[i..]) {
+        let k = i + k;
+        if let Some(slot) = lf.get_mut(n) {
+            *slot = u32::try_from(k).unwrap_or(u32::MAX);
+        }
+        n += 1;
+        if k >= 1
+            && b[k - 1] == b'\r'
+            && b.get(k + 1) == Some(&b'\r')
+            && b.get(k + 2) == Some(&b'\n')
+        {
+            return Some((k - 1, n));
+        }
+        i = k + 1;
+    }
+    None
 }
 
 /// Finds the CRLF CRLF that ends a header section.

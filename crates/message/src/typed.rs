@@ -152,13 +152,29 @@ impl<'a> Via<'a> {
     }
 }
 
+/// `name` equals `lower` (all lowercase letters) ignoring ASCII case: OR-ing
+/// 0x20 maps only upper-case letters onto lower-case ones.
+#[inline]
+fn eq_lower(name: &[u8], lower: &[u8]) -> bool {
+    name.len() == lower.len() && name.iter().zip(lower).all(|(&a, &b)| a | 0x20 == b)
+}
+
 pub(crate) fn via_at(s: &str, i: usize) -> VResult<(Via<'_>, usize)> {
     let b = s.as_bytes();
     let start = i;
     let mut parts = [""; 3];
     let mut i = i;
-    for (k, part) in parts.iter_mut().enumerate() {
-        if k > 0 {
+    // The common sent-protocol prefix, byte for byte: what the loop below
+    // would find for it.
+    let mut from = 0;
+    if b.get(i..i + 8) == Some(b"SIP/2.0/") {
+        parts[0] = &s[i..i + 3];
+        parts[1] = &s[i + 4..i + 7];
+        i = skip_lws(b, i + 8);
+        from = 2;
+    }
+    for (k, part) in parts.iter_mut().enumerate().skip(from) {
+        if k > from {
             i = skip_lws(b, i);
             if b.get(i) != Some(&b'/') {
                 return Err((i, "'/' in the sent-protocol (like SIP/2.0/UDP)").into());
@@ -178,19 +194,19 @@ pub(crate) fn via_at(s: &str, i: usize) -> VResult<(Via<'_>, usize)> {
         return Err((i, "whitespace then the sent-by host").into());
     }
     let hs = i;
-    if b.get(i) == Some(&b'[') {
+    let host = if b.get(i) == Some(&b'[') {
         i = scan::take_while(b, i, |c| {
             c != b']' && !scan::is_lws(c) && c != b';' && c != b','
         });
         if b.get(i) == Some(&b']') {
             i += 1;
         }
+        uri::parse_host(&s[hs..i]).map_err(|(p, e)| VErr::from((hs + p, e)))?
     } else {
-        i = scan::take_while(b, i, |c| {
-            c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_')
-        });
-    }
-    let host = uri::parse_host(&s[hs..i]).map_err(|(p, e)| VErr::from((hs + p, e)))?;
+        let (host, end) = uri::scan_host(s, hs).map_err(VErr::from)?;
+        i = end;
+        host
+    };
     let mut port = None;
     let after_host = i;
     i = skip_lws(b, i);
@@ -209,11 +225,15 @@ pub(crate) fn via_at(s: &str, i: usize) -> VResult<(Via<'_>, usize)> {
         let name = &b[n.clone()];
         let at = n.start;
         let val = v.map(|r| &s[r]);
-        if name.eq_ignore_ascii_case(b"branch") {
+        // Dispatch on the length first: most parameters are none of these.
+        let is = |lower: &[u8]| eq_lower(name, lower);
+        if !matches!(name.len(), 3 | 5 | 6 | 8) {
+            // Not one of the parameters checked below.
+        } else if is(b"branch") {
             if val.is_none() {
                 return Err((at, "a branch value"));
             }
-        } else if name.eq_ignore_ascii_case(b"received") {
+        } else if is(b"received") {
             let v = val.ok_or((at, "an IP address in received"))?;
             let v = v
                 .strip_prefix('[')
@@ -222,17 +242,17 @@ pub(crate) fn via_at(s: &str, i: usize) -> VResult<(Via<'_>, usize)> {
             if uri::ipv4(v.as_bytes()).is_none() && v.parse::<std::net::Ipv6Addr>().is_err() {
                 return Err((at, "an IP address in received"));
             }
-        } else if name.eq_ignore_ascii_case(b"rport") {
+        } else if is(b"rport") {
             if let Some(v) = val {
                 if !small_number(v.as_bytes(), 65535) {
                     return Err((at, "a port number from 0 to 65535 in rport"));
                 }
             }
-        } else if name.eq_ignore_ascii_case(b"ttl") {
+        } else if is(b"ttl") {
             if !val.is_some_and(|v| small_number(v.as_bytes(), 255)) {
                 return Err((at, "a ttl from 0 to 255"));
             }
-        } else if name.eq_ignore_ascii_case(b"maddr") {
+        } else if is(b"maddr") {
             let v = val.ok_or((at, "a host in maddr"))?;
             uri::parse_host(v).map_err(|(_, e)| (at, e))?;
         }
@@ -337,7 +357,7 @@ pub(crate) fn name_addr_with<'s>(
     };
     let (uri, mut i, bracketed) = if let Some(lt) = lt {
         let us = lt + 1;
-        let Some(gt) = b[us..].iter().position(|&c| c == b'>') else {
+        let Some(gt) = memchr::memchr(b'>', &b[us..]) else {
             return Err((lt, "'>' closing the URI").into());
         };
         let gt = us + gt;
@@ -466,11 +486,11 @@ pub(crate) fn contact_at(s: &str, i: usize) -> VResult<(Contact<'_>, usize)> {
     let (na, end) = name_addr_with(s, i, false, |b, (n, v)| {
         let name = &b[n.clone()];
         let val = v.map(|r| &s[r]);
-        if name.eq_ignore_ascii_case(b"q") {
+        if eq_lower(name, b"q") {
             if val.and_then(qvalue).is_none() {
                 return Err((n.start, "a q value from 0 to 1 with at most three decimals"));
             }
-        } else if name.eq_ignore_ascii_case(b"expires") {
+        } else if eq_lower(name, b"expires") {
             let ok = val.is_some_and(|v| {
                 scan::digits_u64(v.as_bytes()).is_some_and(|n| n <= u64::from(u32::MAX))
             });

@@ -79,31 +79,115 @@ pub(crate) fn parse_host(s: &str) -> Result<Host<'_>, (usize, &'static str)> {
             .map(Host::V6)
             .map_err(|_| (1, "a valid IPv6 address"));
     }
-    // One pass: labels of letters, digits, '-' and '_' separated by single dots.
-    let mut numeric = true;
-    let mut label_start = true;
-    for (i, &c) in b.iter().enumerate() {
-        if c == b'.' {
-            if label_start {
-                return Err((i, "a host name of letters, digits, '-' and '.'"));
-            }
-            label_start = true;
-        } else if c.is_ascii_digit() {
-            label_start = false;
+    let (host, end) = scan_host(s, 0)?;
+    if end != b.len() {
+        return Err((end, HOST_NAME));
+    }
+    Ok(host)
+}
+
+const HOST_NAME: &str = "a host name of letters, digits, '-' and '.'";
+
+/// Host byte classes (bits): 0 ends a host name.
+const H_DIGIT: u8 = 1;
+const H_ALPHA: u8 = 2;
+const H_DOT: u8 = 4;
+static HOST_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = if c.is_ascii_digit() {
+            H_DIGIT
         } else if c.is_ascii_alphabetic() || c == b'-' || c == b'_' {
-            label_start = false;
-            numeric = false;
+            H_ALPHA
+        } else if c == b'.' {
+            H_DOT
         } else {
-            return Err((i, "a host name of letters, digits, '-' and '.'"));
+            0
+        };
+        i += 1;
+    }
+    t
+};
+
+/// Scans a host name or IPv4 address (not an IPv6 reference) starting at
+/// `hs`, in one pass: labels of letters, digits, '-' and '_' separated by
+/// single dots, stopping at the first other byte. Returns the host and its end.
+#[inline]
+pub(crate) fn scan_host(s: &str, hs: usize) -> Result<(Host<'_>, usize), (usize, &'static str)> {
+    let b = s.as_bytes();
+    let rest = b.get(hs..).unwrap_or_default();
+    // `prev` is the class of the byte before, H_DOT at the start: a dot
+    // after a dot (or first) starts an empty label.
+    let mut prev = H_DOT;
+    let mut seen = 0u8;
+    let mut bad = 0u8;
+    let mut n = 0usize;
+    for &c in rest {
+        let k = HOST_CLASS[c as usize];
+        if k == 0 {
+            break;
+        }
+        bad |= k & prev;
+        prev = k;
+        seen |= k;
+        n += 1;
+    }
+    if bad & H_DOT != 0 {
+        // An empty label: report the first.
+        let mut prev = b'.';
+        for (k, &c) in rest[..n].iter().enumerate() {
+            if c == b'.' && prev == b'.' {
+                return Err((hs + k, HOST_NAME));
+            }
+            prev = c;
         }
     }
-    if numeric {
-        return s
-            .parse::<Ipv4Addr>()
-            .map(Host::V4)
-            .map_err(|_| (0, "a valid IPv4 address"));
+    let i = hs + n;
+    if n == 0 {
+        return Err((hs, "a host"));
     }
-    Ok(Host::Domain(s))
+    if seen & H_ALPHA == 0 {
+        return match dotted_quad(&rest[..n]) {
+            Some(a) => Ok((Host::V4(a), i)),
+            None => Err((hs, "a valid IPv4 address")),
+        };
+    }
+    Ok((Host::Domain(&s[hs..i]), i))
+}
+
+/// A strict dotted quad, as `str::parse::<Ipv4Addr>` accepts it: four parts
+/// of one to three digits, each at most 255, without leading zeros.
+#[inline]
+fn dotted_quad(b: &[u8]) -> Option<Ipv4Addr> {
+    let mut parts = [0u8; 4];
+    let mut n = 0usize;
+    let mut k = 0usize;
+    while n < 4 {
+        let st = k;
+        let mut v: u32 = 0;
+        while k < b.len() && b[k].is_ascii_digit() && k - st < 3 {
+            v = v * 10 + u32::from(b[k] - b'0');
+            k += 1;
+        }
+        let len = k - st;
+        if len == 0 || (len > 1 && b[st] == b'0') || v > 255 {
+            return None;
+        }
+        parts[n] = v as u8;
+        n += 1;
+        if n < 4 {
+            if b.get(k) != Some(&b'.') {
+                return None;
+            }
+            k += 1;
+        }
+    }
+    if k != b.len() {
+        return None;
+    }
+    Some(Ipv4Addr::from(parts))
 }
 
 /// Parses a dotted-quad IPv4 address (digits and dots only, as RFC 3261
@@ -219,6 +303,24 @@ impl PartialEq for Uri<'_> {
 /// Parses a URI; errors are (offset in `s`, what was expected).
 pub(crate) fn parse_uri(s: &str) -> Result<Uri<'_>, (usize, &'static str)> {
     let b = s.as_bytes();
+    // The common case first: `sip:` in any case (OR-ing 0x20 maps only
+    // upper-case letters onto lower-case ones).
+    if let [c0, c1, c2, b':', ..] = *b {
+        if c0 | 0x20 == b's' && c1 | 0x20 == b'i' && c2 | 0x20 == b'p' {
+            let mut uri = Uri {
+                raw: s,
+                scheme: Scheme::Sip,
+                user: None,
+                password: None,
+                host: None,
+                port: None,
+                params: Params::default(),
+                headers: "",
+            };
+            parse_sip(s, 4, &mut uri)?;
+            return Ok(uri);
+        }
+    }
     if !b.first().is_some_and(|c| c.is_ascii_alphabetic()) {
         return Err((0, "a URI scheme (a letter first)"));
     }
@@ -280,11 +382,37 @@ pub(crate) fn parse_uri(s: &str) -> Result<Uri<'_>, (usize, &'static str)> {
     Ok(uri)
 }
 
+/// End of a run of user characters and valid `%HH` escapes from `i`.
+#[inline]
+fn user_run(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() {
+        let c = b[i];
+        if scan::is_user(c) {
+            i += 1;
+        } else if c == b'%'
+            && i + 2 < b.len()
+            && b[i + 1].is_ascii_hexdigit()
+            && b[i + 2].is_ascii_hexdigit()
+        {
+            i += 3;
+        } else {
+            break;
+        }
+    }
+    i
+}
+
 fn parse_sip<'a>(s: &'a str, start: usize, uri: &mut Uri<'a>) -> Result<(), (usize, &'static str)> {
     let b = s.as_bytes();
     let mut i = start;
-    // userinfo: up to the first '@' (neither params nor headers may hold a raw '@').
-    if let Some(at) = b[start..].iter().position(|&c| c == b'@') {
+    // Fast path: a user of user characters and valid escapes, then '@' (no
+    // password): the first '@' ends it, as below, and it is valid.
+    let run = user_run(b, start);
+    if run > start && b.get(run) == Some(&b'@') {
+        uri.user = Some(&s[start..run]);
+        i = run + 1;
+    } else if let Some(at) = b[start..].iter().position(|&c| c == b'@') {
+        // userinfo: up to the first '@' (neither params nor headers may hold a raw '@').
         let at = start + at;
         let ui = &b[start..at];
         let (user_end, pw) = match ui.iter().position(|&c| c == b':') {
@@ -311,15 +439,15 @@ fn parse_sip<'a>(s: &'a str, start: usize, uri: &mut Uri<'a>) -> Result<(), (usi
             Some(p) => i + p + 1,
             None => return Err((i, "an IPv6 reference closed by ']'")),
         };
+        if i == hs {
+            return Err((hs, "a host"));
+        }
+        uri.host = Some(parse_host(&s[hs..i]).map_err(|(p, e)| (hs + p, e))?);
     } else {
-        i = scan::take_while(b, i, |c| {
-            c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_')
-        });
+        let (host, end) = scan_host(s, hs)?;
+        uri.host = Some(host);
+        i = end;
     }
-    if i == hs {
-        return Err((hs, "a host"));
-    }
-    uri.host = Some(parse_host(&s[hs..i]).map_err(|(p, e)| (hs + p, e))?);
     if b.get(i) == Some(&b':') {
         let ps = i + 1;
         i = scan::take_while(b, ps, |c| c.is_ascii_digit());
@@ -499,6 +627,43 @@ mod tests {
             "",
         ] {
             assert_eq!(ipv4(bad.as_bytes()), None, "{bad}");
+        }
+    }
+    #[test]
+    fn dotted_quad_matches_std() {
+        let alphabet = [b'0', b'1', b'2', b'5', b'9', b'.'];
+        let mut cases = vec![Vec::new()];
+        for len in 1..=8 {
+            let n = alphabet.len().pow(len);
+            let mut k = 0;
+            while k < n {
+                let mut v = Vec::new();
+                let mut x = k;
+                for _ in 0..len {
+                    v.push(alphabet[x % alphabet.len()]);
+                    x /= alphabet.len();
+                }
+                cases.push(v);
+                k += 1;
+            }
+        }
+        for extra in [
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "0.0.0.0",
+            "1.2.3.4.5",
+            "192.0.2.101",
+            "1234.1.1.1",
+            "1.2.3.0000",
+            "100.200.250.199",
+            "1.2.3.",
+        ] {
+            cases.push(extra.as_bytes().to_vec());
+        }
+        for c in cases {
+            let s = std::str::from_utf8(&c).unwrap();
+            assert_eq!(dotted_quad(&c), s.parse::<Ipv4Addr>().ok(), "{s}");
         }
     }
     uri!(empty_param, "sip:a@b;;x", err);
