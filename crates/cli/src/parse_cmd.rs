@@ -387,7 +387,7 @@ fn message_text(out: &mut String, m: &Message<'_>) {
         }
     }
     let _ = writeln!(out, "headers ({}):", m.headers().len());
-    for (i, h) in m.headers().iter().enumerate() {
+    for (i, h) in m.headers().enumerate() {
         let _ = writeln!(
             out,
             "  {}: {}",
@@ -775,9 +775,8 @@ fn message_json(m: &Message<'_>, offset: usize) -> Value {
     }
     o["headers"] = Value::Array(
         m.headers()
-            .iter()
             .enumerate()
-            .map(|(i, h)| header_json(m, i, h))
+            .map(|(i, h)| header_json(m, i, &h))
             .collect(),
     );
     let ct = m.content_type().ok().flatten().map(|c| c.to_string());

@@ -213,7 +213,8 @@ pub fn comparison(
     let col = (style.width.saturating_sub(3)) / 2;
     let head = |e: &Explanation| wrap(&format!("{} {}", e.code, title_line(e)), col, "", "");
     columns(out, &head(&c.a), &head(&c.b), col)?;
-    let sections: [(&str, Box<dyn Fn(&Explanation) -> Vec<String>>); 3] = [
+    type Section<'f> = (&'static str, Box<dyn Fn(&Explanation) -> Vec<String> + 'f>);
+    let sections: [Section<'_>; 3] = [
         (
             "description",
             Box::new(|e: &Explanation| wrap(&e.description, col, "", "")),

@@ -1,6 +1,6 @@
 //! The core of `sipkit serve`: the transaction layer and the service, driven
 //! by one input at a time. No sockets here: the caller feeds what the
-//! transports received and sends what [`Core::drain_transmits`] returns.
+//! transports received and sends what [`Core::take_outgoing`] returns.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -35,13 +35,15 @@ pub struct Core {
 impl Core {
     /// A core answering with `service`, with timers from `config`.
     pub fn new(service: Service, config: &ServerConfig, seed: u64) -> Core {
-        let mut txc = TxConfig::default();
-        txc.t1 = Duration::from_millis(config.transaction.t1_ms);
-        txc.t2 = Duration::from_millis(config.transaction.t2_ms);
-        txc.t4 = Duration::from_millis(config.transaction.t4_ms);
-        // The service answers every request at once: no 100 needed.
-        txc.auto_trying = None;
-        txc.seed = seed;
+        let mut txc = TxConfig {
+            t1: Duration::from_millis(config.transaction.t1_ms),
+            t2: Duration::from_millis(config.transaction.t2_ms),
+            t4: Duration::from_millis(config.transaction.t4_ms),
+            // The service answers every request at once: no 100 needed.
+            auto_trying: None,
+            seed,
+            ..TxConfig::default()
+        };
         txc.limits.max_message_size = config.max_message_size;
         let tx = Transactions::new(txc);
         Core {

@@ -11,10 +11,23 @@
 //!
 //! Parsing a typical message does not allocate: headers live in an inline
 //! array of slots ([`INLINE_HEADERS`]) and every value borrows the input.
-//! Typed values are parsed lazily from the raw header text, so an unknown or
-//! unused header costs nothing; the headers the transaction layer relies on
-//! (Via, From, To, Call-ID, CSeq, Max-Forwards, Content-Length, Contact,
-//! Route, Record-Route, Expires, Content-Type, Date) are checked while parsing.
+//!
+//! Two levels of parsing share one splitter:
+//!
+//! * [`parse`] is what a receiver runs (RFC 3261 §8.2, §18.3, RFC 4475): the
+//!   headers the stack relies on (Via, From, To, Call-ID, CSeq, Max-Forwards,
+//!   Content-Length, Contact, Route, Record-Route, Expires, Content-Type,
+//!   Date) are checked, every value, with mandatory headers, single headers
+//!   and the CSeq method; the result's From, To, Call-ID and CSeq are plain
+//!   values.
+//! * [`parse_raw`] only splits: start line, header lines, body framing
+//!   (Content-Length), UTF-8, limits. Header values are checked when read,
+//!   so its accessors return `Result`. It suits a capture indexer or anything
+//!   that reads a few headers of many messages; [`RawMessage::validate`]
+//!   turns it into exactly what [`parse`] would have returned.
+//!
+//! Other typed values are parsed from the raw header text when read, at both
+//! levels, so an unknown or unused header costs nothing.
 //!
 //! ```
 //! use sipkit_message::{parse, wire_reply, Disposition, ErrorKind, Message, Method};
@@ -63,11 +76,15 @@ mod uri;
 pub use builder::{response_from_request, RequestBuilder, ResponseBuilder};
 pub use error::{wire_reply, Disposition, ErrorKind, Limit, ParseError, StartKind, WireReply};
 pub use message::{
-    Header, Message, Method, Parts, Request, Response, TypedValue, Values, INLINE_HEADERS,
+    Head, Header, Headers, Message, Method, Parts, Request, Response, TypedValue, Values,
+    INLINE_HEADERS,
 };
 pub use name::HeaderName;
 pub use params::{unquote, Param, ParamIter, Params};
-pub use parser::{parse, parse_fragment, parse_with, Fragment, Limits, Mode, StartLine};
+pub use parser::{
+    parse, parse_fragment, parse_raw, parse_raw_with, parse_with, Fragment, Limits, Mode,
+    RawMessage, StartLine,
+};
 pub use scan::{unescape, Unescaped};
 pub use stream::{Event, StreamDecoder};
 pub use typed::{

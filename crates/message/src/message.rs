@@ -57,56 +57,195 @@ impl<'a> Header<'a> {
 /// than [`INLINE_HEADERS`] header lines spills to the heap.
 pub const INLINE_HEADERS: usize = 32;
 
-// The inline variant is large on purpose: it is what keeps a parse off the heap.
-#[allow(clippy::large_enum_variant)]
+/// One header line as offsets into the header section's text: 16 bytes
+/// instead of the 40 of a [`Header`], so the inline store is small to set up
+/// and to move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Slot {
+    name: HeaderName,
+    name_len: u16,
+    name_at: u32,
+    value_at: u32,
+    value_len: u32,
+}
+
+const EMPTY_SLOT: Slot = Slot {
+    name: HeaderName::Other,
+    name_len: 0,
+    name_at: 0,
+    value_at: 0,
+    value_len: 0,
+};
+
+/// Header lines: inline up to [`INLINE_HEADERS`], on the heap beyond.
 #[derive(Debug, Clone)]
-pub(crate) enum HeaderStore<'a> {
-    Inline {
-        len: usize,
-        slots: [Header<'a>; INLINE_HEADERS],
-    },
-    Heap(Vec<Header<'a>>),
+pub(crate) struct HeaderStore<'a> {
+    /// The text the slots' offsets point into.
+    text: &'a str,
+    len: usize,
+    slots: [Slot; INLINE_HEADERS],
+    /// Every slot once there are more than fit inline; empty until then.
+    heap: Vec<Slot>,
+}
+
+/// `u32` offset (header sections are far below 4 GiB: the size limits
+/// apply first); a larger one saturates and reads back as an empty string.
+#[inline(always)]
+fn off(x: usize) -> u32 {
+    u32::try_from(x).unwrap_or(u32::MAX)
 }
 
 impl<'a> HeaderStore<'a> {
+    #[inline(always)]
     pub(crate) fn new() -> Self {
-        HeaderStore::Inline {
+        HeaderStore {
+            text: "",
             len: 0,
-            slots: [Header::default(); INLINE_HEADERS],
+            slots: [EMPTY_SLOT; INLINE_HEADERS],
+            heap: Vec::new(),
         }
     }
 
-    pub(crate) fn push(&mut self, h: Header<'a>) {
-        match self {
-            HeaderStore::Inline { len, slots } => {
-                if *len < INLINE_HEADERS {
-                    slots[*len] = h;
-                    *len += 1;
-                } else {
-                    let mut v = Vec::with_capacity(INLINE_HEADERS * 2);
-                    v.extend_from_slice(&slots[..]);
-                    v.push(h);
-                    *self = HeaderStore::Heap(v);
-                }
-            }
-            HeaderStore::Heap(v) => v.push(h),
+    /// Sets the text the offsets of [`push`](Self::push) point into.
+    #[inline(always)]
+    pub(crate) fn set_text(&mut self, text: &'a str) {
+        self.text = text;
+    }
+
+    /// Appends a line: its name, and the ranges of `text` holding the name
+    /// as written and the value.
+    #[inline(always)]
+    pub(crate) fn push(
+        &mut self,
+        name: HeaderName,
+        raw_name: std::ops::Range<usize>,
+        value: std::ops::Range<usize>,
+    ) {
+        let slot = Slot {
+            name,
+            name_len: u16::try_from(raw_name.len()).unwrap_or(0),
+            name_at: off(raw_name.start),
+            value_at: off(value.start),
+            value_len: off(value.len()),
+        };
+        if self.len < INLINE_HEADERS {
+            self.slots[self.len] = slot;
+        } else {
+            self.spill(slot);
+        }
+        self.len += 1;
+    }
+
+    #[cold]
+    fn spill(&mut self, slot: Slot) {
+        if self.heap.is_empty() {
+            self.heap.reserve(INLINE_HEADERS * 2);
+            self.heap.extend_from_slice(&self.slots);
+        }
+        self.heap.push(slot);
+    }
+
+    /// Sets the value of the last line pushed.
+    #[inline(always)]
+    pub(crate) fn set_last_value(&mut self, value: std::ops::Range<usize>) {
+        let last = match self.len {
+            0 => return,
+            n if n <= INLINE_HEADERS => self.slots.get_mut(n - 1),
+            _ => self.heap.last_mut(),
+        };
+        if let Some(s) = last {
+            s.value_at = off(value.start);
+            s.value_len = off(value.len());
         }
     }
 
-    pub(crate) fn as_slice(&self) -> &[Header<'a>] {
-        match self {
-            HeaderStore::Inline { len, slots } => &slots[..*len],
-            HeaderStore::Heap(v) => v,
+    #[inline(always)]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline(always)]
+    fn slot(&self, i: usize) -> Option<&Slot> {
+        if i >= self.len {
+            None
+        } else if self.len <= INLINE_HEADERS {
+            self.slots.get(i)
+        } else {
+            self.heap.get(i)
         }
     }
 
-    pub(crate) fn last_mut(&mut self) -> Option<&mut Header<'a>> {
-        match self {
-            HeaderStore::Inline { len, slots } => slots[..*len].last_mut(),
-            HeaderStore::Heap(v) => v.last_mut(),
+    /// The name of line `i`.
+    #[inline(always)]
+    pub(crate) fn name(&self, i: usize) -> Option<HeaderName> {
+        self.slot(i).map(|s| s.name)
+    }
+
+    /// Line `i`.
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> Option<Header<'a>> {
+        let s = self.slot(i)?;
+        let text = |at: u32, len: usize| {
+            let at = at as usize;
+            self.text.get(at..at.saturating_add(len)).unwrap_or("")
+        };
+        Some(Header {
+            name: s.name,
+            raw_name: text(s.name_at, usize::from(s.name_len)),
+            value: text(s.value_at, s.value_len as usize),
+        })
+    }
+
+    pub(crate) fn iter(&self) -> Headers<'_, 'a> {
+        Headers {
+            store: self,
+            front: 0,
+            back: self.len,
         }
     }
 }
+
+/// The header lines of a message or fragment, in order (see [`Head::headers`]).
+#[derive(Debug, Clone)]
+pub struct Headers<'m, 'a> {
+    store: &'m HeaderStore<'a>,
+    front: usize,
+    back: usize,
+}
+
+impl<'a> Iterator for Headers<'_, 'a> {
+    type Item = Header<'a>;
+    #[inline]
+    fn next(&mut self) -> Option<Header<'a>> {
+        if self.front >= self.back {
+            return None;
+        }
+        let h = self.store.get(self.front);
+        self.front += 1;
+        h
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.back - self.front;
+        (n, Some(n))
+    }
+    fn nth(&mut self, n: usize) -> Option<Header<'a>> {
+        self.front = self.front.saturating_add(n).min(self.back);
+        self.next()
+    }
+}
+
+impl<'a> DoubleEndedIterator for Headers<'_, 'a> {
+    fn next_back(&mut self) -> Option<Header<'a>> {
+        if self.front >= self.back {
+            return None;
+        }
+        self.back -= 1;
+        self.store.get(self.back)
+    }
+}
+
+impl ExactSizeIterator for Headers<'_, '_> {}
+impl std::iter::FusedIterator for Headers<'_, '_> {}
 
 /// A request method (RFC 3261 §7.1 and extensions). Methods are case-sensitive:
 /// `invite` and `RE%47IST%45R` are extension methods (RFC 4475 §3.1.1.5).
@@ -181,24 +320,45 @@ impl std::fmt::Display for Method<'_> {
     }
 }
 
-/// What requests and responses share: headers, body, and the values checked
-/// while parsing (Call-ID, CSeq, From, To, Max-Forwards, Content-Length).
-/// [`Request`], [`Response`] and [`Message`] dereference to it.
+/// The header section and body of a message: header lines in order, an index
+/// of the first line of each known name, and the body framed as RFC 3261 §18.3
+/// says. Every typed accessor here parses its header on access, so it returns
+/// a `Result`. Both a fully checked [`Message`] (through [`Parts`]) and a
+/// [`RawMessage`](crate::RawMessage) from [`parse_raw`](crate::parse_raw) dereference to it.
 #[derive(Debug, Clone)]
-pub struct Parts<'a> {
+pub struct Head<'a> {
     pub(crate) buf: &'a [u8],
     pub(crate) headers: HeaderStore<'a>,
     pub(crate) first: [u16; KNOWN],
     pub(crate) body: &'a [u8],
+    pub(crate) content_length: Option<usize>,
+    pub(crate) start: StartKind,
+    pub(crate) max_nesting: usize,
+    /// Offset of the CRLF that ends the header section (where a missing
+    /// header is reported).
+    pub(crate) head_end: usize,
+}
+
+/// What requests and responses share: the [`Head`] (headers and body, to which
+/// it dereferences) and the values checked while parsing (Call-ID, CSeq,
+/// From, To, Max-Forwards, top Via). [`Request`], [`Response`] and [`Message`]
+/// dereference to it.
+#[derive(Debug, Clone)]
+pub struct Parts<'a> {
+    pub(crate) head: Head<'a>,
     pub(crate) call_id: &'a str,
     pub(crate) cseq: CSeq<'a>,
     pub(crate) from: NameAddr<'a>,
     pub(crate) to: NameAddr<'a>,
     pub(crate) max_forwards: Option<u8>,
-    pub(crate) content_length: Option<usize>,
-    pub(crate) start: StartKind,
-    pub(crate) max_nesting: usize,
     pub(crate) top_via: Via<'a>,
+}
+
+impl<'a> std::ops::Deref for Parts<'a> {
+    type Target = Head<'a>;
+    fn deref(&self) -> &Head<'a> {
+        &self.head
+    }
 }
 
 /// Index value meaning "no such header" in `Parts::first`.
@@ -209,7 +369,7 @@ pub(crate) const NONE: u16 = u16::MAX;
 /// repeated lines are equivalent). Yields an error and stops at the first
 /// malformed value.
 pub struct Values<'m, 'a, T> {
-    parts: &'m Parts<'a>,
+    parts: &'m Head<'a>,
     name: HeaderName,
     only: Option<usize>,
     idx: usize,
@@ -233,16 +393,16 @@ impl<'a, T> Iterator for Values<'_, 'a, T> {
         if self.done {
             return None;
         }
-        let hs = self.parts.headers.as_slice();
+        let hs = &self.parts.headers;
         loop {
-            let h = match self.only {
-                Some(i) => hs.get(i).filter(|_| self.idx == i)?,
-                None => hs.get(self.idx)?,
-            };
-            if self.only.is_none() && h.name != self.name {
+            if self.only.is_some_and(|i| i != self.idx) {
+                return None;
+            }
+            if self.only.is_none() && hs.name(self.idx)? != self.name {
                 self.idx += 1;
                 continue;
             }
+            let h = hs.get(self.idx)?;
             let v = h.value;
             let i = match self.pos {
                 Some(p) => p,
@@ -278,7 +438,7 @@ impl<'a, T> Iterator for Values<'_, 'a, T> {
                 }
                 Err(e) => {
                     self.done = true;
-                    Some(Err(self.parts.value_error(h, v, e)))
+                    Some(Err(self.parts.value_error(&h, v, e)))
                 }
             };
         }
@@ -286,7 +446,7 @@ impl<'a, T> Iterator for Values<'_, 'a, T> {
 }
 
 /// The typed interpretation of one header value, for tools that show every
-/// header (see [`Parts::typed_values`]).
+/// header (see [`Head::typed_values`]).
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub enum TypedValue<'a> {
@@ -448,7 +608,7 @@ pub(crate) fn content_length(s: &str) -> VResult<usize> {
     }
 }
 
-impl<'a> Parts<'a> {
+impl<'a> Head<'a> {
     /// Converts an error inside header `h`'s value into a positioned [`ParseError`].
     pub(crate) fn value_error(&self, h: &Header<'a>, v: &'a str, e: VErr) -> ParseError {
         let base = offset_in(self.buf, v);
@@ -473,7 +633,7 @@ impl<'a> Parts<'a> {
         }
     }
 
-    fn single_opt<T>(
+    pub(crate) fn single_opt<T>(
         &self,
         name: HeaderName,
         f: impl Fn(&'a str) -> VResult<T>,
@@ -482,31 +642,39 @@ impl<'a> Parts<'a> {
             None => Ok(None),
             Some(h) => f(h.value)
                 .map(Some)
-                .map_err(|e| self.value_error(h, h.value, e)),
+                .map_err(|e| self.value_error(&h, h.value, e)),
         }
     }
 
     /// All header lines in order.
-    pub fn headers(&self) -> &[Header<'a>] {
-        self.headers.as_slice()
+    pub fn headers(&self) -> Headers<'_, 'a> {
+        self.headers.iter()
+    }
+
+    /// The number of header lines.
+    pub fn header_count(&self) -> usize {
+        self.headers.len()
+    }
+
+    /// Header line `index` (0 is the first after the start line).
+    pub fn header_at(&self, index: usize) -> Option<Header<'a>> {
+        self.headers.get(index)
     }
 
     /// The first header line with this name.
-    pub fn header(&self, name: HeaderName) -> Option<&Header<'a>> {
-        let hs = self.headers.as_slice();
+    pub fn header(&self, name: HeaderName) -> Option<Header<'a>> {
         if name == HeaderName::Other {
             return None;
         }
         match self.first[name as usize] {
             NONE => None,
-            i => hs.get(usize::from(i)),
+            i => self.headers.get(usize::from(i)),
         }
     }
 
     /// Every header line with this name, in order.
-    pub fn headers_named(&self, name: HeaderName) -> impl Iterator<Item = &Header<'a>> {
+    pub fn headers_named(&self, name: HeaderName) -> impl Iterator<Item = Header<'a>> + '_ {
         self.headers
-            .as_slice()
             .iter()
             .filter(move |h| h.name == name && name != HeaderName::Other)
     }
@@ -514,11 +682,7 @@ impl<'a> Parts<'a> {
     /// The value of the first header called `name` (any case, compact forms
     /// resolve; unknown names compare as written).
     pub fn header_value(&self, name: &str) -> Option<&'a str> {
-        self.headers
-            .as_slice()
-            .iter()
-            .find(|h| h.is(name))
-            .map(|h| h.value)
+        self.headers.iter().find(|h| h.is(name)).map(|h| h.value)
     }
 
     /// The body: exactly Content-Length bytes, or the rest of a datagram without one.
@@ -531,31 +695,6 @@ impl<'a> Parts<'a> {
         self.buf
     }
 
-    /// The Call-ID (RFC 3261 §20.8).
-    pub fn call_id(&self) -> &'a str {
-        self.call_id
-    }
-
-    /// The CSeq (RFC 3261 §20.16).
-    pub fn cseq(&self) -> CSeq<'a> {
-        self.cseq
-    }
-
-    /// The From header (RFC 3261 §20.20).
-    pub fn from(&self) -> &NameAddr<'a> {
-        &self.from
-    }
-
-    /// The To header (RFC 3261 §20.39).
-    pub fn to(&self) -> &NameAddr<'a> {
-        &self.to
-    }
-
-    /// Max-Forwards (RFC 3261 §20.22), `None` if absent (RFC 2543 peers).
-    pub fn max_forwards(&self) -> Option<u8> {
-        self.max_forwards
-    }
-
     /// Content-Length as declared, `None` if absent.
     pub fn content_length(&self) -> Option<usize> {
         self.content_length
@@ -564,14 +703,6 @@ impl<'a> Parts<'a> {
     /// Every Via value, top first (RFC 3261 §20.42).
     pub fn vias(&self) -> Values<'_, 'a, Via<'a>> {
         self.values(HeaderName::Via, typed::via_at)
-    }
-
-    /// The topmost Via, which a response is routed by (RFC 3261 §18.2.2);
-    /// every message has one (checked when parsed).
-    /// Kept as a `Result` for callers written against the lazy form; it is
-    /// always `Ok` for a parsed message.
-    pub fn top_via(&self) -> Result<Via<'a>, ParseError> {
-        Ok(self.top_via)
     }
 
     /// Every Contact value (RFC 3261 §20.10), including `*`.
@@ -710,14 +841,10 @@ impl<'a> Parts<'a> {
         self.values(HeaderName::Warning, typed::warning_at)
     }
 
-    /// Typed values of the header line at `index` in [`Parts::headers`]; a
+    /// Typed values of the header line at `index` in [`Head::headers`]; a
     /// header sipkit does not interpret yields one [`TypedValue::Raw`].
     pub fn typed_values(&self, index: usize) -> Values<'_, 'a, TypedValue<'a>> {
-        let name = self
-            .headers
-            .as_slice()
-            .get(index)
-            .map_or(HeaderName::Other, |h| h.name);
+        let name = self.headers.name(index).unwrap_or(HeaderName::Other);
         let f = typed_fn(name).unwrap_or(tv_raw);
         Values {
             parts: self,
@@ -745,7 +872,7 @@ impl<'a> Parts<'a> {
     }
 
     fn write_rest(&self, out: &mut Vec<u8>) {
-        for h in self.headers.as_slice() {
+        for h in self.headers.iter() {
             out.extend_from_slice(h.raw_name.as_bytes());
             out.extend_from_slice(b": ");
             out.extend_from_slice(h.value.as_bytes());
@@ -755,8 +882,43 @@ impl<'a> Parts<'a> {
         out.extend_from_slice(self.body);
     }
 
-    fn same_parts(&self, o: &Parts<'_>) -> bool {
-        self.headers.as_slice() == o.headers.as_slice() && self.body == o.body
+    fn same_parts(&self, o: &Head<'_>) -> bool {
+        self.headers.iter().eq(o.headers.iter()) && self.body == o.body
+    }
+}
+
+impl<'a> Parts<'a> {
+    /// The Call-ID (RFC 3261 §20.8).
+    pub fn call_id(&self) -> &'a str {
+        self.call_id
+    }
+
+    /// The CSeq (RFC 3261 §20.16).
+    pub fn cseq(&self) -> CSeq<'a> {
+        self.cseq
+    }
+
+    /// The From header (RFC 3261 §20.20).
+    pub fn from(&self) -> &NameAddr<'a> {
+        &self.from
+    }
+
+    /// The To header (RFC 3261 §20.39).
+    pub fn to(&self) -> &NameAddr<'a> {
+        &self.to
+    }
+
+    /// Max-Forwards (RFC 3261 §20.22), `None` if absent (RFC 2543 peers).
+    pub fn max_forwards(&self) -> Option<u8> {
+        self.max_forwards
+    }
+
+    /// The topmost Via, which a response is routed by (RFC 3261 §18.2.2);
+    /// every message has one (checked when parsed).
+    /// Kept as a `Result` for callers written against the lazy form; it is
+    /// always `Ok` for a parsed message.
+    pub fn top_via(&self) -> Result<Via<'a>, ParseError> {
+        Ok(self.top_via)
     }
 }
 
@@ -814,7 +976,7 @@ impl PartialEq for Request<'_> {
     fn eq(&self, o: &Self) -> bool {
         self.method == o.method
             && self.uri.as_str() == o.uri.as_str()
-            && self.parts.same_parts(&o.parts)
+            && self.parts.same_parts(&o.parts.head)
     }
 }
 
@@ -862,7 +1024,7 @@ impl<'a> std::ops::Deref for Response<'a> {
 impl PartialEq for Response<'_> {
     /// Structural equality: status, reason, headers as written, body.
     fn eq(&self, o: &Self) -> bool {
-        self.status == o.status && self.reason == o.reason && self.parts.same_parts(&o.parts)
+        self.status == o.status && self.reason == o.reason && self.parts.same_parts(&o.parts.head)
     }
 }
 

@@ -344,30 +344,48 @@ impl HeaderName {
     /// Looks a name up case-insensitively, compact forms included.
     /// Returns `Other` for anything unknown (including `C%6Fntact`, RFC 4475 §3.1.1.5).
     pub fn from_bytes(name: &[u8]) -> HeaderName {
-        /// `name` equals `lower` (lower case already) ignoring ASCII case,
-        /// eight bytes at a time: OR-ing 0x20 into the bytes where `lower`
-        /// has a letter (bit 0x40 set; not in '-' or digits) maps exactly the
-        /// two cases of that letter onto it.
+        /// `name` equals `lower` (lower case already) ignoring ASCII case:
+        /// OR-ing 0x20 into the bytes where `lower` has a letter (bit 0x40
+        /// set; not in '-' or digits) maps exactly the two cases of that
+        /// letter onto it. Names of 4 to 16 bytes are compared as two
+        /// overlapping words (the first and the last 4 or 8 bytes).
         #[inline(always)]
         fn lc_eq(name: &[u8], lower: &[u8]) -> bool {
-            if name.len() != lower.len() {
+            #[inline(always)]
+            fn w8(b: &[u8], at: usize) -> u64 {
+                let mut x = [0u8; 8];
+                x.copy_from_slice(&b[at..at + 8]);
+                u64::from_le_bytes(x)
+            }
+            #[inline(always)]
+            fn w4(b: &[u8], at: usize) -> u32 {
+                let mut x = [0u8; 4];
+                x.copy_from_slice(&b[at..at + 4]);
+                u32::from_le_bytes(x)
+            }
+            let n = name.len();
+            if n != lower.len() {
                 return false;
             }
-            let mut a = name.chunks_exact(8);
-            let mut p = lower.chunks_exact(8);
-            for (x, y) in (&mut a).zip(&mut p) {
-                let mut xb = [0u8; 8];
-                let mut yb = [0u8; 8];
-                xb.copy_from_slice(x);
-                yb.copy_from_slice(y);
-                let (x, y) = (u64::from_le_bytes(xb), u64::from_le_bytes(yb));
-                if x | ((y & 0x4040_4040_4040_4040) >> 1) != y {
-                    return false;
+            if n >= 8 {
+                if n <= 16 {
+                    let (x, y) = (w8(name, 0), w8(lower, 0));
+                    let (u, v) = (w8(name, n - 8), w8(lower, n - 8));
+                    return (x | ((y & 0x4040_4040_4040_4040) >> 1)) == y
+                        && (u | ((v & 0x4040_4040_4040_4040) >> 1)) == v;
                 }
+                return name
+                    .iter()
+                    .zip(lower)
+                    .all(|(&a, &b)| a.to_ascii_lowercase() == b);
             }
-            a.remainder()
-                .iter()
-                .zip(p.remainder())
+            if n >= 4 {
+                let (x, y) = (w4(name, 0), w4(lower, 0));
+                let (u, v) = (w4(name, n - 4), w4(lower, n - 4));
+                return (x | ((y & 0x4040_4040) >> 1)) == y && (u | ((v & 0x4040_4040) >> 1)) == v;
+            }
+            name.iter()
+                .zip(lower)
                 .all(|(&a, &b)| a.to_ascii_lowercase() == b)
         }
         if name.is_empty() {

@@ -145,6 +145,7 @@ pub(crate) type Found = (std::ops::Range<usize>, Option<std::ops::Range<usize>>)
 
 /// [`scan_params`] that also hands each parameter to `on` while scanning,
 /// so callers check the values they care about in the same pass.
+#[inline(always)]
 pub(crate) fn scan_params_with(
     b: &[u8],
     mut i: usize,
@@ -173,7 +174,7 @@ pub(crate) fn scan_params_with(
         let ns = i;
         i = match style {
             Style::Uri => param_run_checked(b, i)?,
-            Style::Header => scan::take_while(b, i, scan::is_token),
+            Style::Header => scan::token_end(b, i),
         };
         if i == ns {
             return Err((ns, "a parameter name after ';'"));
@@ -202,7 +203,7 @@ pub(crate) fn scan_params_with(
                             c.is_ascii_hexdigit() || matches!(c, b'[' | b']' | b':' | b'.')
                         });
                     } else {
-                        i = scan::take_while(b, i, scan::is_token);
+                        i = scan::token_end(b, i);
                     }
                 }
             }
@@ -221,21 +222,16 @@ pub(crate) fn scan_params_with(
 /// the same pass: the end of the run, or the position of a bad escape.
 #[inline]
 fn param_run_checked(b: &[u8], mut i: usize) -> Result<usize, (usize, &'static str)> {
-    while i < b.len() {
-        let c = b[i];
-        if scan::is_paramchar(c) {
-            i += 1;
-        } else if c == b'%' {
-            if i + 2 < b.len() && b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit() {
-                i += 3;
-            } else {
-                return Err((i, "a valid %-escape"));
-            }
-        } else {
-            break;
+    loop {
+        i = scan::paramchar_end(b, i);
+        if b.get(i) != Some(&b'%') {
+            return Ok(i);
         }
+        if !scan::escape_at(b, i) {
+            return Err((i, "a valid %-escape"));
+        }
+        i += 3;
     }
-    Ok(i)
 }
 
 /// True if `s` has no LWS at all (used by URI parsers).

@@ -1,7 +1,9 @@
 //! The parser: start line, header section, receiver validation (RFC 3261
 //! §8.2, §16.3, §18.3) and body framing; also `message/sipfrag` (RFC 3420).
 
-use crate::message::{offset_in, Header, HeaderStore, Parts, Request, Response, NONE};
+use crate::message::{
+    offset_in, Head, Header, HeaderStore, Headers, Parts, Request, Response, NONE,
+};
 use crate::name::{HeaderName, KNOWN};
 use crate::scan;
 use crate::typed::{self, CSeq, VErr};
@@ -68,16 +70,17 @@ pub fn parse_with<'a>(
     limits: &Limits,
     mode: Mode,
 ) -> Result<Message<'a>, ParseError> {
-    let mut r = parse_inner(buf, limits, mode);
-    // Fixed in place: `map_err` would move the ~1.5 KB message once more.
-    if let Err(e) = &mut r {
-        // An error before the start line was read (size, framing, UTF-8):
-        // classify the message by its first bytes so a request can still be answered.
-        if e.start == StartKind::Unknown && e.kind != ErrorKind::Empty {
-            e.start = guess_start(buf);
-        }
+    parse_inner(buf, limits, mode)
+}
+
+/// An error before the start line was read (size, framing, UTF-8) is
+/// classified by the message's first bytes, so a request can still be answered.
+#[cold]
+fn classify(mut e: ParseError, buf: &[u8]) -> ParseError {
+    if e.start == StartKind::Unknown && e.kind != ErrorKind::Empty {
+        e.start = guess_start(buf);
     }
-    r
+    e
 }
 
 fn guess_start(buf: &[u8]) -> StartKind {
@@ -92,6 +95,34 @@ fn guess_start(buf: &[u8]) -> StartKind {
 }
 
 fn parse_inner<'a>(buf: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message<'a>, ParseError> {
+    let mut headers = HeaderStore::new();
+    let mut first = [NONE; KNOWN];
+    let (start, hend, body_start) = split_message(buf, limits, mode, &mut headers, &mut first)?;
+    check_message(buf, start, headers, first, hend, body_start, limits, mode)
+}
+
+/// Size limits, the end of the header section, the start line and the header
+/// lines; fills `headers` and `first` in place and returns the start line and
+/// the offsets of the CRLF ending the header section and of the body.
+#[inline(always)]
+fn split_message<'a>(
+    buf: &'a [u8],
+    limits: &Limits,
+    mode: Mode,
+    headers: &mut HeaderStore<'a>,
+    first: &mut [u16; KNOWN],
+) -> Result<(Start<'a>, usize, usize), ParseError> {
+    split_message_inner(buf, limits, mode, headers, first).map_err(|e| classify(e, buf))
+}
+
+#[inline(always)]
+fn split_message_inner<'a>(
+    buf: &'a [u8],
+    limits: &Limits,
+    mode: Mode,
+    headers: &mut HeaderStore<'a>,
+    first: &mut [u16; KNOWN],
+) -> Result<(Start<'a>, usize, usize), ParseError> {
     if mode == Mode::Datagram && buf.len() > limits.max_message_size {
         return Err(ParseError::at(
             buf,
@@ -110,16 +141,18 @@ fn parse_inner<'a>(buf: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message
     if p >= buf.len() {
         return Err(ParseError::at(buf, p, ErrorKind::Empty));
     }
-    let mut lf = [0u32; LINE_HINTS];
-    let (hend, body_start, lines) = match scan::find_head_end_lines(&buf[p..], &mut lf) {
-        Some((k, n)) => (p + k + 2, p + k + 4, n),
+    // One pass over well-formed input; anything it does not take is split
+    // again by the general path below, which finds the same error the same
+    // way every time (header-section end, UTF-8, then line by line).
+    if let Some(r) = split_fast(buf, p, limits, mode, headers, first) {
+        return r;
+    }
+    *headers = HeaderStore::new();
+    *first = [NONE; KNOWN];
+    let (hend, body_start) = match scan::find_head_end(&buf[p..]) {
+        Some(k) => (p + k + 2, p + k + 4),
         None => return Err(unterminated(buf, p)),
     };
-    // The recorded line ends can stand for a search per line when there are
-    // as many CRs as lines in the header section and each LF, when used, has
-    // its CR: then no CR stands alone and the lines are those a search finds.
-    let hints = (lines <= LINE_HINTS && memchr::memchr_iter(b'\r', &buf[p..hend]).count() == lines)
-        .then(|| &lf[..lines]);
     if mode == Mode::Stream && body_start > limits.max_message_size {
         return Err(ParseError::at(
             buf,
@@ -130,22 +163,29 @@ fn parse_inner<'a>(buf: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message
             },
         ));
     }
-    let mut headers = HeaderStore::new();
-    let mut first = [NONE; KNOWN];
-    let start = match split_head(buf, p..hend, limits, false, hints, &mut headers, &mut first) {
-        Ok(start) => start,
-        // A lone CR can make the hints name a different first error: search again.
-        Err(_) if hints.is_some() => {
-            headers = HeaderStore::new();
-            first = [NONE; KNOWN];
-            split_head(buf, p..hend, limits, false, None, &mut headers, &mut first)?
-        }
-        Err(e) => return Err(e),
-    };
-    let sk = match start {
-        Some(Start::Request { .. }) => StartKind::Request,
-        _ => StartKind::Response,
-    };
+    let start = split_head(buf, p..hend, limits, false, headers, first)?;
+    match start {
+        Some(start) => Ok((start, hend, body_start)),
+        None => Err(unreachable_start(buf)),
+    }
+}
+
+/// The receiver checks of RFC 3261 (§8.1.1 mandatory headers, single
+/// headers once, CSeq method, the syntax of every header the stack reads)
+/// and body framing (§18.3) over a split message.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn check_message<'a>(
+    buf: &'a [u8],
+    start: Start<'a>,
+    headers: HeaderStore<'a>,
+    first: [u16; KNOWN],
+    hend: usize,
+    body_start: usize,
+    limits: &Limits,
+    mode: Mode,
+) -> Result<Message<'a>, ParseError> {
+    let sk = start.kind();
     let err = |h: &Header<'a>, e: VErr| -> ParseError {
         ParseError::at(buf, offset_in(buf, h.value) + e.at, e.kind)
             .with_header(h.name)
@@ -153,7 +193,7 @@ fn parse_inner<'a>(buf: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message
     };
 
     // Receiver validation, in header order so the first problem is reported.
-    let hs = headers.as_slice();
+    let hs = &headers;
     let mut from = None;
     let mut to = None;
     let mut call_id = None;
@@ -162,17 +202,12 @@ fn parse_inner<'a>(buf: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message
     let mut content_length = None;
     let mut top_via = None;
     for (idx, h) in hs.iter().enumerate() {
+        let h = &h;
         if h.name == HeaderName::Other {
             continue;
         }
         if h.name.is_single() && usize::from(first[h.name as usize]) != idx {
-            return Err(ParseError::at(
-                buf,
-                offset_in(buf, h.raw_name),
-                ErrorKind::DuplicateHeader(h.name),
-            )
-            .with_header(h.name)
-            .with_start(sk));
+            return Err(duplicate(buf, h, sk));
         }
         let v = h.value;
         match h.name {
@@ -181,10 +216,10 @@ fn parse_inner<'a>(buf: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message
                 top_via.get_or_insert(via);
             }
             HeaderName::Contact => {
-                check_list(v, typed::contact_at).map_err(|e| err(h, e))?;
+                check_all(v, typed::contact_at).map_err(|e| err(h, e))?;
             }
             HeaderName::Route | HeaderName::RecordRoute => {
-                check_list(v, typed::route_at).map_err(|e| err(h, e))?;
+                check_all(v, typed::route_at).map_err(|e| err(h, e))?;
             }
             HeaderName::From => from = Some(typed::from_to(v).map_err(|e| err(h, e))?),
             HeaderName::To => to = Some(typed::from_to(v).map_err(|e| err(h, e))?),
@@ -221,7 +256,7 @@ fn parse_inner<'a>(buf: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message
     let Some(top_via) = top_via else {
         return Err(missing(HeaderName::Via));
     };
-    if let Some(Start::Request { method, .. }) = &start {
+    if let Start::Request { method, .. } = &start {
         if max_forwards.is_none() {
             let rfc3261 = top_via.is_rfc3261_branch();
             if rfc3261 {
@@ -229,29 +264,103 @@ fn parse_inner<'a>(buf: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message
             }
         }
         if cseq.method != *method {
-            let h = &hs[usize::from(first[HeaderName::CSeq as usize])];
             let at = offset_in(buf, cseq.method);
             return Err(ParseError::at(buf, at, ErrorKind::CSeqMethodMismatch)
                 .with_header(HeaderName::CSeq)
-                .with_start(sk)
-                .with_header(h.name));
+                .with_start(sk));
         }
     }
 
-    // Body framing (RFC 3261 §18.3).
+    let body = frame_body(
+        buf,
+        hs,
+        &first,
+        content_length,
+        hend,
+        body_start,
+        limits,
+        mode,
+        sk,
+    )?;
+
+    // Written out in each arm so the parts are built in the message's place
+    // rather than moved into it.
+    macro_rules! parts {
+        () => {
+            Parts {
+                head: Head {
+                    buf,
+                    headers,
+                    first,
+                    body,
+                    content_length,
+                    start: sk,
+                    max_nesting: limits.max_nesting,
+                    head_end: hend,
+                },
+                call_id,
+                cseq,
+                from,
+                to,
+                max_forwards,
+                top_via,
+            }
+        };
+    }
+    match start {
+        Start::Request { method, uri } => Ok(Message::Request(Request {
+            method,
+            uri,
+            parts: parts!(),
+        })),
+        Start::Response { status, reason } => Ok(Message::Response(Response {
+            status,
+            reason,
+            parts: parts!(),
+        })),
+    }
+}
+
+fn duplicate(buf: &[u8], h: &Header<'_>, sk: StartKind) -> ParseError {
+    ParseError::at(
+        buf,
+        offset_in(buf, h.raw_name),
+        ErrorKind::DuplicateHeader(h.name),
+    )
+    .with_header(h.name)
+    .with_start(sk)
+}
+
+/// The body as RFC 3261 §18.3 frames it: `content_length` bytes after the
+/// header section, or the rest of a datagram without Content-Length.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn frame_body<'a>(
+    buf: &'a [u8],
+    hs: &HeaderStore<'a>,
+    first: &[u16; KNOWN],
+    content_length: Option<usize>,
+    hend: usize,
+    body_start: usize,
+    limits: &Limits,
+    mode: Mode,
+    sk: StartKind,
+) -> Result<&'a [u8], ParseError> {
     let available = buf.len() - body_start;
     let cl_err = |kind: ErrorKind| {
         let at = match first[HeaderName::ContentLength as usize] {
             NONE => hend,
-            i => offset_in(buf, hs[usize::from(i)].value),
+            i => hs
+                .get(usize::from(i))
+                .map_or(hend, |h| offset_in(buf, h.value)),
         };
         ParseError::at(buf, at, kind)
             .with_header(HeaderName::ContentLength)
             .with_start(sk)
     };
-    let body = match (mode, content_length) {
-        (Mode::Datagram, None) => &buf[body_start..],
-        (Mode::Stream, None) => return Err(cl_err(ErrorKind::MissingContentLength)),
+    match (mode, content_length) {
+        (Mode::Datagram, None) => Ok(&buf[body_start..]),
+        (Mode::Stream, None) => Err(cl_err(ErrorKind::MissingContentLength)),
         (_, Some(n)) => {
             if mode == Mode::Stream && body_start.saturating_add(n) > limits.max_message_size {
                 return Err(cl_err(ErrorKind::TooLarge {
@@ -265,54 +374,340 @@ fn parse_inner<'a>(buf: &'a [u8], limits: &Limits, mode: Mode) -> Result<Message
                     actual: available,
                 }));
             }
-            &buf[body_start..body_start + n]
+            Ok(&buf[body_start..body_start + n])
         }
-    };
-
-    // Written out in each arm so the parts are built in the message's place
-    // rather than moved into it.
-    macro_rules! parts {
-        () => {
-            Parts {
-                buf,
-                headers,
-                first,
-                body,
-                call_id,
-                cseq,
-                from,
-                to,
-                max_forwards,
-                content_length,
-                start: sk,
-                max_nesting: limits.max_nesting,
-                top_via,
-            }
-        };
-    }
-    match start {
-        Some(Start::Request { method, uri }) => Ok(Message::Request(Request {
-            method,
-            uri,
-            parts: parts!(),
-        })),
-        Some(Start::Response { status, reason }) => Ok(Message::Response(Response {
-            status,
-            reason,
-            parts: parts!(),
-        })),
-        None => unreachable_start(buf),
     }
 }
 
-/// How many line ends `parse` records while looking for the end of the
-/// header section, to spare a search per line.
-const LINE_HINTS: usize = 48;
+/// Splits one datagram into its start line, header lines and body, with the
+/// default [`Limits`], checking only what framing needs: the start line
+/// (method, Request-URI, SIP-Version, status code), the header-line syntax
+/// and names, UTF-8, size limits, and one well-formed Content-Length that
+/// fits the data. Header values are parsed when read, so a malformed one
+/// shows up as an `Err` from its accessor; [`RawMessage::validate`] runs the
+/// receiver checks of [`parse`] on the result.
+///
+/// This is the level of a capture indexer or a load balancer that only needs
+/// a few headers, and the level at which other stacks' parsers work (they
+/// check a header's value when it is first read).
+///
+/// ```
+/// let buf = b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n\
+/// To: <sip:b@h>;tag=2\r\nFrom: <sip:a@h>;tag=1\r\nCall-ID: x\r\n\
+/// CSeq: 1 INVITE\r\nContact: <sip:b@192.0.2.4>, bad<\r\nContent-Length: 0\r\n\r\n";
+/// let raw = sipkit_message::parse_raw(buf).unwrap();
+/// assert_eq!(raw.status(), Some(200));
+/// assert_eq!(raw.call_id().unwrap(), "x");
+/// // The second Contact is malformed: only reading it (or validating) says so.
+/// assert!(raw.contacts().nth(1).unwrap().is_err());
+/// assert!(raw.validate().is_err());
+/// ```
+pub fn parse_raw(buf: &[u8]) -> Result<RawMessage<'_>, ParseError> {
+    parse_raw_with(buf, &Limits::default(), Mode::Datagram)
+}
+
+/// [`parse_raw`] with explicit limits and framing mode.
+pub fn parse_raw_with<'a>(
+    buf: &'a [u8],
+    limits: &Limits,
+    mode: Mode,
+) -> Result<RawMessage<'a>, ParseError> {
+    parse_raw_inner(buf, limits, mode)
+}
+
+fn parse_raw_inner<'a>(
+    buf: &'a [u8],
+    limits: &Limits,
+    mode: Mode,
+) -> Result<RawMessage<'a>, ParseError> {
+    let mut headers = HeaderStore::new();
+    let mut first = [NONE; KNOWN];
+    let (start, hend, body_start) = split_message(buf, limits, mode, &mut headers, &mut first)?;
+    let sk = start.kind();
+    let hs = &headers;
+    // Framing needs exactly one Content-Length, and a well-formed one: two
+    // could frame the body two ways (RFC 3261 §20.14, §18.3).
+    let content_length = match first[HeaderName::ContentLength as usize] {
+        NONE => None,
+        i => {
+            let i = usize::from(i);
+            let Some(h) = hs.get(i) else {
+                return Err(unreachable_start(buf));
+            };
+            if let Some(d) = (i + 1..hs.len())
+                .find(|&k| hs.name(k) == Some(HeaderName::ContentLength))
+                .and_then(|k| hs.get(k))
+            {
+                return Err(duplicate(buf, &d, sk));
+            }
+            Some(crate::message::content_length(h.value).map_err(|e| {
+                ParseError::at(buf, offset_in(buf, h.value) + e.at, e.kind)
+                    .with_header(h.name)
+                    .with_start(sk)
+            })?)
+        }
+    };
+    let body = frame_body(
+        buf,
+        hs,
+        &first,
+        content_length,
+        hend,
+        body_start,
+        limits,
+        mode,
+        sk,
+    )?;
+    Ok(RawMessage {
+        start,
+        head: Head {
+            buf,
+            headers,
+            first,
+            body,
+            content_length,
+            start: sk,
+            max_nesting: limits.max_nesting,
+            head_end: hend,
+        },
+        body_start,
+        limits: *limits,
+        mode,
+    })
+}
+
+/// A message split by [`parse_raw`]: start line, header lines and body, with
+/// header values still unchecked. It dereferences to [`Head`] for the header
+/// lines, the body and the typed accessors of list headers; the headers a full
+/// parse keeps checked are read here with fallible accessors.
+#[derive(Debug, Clone)]
+pub struct RawMessage<'a> {
+    start: Start<'a>,
+    head: Head<'a>,
+    body_start: usize,
+    limits: Limits,
+    mode: Mode,
+}
+
+impl<'a> std::ops::Deref for RawMessage<'a> {
+    type Target = Head<'a>;
+    fn deref(&self) -> &Head<'a> {
+        &self.head
+    }
+}
+
+impl<'a> RawMessage<'a> {
+    /// The Request-Line or Status-Line.
+    pub fn start_line(&self) -> StartLine<'a> {
+        self.start.into()
+    }
+
+    /// True for a request.
+    pub fn is_request(&self) -> bool {
+        matches!(self.start, Start::Request { .. })
+    }
+
+    /// The method of a request.
+    pub fn method(&self) -> Option<crate::Method<'a>> {
+        match self.start {
+            Start::Request { method, .. } => Some(crate::Method::from_token(method)),
+            Start::Response { .. } => None,
+        }
+    }
+
+    /// The Request-URI of a request.
+    pub fn uri(&self) -> Option<&Uri<'a>> {
+        match &self.start {
+            Start::Request { uri, .. } => Some(uri),
+            Start::Response { .. } => None,
+        }
+    }
+
+    /// The status code of a response.
+    pub fn status(&self) -> Option<u16> {
+        match self.start {
+            Start::Response { status, .. } => Some(status),
+            Start::Request { .. } => None,
+        }
+    }
+
+    fn missing(&self, name: HeaderName) -> ParseError {
+        ParseError::at(
+            self.head.buf,
+            self.head.head_end,
+            ErrorKind::MissingHeader(name),
+        )
+        .with_start(self.head.start)
+    }
+
+    fn required_value<T>(
+        &self,
+        name: HeaderName,
+        f: impl Fn(&'a str) -> typed::VResult<T>,
+    ) -> Result<T, ParseError> {
+        let h = self.head.header(name).ok_or_else(|| self.missing(name))?;
+        f(h.value).map_err(|e| self.head.value_error(&h, h.value, e))
+    }
+
+    /// The Call-ID (RFC 3261 §20.8).
+    pub fn call_id(&self) -> Result<&'a str, ParseError> {
+        self.required_value(HeaderName::CallId, typed::call_id)
+    }
+
+    /// The CSeq (RFC 3261 §20.16).
+    pub fn cseq(&self) -> Result<CSeq<'a>, ParseError> {
+        self.required_value(HeaderName::CSeq, typed::cseq)
+    }
+
+    /// The From header (RFC 3261 §20.20).
+    pub fn from(&self) -> Result<typed::NameAddr<'a>, ParseError> {
+        self.required_value(HeaderName::From, typed::from_to)
+    }
+
+    /// The To header (RFC 3261 §20.39).
+    pub fn to(&self) -> Result<typed::NameAddr<'a>, ParseError> {
+        self.required_value(HeaderName::To, typed::from_to)
+    }
+
+    /// Max-Forwards (RFC 3261 §20.22), `None` if absent.
+    pub fn max_forwards(&self) -> Result<Option<u8>, ParseError> {
+        self.head.single_opt(HeaderName::MaxForwards, |s| {
+            typed::number(s, 255).map(|v| v as u8)
+        })
+    }
+
+    /// The topmost Via (RFC 3261 §18.2.2).
+    pub fn top_via(&self) -> Result<typed::Via<'a>, ParseError> {
+        self.head
+            .vias()
+            .next()
+            .unwrap_or_else(|| Err(self.missing(HeaderName::Via)))
+    }
+
+    /// Runs the receiver checks of [`parse`] (every checked header's syntax,
+    /// mandatory and single headers, CSeq method): the same message, or the
+    /// same error, as [`parse_with`] with this message's limits and mode.
+    pub fn validate(&self) -> Result<Message<'a>, ParseError> {
+        let h = &self.head;
+        check_message(
+            h.buf,
+            self.start,
+            h.headers.clone(),
+            h.first,
+            h.head_end,
+            self.body_start,
+            &self.limits,
+            self.mode,
+        )
+    }
+}
+
+/// The single pass for well-formed messages: finds each line end with one
+/// search for CR or LF, splits the header lines as it goes, stops at the
+/// empty line, then checks UTF-8 and the start line. `None` when anything is
+/// off (a bare CR or LF, a bad header name, too many headers, invalid UTF-8,
+/// no empty line): the general path then reports the error. `Some(Err)` only
+/// for errors the general path would report first (size limits, start line).
+#[inline(always)]
+fn split_fast<'a>(
+    buf: &'a [u8],
+    p: usize,
+    limits: &Limits,
+    mode: Mode,
+    headers: &mut HeaderStore<'a>,
+    first: &mut [u16; KNOWN],
+) -> Option<Result<(Start<'a>, usize, usize), ParseError>> {
+    // A line from `i`: the offset of its CR, which must be followed by LF.
+    let line_end = |i: usize| -> Option<usize> {
+        let k = i + memchr::memchr2(b'\r', b'\n', buf.get(i..)?)?;
+        (buf[k] == b'\r' && buf.get(k + 1) == Some(&b'\n')).then_some(k)
+    };
+    let start_end = line_end(p)?;
+    let mut i = start_end + 2;
+    let mut count = 0usize;
+    let (mut vstart, mut vend) = (0usize, 0usize);
+    let hend = loop {
+        let c0 = *buf.get(i)?;
+        if c0 == b'\r' {
+            if buf.get(i + 1) == Some(&b'\n') {
+                break i;
+            }
+            return None;
+        }
+        let e = line_end(i)?;
+        if c0 == b' ' || c0 == b'\t' {
+            // A fold continues the open header's value (RFC 3261 §7.3.1).
+            if count == 0 {
+                return None;
+            }
+            vend = e;
+            i = e + 2;
+            continue;
+        }
+        let ne = scan::take_while(buf, i, scan::is_token);
+        // Names are followed by the colon; SP/HT before it is allowed (HCOLON).
+        let c = if buf.get(ne) == Some(&b':') {
+            ne
+        } else {
+            scan::take_while(buf, ne, |c| c == b' ' || c == b'\t')
+        };
+        if ne == i || c >= e || buf[c] != b':' {
+            return None;
+        }
+        if count > 0 {
+            headers.set_last_value(trim_range(buf, vstart, vend));
+        }
+        count += 1;
+        if count > limits.max_headers {
+            return None;
+        }
+        let name = HeaderName::from_bytes(&buf[i..ne]);
+        if name != HeaderName::Other && first[name as usize] == NONE {
+            first[name as usize] = u16::try_from(count - 1).unwrap_or(NONE - 1);
+        }
+        headers.push(name, i..ne, 0..0);
+        vstart = c + 1;
+        vend = e;
+        i = e + 2;
+    };
+    if count > 0 {
+        headers.set_last_value(trim_range(buf, vstart, vend));
+    }
+    let body_start = hend + 2;
+    if mode == Mode::Stream && body_start > limits.max_message_size {
+        return None;
+    }
+    // Offsets above are from the start of `buf`; so is the text.
+    let text = std::str::from_utf8(&buf[..hend]).ok()?;
+    headers.set_text(text);
+    Some(start_line(buf, p, &text[p..start_end]).map(|start| (start, hend, body_start)))
+}
 
 /// `split_head` always yields a start line for a message (fragments only may
 /// lack one); this keeps that invariant without a panic.
-fn unreachable_start<'a>(buf: &[u8]) -> Result<Message<'a>, ParseError> {
-    Err(ParseError::at(buf, 0, ErrorKind::Empty))
+fn unreachable_start(buf: &[u8]) -> ParseError {
+    ParseError::at(buf, 0, ErrorKind::Empty)
+}
+
+/// Checks every value of a list header, keeping none (a value is a few
+/// hundred bytes: not moving it matters on this path).
+#[inline(always)]
+fn check_all<'a, T>(
+    v: &'a str,
+    f: fn(&'a str, usize) -> typed::VResult<(T, usize)>,
+) -> Result<(), VErr> {
+    let b = v.as_bytes();
+    let mut i = scan::skip_lws(b, 0);
+    if i >= b.len() {
+        return Err((i, "a value").into());
+    }
+    loop {
+        let e = f(v, i)?.1;
+        match typed::list_next(b, e)? {
+            Some(n) => i = n,
+            None => return Ok(()),
+        }
+    }
 }
 
 /// Checks every value of a list header; returns the first one.
@@ -357,6 +752,34 @@ pub(crate) enum Start<'a> {
     Response { status: u16, reason: &'a str },
 }
 
+impl Start<'_> {
+    fn kind(&self) -> StartKind {
+        match self {
+            Start::Request { .. } => StartKind::Request,
+            Start::Response { .. } => StartKind::Response,
+        }
+    }
+}
+
+#[cfg(test)]
+impl StartLine<'_> {
+    fn describe(self) -> String {
+        match self {
+            StartLine::Request { method, uri } => format!("{method} {}", uri.as_str()),
+            StartLine::Response { status, reason } => format!("{status} {reason}"),
+        }
+    }
+}
+
+impl<'a> From<Start<'a>> for StartLine<'a> {
+    fn from(s: Start<'a>) -> Self {
+        match s {
+            Start::Request { method, uri } => StartLine::Request { method, uri },
+            Start::Response { status, reason } => StartLine::Response { status, reason },
+        }
+    }
+}
+
 /// Splits `buf[head]` (start line and header lines, each ending in CRLF,
 /// except possibly the last line of a fragment) into a start line and headers,
 /// filling `headers` (empty on entry) and `first` (all `NONE` on entry) in place.
@@ -365,7 +788,6 @@ pub(crate) fn split_head<'a>(
     head: std::ops::Range<usize>,
     limits: &Limits,
     fragment: bool,
-    hints: Option<&[u32]>,
     headers: &mut HeaderStore<'a>,
     first: &mut [u16; KNOWN],
 ) -> Result<Option<Start<'a>>, ParseError> {
@@ -373,12 +795,7 @@ pub(crate) fn split_head<'a>(
     let text = std::str::from_utf8(&buf[p..hend])
         .map_err(|e| ParseError::at(buf, p + e.valid_up_to(), ErrorKind::InvalidUtf8))?;
     let b = text.as_bytes();
-    let hints = hints.unwrap_or_default();
-    // Line `n` starting at `i` ends at its recorded LF, if that has its CR.
-    let hinted = |n: usize, i: usize| -> Option<(usize, usize)> {
-        let k = *hints.get(n)? as usize;
-        (k > i && k < b.len() && b[k - 1] == b'\r').then_some((k - 1, k + 1))
-    };
+    headers.set_text(text);
     let line_end = |i: usize| -> Result<(usize, usize), ParseError> {
         match memchr::memchr2(b'\r', b'\n', &b[i..]) {
             Some(k) => {
@@ -394,15 +811,10 @@ pub(crate) fn split_head<'a>(
             None => Ok((b.len(), b.len())),
         }
     };
-    let mut line = 1usize;
-    let (e, mut i) = match hinted(0, 0) {
-        Some(r) => r,
-        None => line_end(0)?,
-    };
+    let (e, mut i) = line_end(0)?;
     let first_line = &text[..e];
     let start = if fragment && !looks_like_start_line(first_line) {
         i = 0;
-        line = 0;
         None
     } else {
         Some(start_line(buf, p, first_line)?)
@@ -419,21 +831,13 @@ pub(crate) fn split_head<'a>(
     let mut vstart = 0usize;
     let mut vend = 0usize;
     while i < b.len() {
-        let (e, n) = match hinted(line, i) {
-            Some(r) => r,
-            None => line_end(i).map_err(|e| e.with_start(sk))?,
-        };
-        line += 1;
+        let (e, n) = line_end(i).map_err(|e| e.with_start(sk))?;
         if b[i] == b' ' || b[i] == b'\t' {
             // A fold: the line continues the previous header's value (RFC 3261 §7.3.1).
-            match headers.last_mut() {
-                Some(_) => vend = e,
-                None => {
-                    return Err(
-                        ParseError::at(buf, p + i, ErrorKind::InvalidHeaderName).with_start(sk)
-                    );
-                }
+            if count == 0 {
+                return Err(ParseError::at(buf, p + i, ErrorKind::InvalidHeaderName).with_start(sk));
             }
+            vend = e;
             i = n;
             continue;
         }
@@ -455,8 +859,8 @@ pub(crate) fn split_head<'a>(
             )
             .with_start(sk));
         }
-        if let Some(h) = headers.last_mut() {
-            h.value = &text[trim_range(b, vstart, vend)];
+        if count > 1 {
+            headers.set_last_value(trim_range(b, vstart, vend));
         }
         let name = HeaderName::from_bytes(&b[i..ne]);
         if name != HeaderName::Other && first[name as usize] == NONE {
@@ -464,16 +868,12 @@ pub(crate) fn split_head<'a>(
         }
         vstart = c + 1;
         vend = e;
-        headers.push(Header {
-            name,
-            raw_name: &text[i..ne],
-            // Set when the header ends, after any folds.
-            value: "",
-        });
+        // The value is set when the header ends, after any folds.
+        headers.push(name, i..ne, 0..0);
         i = n;
     }
-    if let Some(h) = headers.last_mut() {
-        h.value = &text[trim_range(b, vstart, vend)];
+    if count > 0 {
+        headers.set_last_value(trim_range(b, vstart, vend));
     }
     Ok(start)
 }
@@ -667,16 +1067,12 @@ pub struct Fragment<'a> {
 
 impl<'a> Fragment<'a> {
     /// Header lines in order.
-    pub fn headers(&self) -> &[Header<'a>] {
-        self.headers.as_slice()
+    pub fn headers(&self) -> Headers<'_, 'a> {
+        self.headers.iter()
     }
     /// The value of the first header called `name` (any case, compact forms resolve).
     pub fn header_value(&self, name: &str) -> Option<&'a str> {
-        self.headers
-            .as_slice()
-            .iter()
-            .find(|h| h.is(name))
-            .map(|h| h.value)
+        self.headers.iter().find(|h| h.is(name)).map(|h| h.value)
     }
     /// The status code when the fragment starts with a Status-Line.
     pub fn status(&self) -> Option<u16> {
@@ -744,11 +1140,8 @@ pub fn parse_fragment<'a>(
     }
     let mut headers = HeaderStore::new();
     let mut first = [NONE; KNOWN];
-    let start = split_head(buf, 0..hend, limits, true, None, &mut headers, &mut first)?;
-    let start = start.map(|s| match s {
-        Start::Request { method, uri } => StartLine::Request { method, uri },
-        Start::Response { status, reason } => StartLine::Response { status, reason },
-    });
+    let start = split_head(buf, 0..hend, limits, true, &mut headers, &mut first)?;
+    let start = start.map(StartLine::from);
     Ok(Fragment {
         start,
         headers,
@@ -761,6 +1154,96 @@ pub fn parse_fragment<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The general path over the same input, as `split_message` ran it
+    /// before the single pass existed.
+    type Split<'a> = (
+        Result<(Start<'a>, usize, usize), ParseError>,
+        HeaderStore<'a>,
+        [u16; KNOWN],
+    );
+
+    fn split_slow(buf: &[u8], mode: Mode) -> Split<'_> {
+        let limits = Limits::default();
+        let mut h = HeaderStore::new();
+        let mut f = [NONE; KNOWN];
+        let mut p = 0;
+        while buf.len() >= p + 2 && buf[p] == b'\r' && buf[p + 1] == b'\n' {
+            p += 2;
+        }
+        let r = (|| {
+            let k = scan::find_head_end(&buf[p..]).ok_or_else(|| unterminated(buf, p))?;
+            let (hend, body_start) = (p + k + 2, p + k + 4);
+            if mode == Mode::Stream && body_start > limits.max_message_size {
+                return Err(ParseError::at(buf, 0, ErrorKind::Empty));
+            }
+            let start = split_head(buf, p..hend, &limits, false, &mut h, &mut f)?;
+            Ok((
+                start.ok_or_else(|| unreachable_start(buf))?,
+                hend,
+                body_start,
+            ))
+        })();
+        (r, h, f)
+    }
+
+    /// Wherever the single pass gives an answer, it is the general path's.
+    fn fast_agrees(buf: &[u8]) {
+        let mut p = 0;
+        while buf.len() >= p + 2 && buf[p] == b'\r' && buf[p + 1] == b'\n' {
+            p += 2;
+        }
+        if p >= buf.len() {
+            return;
+        }
+        let mut h = HeaderStore::new();
+        let mut f = [NONE; KNOWN];
+        let Some(fast) = split_fast(buf, p, &Limits::default(), Mode::Datagram, &mut h, &mut f)
+        else {
+            return;
+        };
+        let (slow, sh, sf) = split_slow(buf, Mode::Datagram);
+        match (fast, slow) {
+            (Ok((a, ae, ab)), Ok((b, be, bb))) => {
+                assert_eq!((ae, ab), (be, bb));
+                assert_eq!(StartLine::from(a).describe(), StartLine::from(b).describe());
+                assert!(h.iter().eq(sh.iter()), "{:?}", String::from_utf8_lossy(buf));
+                assert_eq!(f, sf);
+            }
+            (Err(a), Err(b)) => assert_eq!(a, b),
+            (a, b) => panic!(
+                "fast {a:?} slow {b:?} on {:?}",
+                String::from_utf8_lossy(buf)
+            ),
+        }
+    }
+
+    #[test]
+    fn single_pass_agrees_with_the_general_path() {
+        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
+        let mut all = Vec::new();
+        for dir in ["rfc4475", "messages"] {
+            for e in std::fs::read_dir(root.join(dir)).unwrap() {
+                all.push(std::fs::read(e.unwrap().path()).unwrap());
+            }
+        }
+        all.push(b"\r\n\r\nOPTIONS sip:a@b SIP/2.0\r\nX:  a \r\n \t b \r\nY:\r\n\r\n".to_vec());
+        all.push(b"SIP/2.0 200 OK\r\nA : 1\r\nb\t: 2\r\n\r\nbody\r\n\r\n".to_vec());
+        for buf in &all {
+            fast_agrees(buf);
+        }
+        // Every byte of two messages replaced by each byte that matters to
+        // the split.
+        for buf in all.iter().filter(|b| b.len() < 700).take(6) {
+            for i in 0..buf.len() {
+                for c in [b'\r', b'\n', b' ', b'\t', b':', b'a', 0x80, 0xff, 0] {
+                    let mut m = buf.clone();
+                    m[i] = c;
+                    fast_agrees(&m);
+                }
+            }
+        }
+    }
 
     #[test]
     fn versions() {

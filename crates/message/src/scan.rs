@@ -5,24 +5,28 @@
 //! character boundaries.
 
 /// `token` characters (RFC 3261 §25.1).
-const TOKEN: u8 = 1;
+const TOKEN: u16 = 1;
 /// `word` characters (Call-ID), a superset of token.
-const WORD: u8 = 2;
+const WORD: u16 = 2;
 /// `unreserved` = alphanum / mark.
-const UNRESERVED: u8 = 4;
+const UNRESERVED: u16 = 4;
 /// `user-unreserved` extras allowed in a URI user part.
-const USER: u8 = 8;
+const USER: u16 = 8;
 /// Extras allowed in a URI password.
-const PASSWORD: u8 = 16;
+const PASSWORD: u16 = 16;
 /// `param-unreserved` extras allowed in URI parameters.
-const PARAM: u8 = 32;
+const PARAM: u16 = 32;
 /// `hnv-unreserved` extras allowed in URI header names and values.
-const HNV: u8 = 64;
+const HNV: u16 = 64;
 /// Characters of `reserved / unreserved` (plus `%`), i.e. `uric` without the escape check.
-const URIC: u8 = 128;
+const URIC: u16 = 128;
+/// `UNRESERVED | USER` as one bit, so a run test is a single AND.
+const USER_RUN: u16 = 256;
+/// `UNRESERVED | PARAM` as one bit.
+const PARAM_RUN: u16 = 512;
 
-const fn build() -> [u8; 256] {
-    let mut t = [0u8; 256];
+const fn build() -> [u16; 256] {
+    let mut t = [0u16; 256];
     let mut i = 0;
     while i < 256 {
         let c = i as u8;
@@ -81,13 +85,19 @@ const fn build() -> [u8; 256] {
         {
             v |= URIC;
         }
+        if v & (UNRESERVED | USER) != 0 {
+            v |= USER_RUN;
+        }
+        if v & (UNRESERVED | PARAM) != 0 {
+            v |= PARAM_RUN;
+        }
         t[i] = v;
         i += 1;
     }
     t
 }
 
-static TABLE: [u8; 256] = build();
+static TABLE: [u16; 256] = build();
 
 #[inline]
 pub(crate) fn is_token(c: u8) -> bool {
@@ -99,15 +109,15 @@ pub(crate) fn is_word(c: u8) -> bool {
 }
 #[inline]
 pub(crate) fn is_user(c: u8) -> bool {
-    TABLE[c as usize] & (UNRESERVED | USER) != 0
+    TABLE[c as usize] & USER_RUN != 0
 }
 #[inline]
 pub(crate) fn is_password(c: u8) -> bool {
     TABLE[c as usize] & (UNRESERVED | PASSWORD) != 0
 }
-#[inline]
+#[cfg(test)]
 pub(crate) fn is_paramchar(c: u8) -> bool {
-    TABLE[c as usize] & (UNRESERVED | PARAM) != 0
+    TABLE[c as usize] & PARAM_RUN != 0
 }
 #[inline]
 pub(crate) fn is_hnv(c: u8) -> bool {
@@ -141,6 +151,48 @@ pub(crate) fn take_while(b: &[u8], mut i: usize, f: impl Fn(u8) -> bool) -> usiz
         i += 1;
     }
     i
+}
+
+/// End of the run of bytes from `i` whose class has `bit`, four bytes a
+/// step while it lasts (one AND of four table entries), then byte by byte.
+/// Returns `i` itself when `i` is past the end, as [`take_while`] does.
+#[inline(always)]
+fn class_run(b: &[u8], mut i: usize, bit: u16) -> usize {
+    while let Some(&[c0, c1, c2, c3]) = b.get(i..i.wrapping_add(4)) {
+        let k = TABLE[c0 as usize] & TABLE[c1 as usize] & TABLE[c2 as usize] & TABLE[c3 as usize];
+        if k & bit == 0 {
+            break;
+        }
+        i += 4;
+    }
+    while i < b.len() && TABLE[b[i] as usize] & bit != 0 {
+        i += 1;
+    }
+    i
+}
+
+/// `take_while(b, i, is_token)`, four bytes a step.
+#[inline]
+pub(crate) fn token_end(b: &[u8], i: usize) -> usize {
+    class_run(b, i, TOKEN)
+}
+
+/// `take_while(b, i, is_user)`, four bytes a step.
+#[inline]
+pub(crate) fn user_end(b: &[u8], i: usize) -> usize {
+    class_run(b, i, USER_RUN)
+}
+
+/// `take_while(b, i, is_paramchar)`, four bytes a step.
+#[inline]
+pub(crate) fn paramchar_end(b: &[u8], i: usize) -> usize {
+    class_run(b, i, PARAM_RUN)
+}
+
+/// True if `b[i..i + 3]` is a `%HH` escape.
+#[inline]
+pub(crate) fn escape_at(b: &[u8], i: usize) -> bool {
+    matches!(b.get(i..i.wrapping_add(3)), Some(&[b'%', h, l]) if h.is_ascii_hexdigit() && l.is_ascii_hexdigit())
 }
 
 /// Checks a run of URI characters of class `f`, allowing `%HH` escapes.
@@ -349,32 +401,6 @@ pub(crate) fn lead_lws(s: &str) -> usize {
     skip_lws(s.as_bytes(), 0)
 }
 
-/// [`find_head_end`] for a buffer that holds one message: one `memchr` per
-/// line is cheaper than setting up a substring search for a few hundred
-/// bytes. Also records where the lines end: returns the offset of the CRLF
-/// CRLF and the number of LFs before its second CRLF (the header section's
-/// lines); the first `lf.len()` of their offsets go to `lf`.
-pub(crate) fn find_head_end_lines(b: &[u8], lf: &mut [u32]) -> Option<(usize, usize)> {
-    let mut i = 0;
-    let mut n = 0;
-    while let Some(k) = memchr::memchr(b'\n', &b[i..]) {
-        let k = i + k;
-        if let Some(slot) = lf.get_mut(n) {
-            *slot = u32::try_from(k).unwrap_or(u32::MAX);
-        }
-        n += 1;
-        if k >= 1
-            && b[k - 1] == b'\r'
-            && b.get(k + 1) == Some(&b'\r')
-            && b.get(k + 2) == Some(&b'\n')
-        {
-            return Some((k - 1, n));
-        }
-        i = k + 1;
-    }
-    None
-}
-
 /// Finds the CRLF CRLF that ends a header section.
 pub(crate) fn find_head_end(b: &[u8]) -> Option<usize> {
     static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
@@ -392,6 +418,27 @@ mod tests {
         assert!(is_word(b'(') && is_word(b'"') && !is_word(b' '));
         assert!(is_user(b';') && is_user(b'?') && !is_user(b'@'));
         assert!(is_password(b'&') && !is_password(b';'));
+    }
+
+    #[test]
+    fn runs_match_take_while() {
+        // Every byte value at every offset of a run, and runs of each length.
+        for c in 0..=255u8 {
+            for len in 0..10 {
+                for at in 0..len {
+                    let mut v = vec![b'a'; len];
+                    v[at] = c;
+                    for i in 0..=len + 1 {
+                        assert_eq!(token_end(&v, i), take_while(&v, i, is_token));
+                        assert_eq!(user_end(&v, i), take_while(&v, i, is_user));
+                        assert_eq!(paramchar_end(&v, i), take_while(&v, i, is_paramchar));
+                    }
+                }
+            }
+            let e = [b'%', c, b'1'];
+            assert_eq!(escape_at(&e, 0), c.is_ascii_hexdigit());
+            assert!(!escape_at(&e[..2], 0) && !escape_at(&e, 1) && !escape_at(&e, 9));
+        }
     }
 
     #[test]

@@ -181,7 +181,7 @@ pub(crate) fn via_at(s: &str, i: usize) -> VResult<(Via<'_>, usize)> {
             }
             i = skip_lws(b, i + 1);
         }
-        let e = scan::take_while(b, i, scan::is_token);
+        let e = scan::token_end(b, i);
         if e == i {
             return Err((i, "a sent-protocol like SIP/2.0/UDP").into());
         }
@@ -221,43 +221,59 @@ pub(crate) fn via_at(s: &str, i: usize) -> VResult<(Via<'_>, usize)> {
     }
     let pstart = i;
     // Check the parameters RFC 3261 §20.42 gives a syntax, in the same pass.
-    let end = params::scan_params_with(b, i, Style::Header, b",", |b, (n, v)| {
-        let name = &b[n.clone()];
-        let at = n.start;
-        let val = v.map(|r| &s[r]);
-        // Dispatch on the length first: most parameters are none of these.
-        let is = |lower: &[u8]| eq_lower(name, lower);
-        if !matches!(name.len(), 3 | 5 | 6 | 8) {
-            // Not one of the parameters checked below.
-        } else if is(b"branch") {
-            if val.is_none() {
-                return Err((at, "a branch value"));
-            }
-        } else if is(b"received") {
-            let v = val.ok_or((at, "an IP address in received"))?;
-            let v = v
-                .strip_prefix('[')
-                .and_then(|v| v.strip_suffix(']'))
-                .unwrap_or(v);
-            if uri::ipv4(v.as_bytes()).is_none() && v.parse::<std::net::Ipv6Addr>().is_err() {
-                return Err((at, "an IP address in received"));
-            }
-        } else if is(b"rport") {
-            if let Some(v) = val {
-                if !small_number(v.as_bytes(), 65535) {
-                    return Err((at, "a port number from 0 to 65535 in rport"));
+    let end = params::scan_params_with(
+        b,
+        i,
+        Style::Header,
+        b",",
+        #[inline(always)]
+        |b, (n, v)| {
+            let name = &b[n.clone()];
+            let at = n.start;
+            // Values as bytes: a `str` only where one is needed (rare shapes).
+            let val = v.clone().map(|r| &b[r]);
+            // Dispatch on the length first: most parameters are none of these.
+            let is = |lower: &[u8]| eq_lower(name, lower);
+            if !matches!(name.len(), 3 | 5 | 6 | 8) {
+                // Not one of the parameters checked below.
+            } else if is(b"branch") {
+                if val.is_none() {
+                    return Err((at, "a branch value"));
                 }
+            } else if is(b"received") {
+                let r = v.ok_or((at, "an IP address in received"))?;
+                let vb = &b[r.clone()];
+                let inner = match vb {
+                    [b'[', m @ .., b']'] => m,
+                    _ => vb,
+                };
+                if uri::ipv4(inner).is_none() {
+                    let v = &s[r];
+                    let v = v
+                        .strip_prefix('[')
+                        .and_then(|v| v.strip_suffix(']'))
+                        .unwrap_or(v);
+                    if v.parse::<std::net::Ipv6Addr>().is_err() {
+                        return Err((at, "an IP address in received"));
+                    }
+                }
+            } else if is(b"rport") {
+                if let Some(v) = val {
+                    if !small_number(v, 65535) {
+                        return Err((at, "a port number from 0 to 65535 in rport"));
+                    }
+                }
+            } else if is(b"ttl") {
+                if !val.is_some_and(|v| small_number(v, 255)) {
+                    return Err((at, "a ttl from 0 to 255"));
+                }
+            } else if is(b"maddr") {
+                let r = v.ok_or((at, "a host in maddr"))?;
+                uri::parse_host(&s[r]).map_err(|(_, e)| (at, e))?;
             }
-        } else if is(b"ttl") {
-            if !val.is_some_and(|v| small_number(v.as_bytes(), 255)) {
-                return Err((at, "a ttl from 0 to 255"));
-            }
-        } else if is(b"maddr") {
-            let v = val.ok_or((at, "a host in maddr"))?;
-            uri::parse_host(v).map_err(|(_, e)| (at, e))?;
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
     let params = Params::new(&s[pstart..end]);
     let via = Via {
         protocol: parts[0],
@@ -336,12 +352,14 @@ pub(crate) fn name_addr_with<'s>(
         let mut j = i;
         let mut found = None;
         loop {
-            let e = scan::take_while(b, j, scan::is_token);
+            let e = scan::token_end(b, j);
             if e == j {
                 break;
             }
             let k = skip_lws(b, e);
             if b.get(k) == Some(&b'<') {
+                // The tokens from `i` (not LWS) to `e`: `s[i..k]` without its trailing LWS.
+                display = Some(&s[i..e]);
                 found = Some(k);
                 break;
             }
@@ -350,52 +368,52 @@ pub(crate) fn name_addr_with<'s>(
             }
             j = k;
         }
-        if let Some(k) = found {
-            display = Some(scan::trim_lws(&s[i..k]));
-        }
         found
     };
-    let (uri, mut i, bracketed) = if let Some(lt) = lt {
-        let us = lt + 1;
-        let Some(gt) = memchr::memchr(b'>', &b[us..]) else {
-            return Err((lt, "'>' closing the URI").into());
-        };
-        let gt = us + gt;
-        if b.get(us).is_some_and(|&c| scan::is_lws(c)) || (gt > us && scan::is_lws(b[gt - 1])) {
-            let at = if scan::is_lws(b[us]) { us } else { gt - 1 };
-            return Err((
-                at,
-                "no whitespace inside '<' and '>' (RFC 3261 §25.1 LAQUOT, RAQUOT)",
-            )
-                .into());
-        }
-        let uri = uri::parse_uri(&s[us..gt]).map_err(uri_err(us))?;
-        (uri, gt + 1, true)
-    } else {
-        if need_brackets {
-            return Err((i, "'<' before the URI").into());
-        }
-        let e = scan::take_while(b, i, |c| {
-            !matches!(c, b';' | b',' | b' ' | b'\t' | b'\r' | b'\n')
-        });
-        let uri = match uri::parse_uri(&s[i..e]) {
-            Ok(u) => u,
-            Err((at, expected)) => {
-                // A display name that is not tokens (RFC 4475 §3.1.2.15) reads better this way.
-                let rest = &b[i..];
-                if rest.contains(&b'<') && !s[i..e].contains(':') {
-                    return Err(
-                        (i, "a display name of tokens or a quoted string before '<'").into(),
-                    );
-                }
-                return Err(uri_err(i)((at, expected)));
+    let (uri, mut i, bracketed) =
+        if let Some((uri, gt)) = lt.and_then(|lt| uri::sip_until_gt(s, lt + 1)) {
+            (uri, gt + 1, true)
+        } else if let Some(lt) = lt {
+            let us = lt + 1;
+            let Some(gt) = memchr::memchr(b'>', &b[us..]) else {
+                return Err((lt, "'>' closing the URI").into());
+            };
+            let gt = us + gt;
+            if b.get(us).is_some_and(|&c| scan::is_lws(c)) || (gt > us && scan::is_lws(b[gt - 1])) {
+                let at = if scan::is_lws(b[us]) { us } else { gt - 1 };
+                return Err((
+                    at,
+                    "no whitespace inside '<' and '>' (RFC 3261 §25.1 LAQUOT, RAQUOT)",
+                )
+                    .into());
             }
+            let uri = uri::parse_uri(&s[us..gt]).map_err(uri_err(us))?;
+            (uri, gt + 1, true)
+        } else {
+            if need_brackets {
+                return Err((i, "'<' before the URI").into());
+            }
+            let e = scan::take_while(b, i, |c| {
+                !matches!(c, b';' | b',' | b' ' | b'\t' | b'\r' | b'\n')
+            });
+            let uri = match uri::parse_uri(&s[i..e]) {
+                Ok(u) => u,
+                Err((at, expected)) => {
+                    // A display name that is not tokens (RFC 4475 §3.1.2.15) reads better this way.
+                    let rest = &b[i..];
+                    if rest.contains(&b'<') && !s[i..e].contains(':') {
+                        return Err(
+                            (i, "a display name of tokens or a quoted string before '<'").into(),
+                        );
+                    }
+                    return Err(uri_err(i)((at, expected)));
+                }
+            };
+            if !uri.headers.is_empty() {
+                return Err((i, "'<>' around a URI that has '?' headers (RFC 3261 §20)").into());
+            }
+            (uri, e, false)
         };
-        if !uri.headers.is_empty() {
-            return Err((i, "'<>' around a URI that has '?' headers (RFC 3261 §20)").into());
-        }
-        (uri, e, false)
-    };
     let pstart = i;
     i = params::scan_params_with(b, i, Style::Header, b",", on)?;
     Ok((
@@ -454,8 +472,12 @@ impl<'a> Contact<'a> {
 
 /// Parses a qvalue (RFC 3261 §25.1) into thousandths.
 fn qvalue(v: &str) -> Option<u16> {
-    let b = v.as_bytes();
-    let (int, frac) = match v.find('.') {
+    qvalue_bytes(v.as_bytes())
+}
+
+/// [`qvalue`] on bytes.
+fn qvalue_bytes(b: &[u8]) -> Option<u16> {
+    let (int, frac) = match b.iter().position(|&c| c == b'.') {
         Some(d) => (&b[..d], &b[d + 1..]),
         None => (b, &b""[..]),
     };
@@ -483,23 +505,28 @@ pub(crate) fn contact_at(s: &str, i: usize) -> VResult<(Contact<'_>, usize)> {
         }
         return Err((i, "'*' alone as the Contact value").into());
     }
-    let (na, end) = name_addr_with(s, i, false, |b, (n, v)| {
-        let name = &b[n.clone()];
-        let val = v.map(|r| &s[r]);
-        if eq_lower(name, b"q") {
-            if val.and_then(qvalue).is_none() {
-                return Err((n.start, "a q value from 0 to 1 with at most three decimals"));
+    let (na, end) = name_addr_with(
+        s,
+        i,
+        false,
+        #[inline(always)]
+        |b, (n, v)| {
+            let name = &b[n.clone()];
+            let val = v.map(|r| &b[r]);
+            if eq_lower(name, b"q") {
+                if val.and_then(qvalue_bytes).is_none() {
+                    return Err((n.start, "a q value from 0 to 1 with at most three decimals"));
+                }
+            } else if eq_lower(name, b"expires") {
+                let ok = val
+                    .is_some_and(|v| scan::digits_u64(v).is_some_and(|n| n <= u64::from(u32::MAX)));
+                if !ok {
+                    return Err((n.start, "a number of seconds up to 4294967295 in expires"));
+                }
             }
-        } else if eq_lower(name, b"expires") {
-            let ok = val.is_some_and(|v| {
-                scan::digits_u64(v.as_bytes()).is_some_and(|n| n <= u64::from(u32::MAX))
-            });
-            if !ok {
-                return Err((n.start, "a number of seconds up to 4294967295 in expires"));
-            }
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
     Ok((Contact::Address(na), end))
 }
 
@@ -529,7 +556,7 @@ pub(crate) fn cseq(s: &str) -> VResult<CSeq<'_>> {
     if m == e {
         return Err((e, "whitespace then the method").into());
     }
-    let me = scan::take_while(b, m, scan::is_token);
+    let me = scan::token_end(b, m);
     if me == m {
         return Err((m, "a method name").into());
     }
@@ -590,7 +617,7 @@ impl std::fmt::Display for MediaType<'_> {
 pub(crate) fn media_type_at(s: &str, i: usize) -> VResult<(MediaType<'_>, usize)> {
     let b = s.as_bytes();
     let i = skip_lws(b, i);
-    let te = scan::take_while(b, i, scan::is_token);
+    let te = scan::token_end(b, i);
     if te == i {
         return Err((i, "a media type like application/sdp").into());
     }
@@ -599,7 +626,7 @@ pub(crate) fn media_type_at(s: &str, i: usize) -> VResult<(MediaType<'_>, usize)
         return Err((sl, "'/' in the media type").into());
     }
     let ss = skip_lws(b, sl + 1);
-    let se = scan::take_while(b, ss, scan::is_token);
+    let se = scan::token_end(b, ss);
     if se == ss {
         return Err((ss, "a media subtype after '/'").into());
     }
@@ -617,7 +644,7 @@ pub(crate) fn media_type_at(s: &str, i: usize) -> VResult<(MediaType<'_>, usize)
 pub(crate) fn token_at(s: &str, i: usize) -> VResult<(&str, usize)> {
     let b = s.as_bytes();
     let i = skip_lws(b, i);
-    let e = scan::take_while(b, i, scan::is_token);
+    let e = scan::token_end(b, i);
     if e == i {
         return Err((i, "a token (option tag or method)").into());
     }
@@ -643,7 +670,7 @@ impl<'a> Auth<'a> {
         std::iter::from_fn(move || {
             i = skip_lws(b, i);
             let ns = i;
-            let ne = scan::take_while(b, i, scan::is_token);
+            let ne = scan::token_end(b, i);
             if ne == ns {
                 return None;
             }
@@ -682,7 +709,7 @@ impl<'a> Auth<'a> {
 pub(crate) fn auth(s: &str) -> VResult<Auth<'_>> {
     let b = s.as_bytes();
     let i = skip_lws(b, 0);
-    let e = scan::take_while(b, i, scan::is_token);
+    let e = scan::token_end(b, i);
     if e == i {
         return Err((i, "an auth scheme such as Digest").into());
     }
@@ -694,7 +721,7 @@ pub(crate) fn auth(s: &str) -> VResult<Auth<'_>> {
     let mut j = r;
     while j < b.len() {
         let ns = j;
-        j = scan::take_while(b, j, scan::is_token);
+        j = scan::token_end(b, j);
         if j == ns {
             return Err((j, "an auth parameter name").into());
         }
@@ -747,7 +774,7 @@ impl<'a> Event<'a> {
 pub(crate) fn event(s: &str) -> VResult<Event<'_>> {
     single(s, |s, i| {
         let b = s.as_bytes();
-        let e = scan::take_while(b, i, scan::is_token);
+        let e = scan::token_end(b, i);
         if e == i {
             return Err((i, "an event package name").into());
         }
@@ -791,7 +818,7 @@ impl<'a> SubscriptionState<'a> {
 pub(crate) fn subscription_state(s: &str) -> VResult<SubscriptionState<'_>> {
     single(s, |s, i| {
         let b = s.as_bytes();
-        let e = scan::take_while(b, i, scan::is_token);
+        let e = scan::token_end(b, i);
         if e == i {
             return Err((i, "a subscription state such as active").into());
         }
@@ -993,6 +1020,13 @@ mod tests {
         assert_eq!(a.display, Some("\"J Rosenberg \\\\\\\"\""));
         let a = from_to("caller<sip:caller@example.com>;tag=323").unwrap();
         assert_eq!(a.display, Some("caller"));
+        let a = from_to(" A  b.c \r\n  D\t<SIP:x@Y.example:5060;lr>;tag=2").unwrap();
+        assert_eq!(a.display, Some("A  b.c \r\n  D"));
+        assert_eq!(a.uri.as_str(), "SIP:x@Y.example:5060;lr");
+        assert_eq!((a.uri.port, a.uri.params.as_str()), (Some(5060), ";lr"));
+        let a = from_to("<sip:[::1]:5060>;tag=3").unwrap();
+        assert!(matches!(a.uri.host, Some(Host::V6(_))) && a.tag() == Some("3"));
+        assert!(from_to("<sip:a@b;x=%zz>").is_err());
         let a = from_to("sip:user@example.com;tag=1").unwrap();
         assert!(!a.bracketed && a.tag() == Some("1"));
         assert!(from_to("Bell, Alexander <sip:a.g.bell@example.com>;tag=43").is_err());

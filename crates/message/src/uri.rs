@@ -92,17 +92,19 @@ const HOST_NAME: &str = "a host name of letters, digits, '-' and '.'";
 const H_DIGIT: u8 = 1;
 const H_ALPHA: u8 = 2;
 const H_DOT: u8 = 4;
+/// Any byte of a host name: letters, digits, '-', '_' and '.'.
+const H_HOST: u8 = 8;
 static HOST_CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut i = 0;
     while i < 256 {
         let c = i as u8;
         t[i] = if c.is_ascii_digit() {
-            H_DIGIT
+            H_DIGIT | H_HOST
         } else if c.is_ascii_alphabetic() || c == b'-' || c == b'_' {
-            H_ALPHA
+            H_ALPHA | H_HOST
         } else if c == b'.' {
-            H_DOT
+            H_DOT | H_HOST
         } else {
             0
         };
@@ -116,6 +118,17 @@ static HOST_CLASS: [u8; 256] = {
 /// single dots, stopping at the first other byte. Returns the host and its end.
 #[inline]
 pub(crate) fn scan_host(s: &str, hs: usize) -> Result<(Host<'_>, usize), (usize, &'static str)> {
+    let b = s.as_bytes();
+    if b.get(hs)
+        .is_some_and(|&c| HOST_CLASS[c as usize] & H_ALPHA != 0)
+    {
+        return scan_name(s, hs);
+    }
+    scan_host_general(s, hs)
+}
+
+/// [`scan_host`] for any first byte, in one pass over the bytes.
+fn scan_host_general(s: &str, hs: usize) -> Result<(Host<'_>, usize), (usize, &'static str)> {
     let b = s.as_bytes();
     let rest = b.get(hs..).unwrap_or_default();
     // `prev` is the class of the byte before, H_DOT at the start: a dot
@@ -153,6 +166,44 @@ pub(crate) fn scan_host(s: &str, hs: usize) -> Result<(Host<'_>, usize), (usize,
             Some(a) => Ok((Host::V4(a), i)),
             None => Err((hs, "a valid IPv4 address")),
         };
+    }
+    Ok((Host::Domain(&s[hs..i]), i))
+}
+
+/// [`scan_host`] for a host whose first byte is a letter, '-' or '_' (so a
+/// name, never an IPv4 address): four bytes a step while they all are host
+/// bytes, noting a dot after a dot on the way; on one, the general scan
+/// finds and reports the first empty label.
+#[inline]
+fn scan_name(s: &str, hs: usize) -> Result<(Host<'_>, usize), (usize, &'static str)> {
+    let b = s.as_bytes();
+    let mut i = hs;
+    // The class of the byte before `i`; the first byte is no dot.
+    let mut prev = 0u8;
+    let mut bad = 0u8;
+    while let Some(&[c0, c1, c2, c3]) = b.get(i..i.wrapping_add(4)) {
+        let k0 = HOST_CLASS[c0 as usize];
+        let k1 = HOST_CLASS[c1 as usize];
+        let k2 = HOST_CLASS[c2 as usize];
+        let k3 = HOST_CLASS[c3 as usize];
+        if k0 & k1 & k2 & k3 & H_HOST == 0 {
+            break;
+        }
+        bad |= (prev & k0) | (k0 & k1) | (k1 & k2) | (k2 & k3);
+        prev = k3;
+        i += 4;
+    }
+    while i < b.len() {
+        let k = HOST_CLASS[b[i] as usize];
+        if k == 0 {
+            break;
+        }
+        bad |= prev & k;
+        prev = k;
+        i += 1;
+    }
+    if bad & H_DOT != 0 {
+        return scan_host_general(s, hs);
     }
     Ok((Host::Domain(&s[hs..i]), i))
 }
@@ -385,21 +436,14 @@ pub(crate) fn parse_uri(s: &str) -> Result<Uri<'_>, (usize, &'static str)> {
 /// End of a run of user characters and valid `%HH` escapes from `i`.
 #[inline]
 fn user_run(b: &[u8], mut i: usize) -> usize {
-    while i < b.len() {
-        let c = b[i];
-        if scan::is_user(c) {
-            i += 1;
-        } else if c == b'%'
-            && i + 2 < b.len()
-            && b[i + 1].is_ascii_hexdigit()
-            && b[i + 2].is_ascii_hexdigit()
-        {
+    loop {
+        i = scan::user_end(b, i);
+        if scan::escape_at(b, i) {
             i += 3;
         } else {
-            break;
+            return i;
         }
     }
-    i
 }
 
 fn parse_sip<'a>(s: &'a str, start: usize, uri: &mut Uri<'a>) -> Result<(), (usize, &'static str)> {
@@ -481,6 +525,61 @@ fn parse_sip<'a>(s: &'a str, start: usize, uri: &mut Uri<'a>) -> Result<(), (usi
         return Err((i, "the end of the URI (no whitespace or '<>' inside)"));
     }
     Ok(())
+}
+
+/// The common shape of a URI between `<` and `>`, scanned in place from
+/// `us` (just past the `<`) without first looking for the `>`: `sip:`, a user
+/// and `@` (or none), a host name or IPv4 address, an optional port and URI
+/// parameters, then `>`. Returns the URI and the offset of that `>`, or `None`
+/// for anything else (IPv6 references, passwords, URI headers, other schemes,
+/// any error), which the general path then handles.
+///
+/// Every byte it consumes is neither `>` nor whitespace, so the `>` it stops
+/// at is the first one, and `parse_uri` on the text between `<` and `>` runs
+/// the same steps over the same bytes: the result is the same.
+#[inline]
+pub(crate) fn sip_until_gt(s: &str, us: usize) -> Option<(Uri<'_>, usize)> {
+    let b = s.as_bytes();
+    let &[c0, c1, c2, b':', ..] = b.get(us..)? else {
+        return None;
+    };
+    if !(c0 | 0x20 == b's' && c1 | 0x20 == b'i' && c2 | 0x20 == b'p') {
+        return None;
+    }
+    let start = us + 4;
+    let run = user_run(b, start);
+    let (user, hs) = match b.get(run) {
+        Some(b'@') if run > start => (Some(&s[start..run]), run + 1),
+        // No '@' before the '>' (user characters hold neither): no userinfo.
+        Some(b'>') => (None, start),
+        _ => return None,
+    };
+    if b.get(hs) == Some(&b'[') {
+        return None;
+    }
+    let (host, mut i) = scan_host(s, hs).ok()?;
+    let mut port = None;
+    if b.get(i) == Some(&b':') {
+        let ps = i + 1;
+        i = scan::take_while(b, ps, |c| c.is_ascii_digit());
+        port = Some(u16::try_from(scan::digits_u64(&b[ps..i])?).ok()?);
+    }
+    let pstart = i;
+    i = params::scan_params(b, i, Style::Uri, b">").ok()?;
+    if b.get(i) != Some(&b'>') {
+        return None;
+    }
+    let uri = Uri {
+        raw: &s[us..i],
+        scheme: Scheme::Sip,
+        user,
+        password: None,
+        host: Some(host),
+        port,
+        params: Params::new(&s[pstart..i]),
+        headers: "",
+    };
+    Some((uri, i))
 }
 
 /// URI equivalence per RFC 3261 §19.1.4: escapes compared decoded, user and
@@ -664,6 +763,118 @@ mod tests {
         for c in cases {
             let s = std::str::from_utf8(&c).unwrap();
             assert_eq!(dotted_quad(&c), s.parse::<Ipv4Addr>().ok(), "{s}");
+        }
+    }
+    #[test]
+    fn host_name_fast_path_agrees() {
+        let hosts = [
+            "a",
+            "a.",
+            "a..b",
+            "a.b..",
+            "ab.cd.ef",
+            "proxy.atlanta.example.com",
+            "x-y_z.Q9",
+            "h1.2.3.4",
+            "a.1.2.3",
+            "-",
+            "_a",
+            "abcd",
+            "abcde.",
+            "abcd..e",
+            "abcdefgh.ij",
+            "a.b.c.d.e.f.g.h",
+            "example.com.",
+            "UPPER.CASE.ORG",
+            "a.-",
+            "a.b.",
+            "abc.d.",
+        ];
+        let tails = [
+            "", ":5060", ";lr", ">", " x", ".", "..", "@", "%41", "é", "[", "\r\n",
+        ];
+        for h in hosts {
+            for t in tails {
+                for pre in ["", "x@", ".;"] {
+                    let s = format!("{pre}{h}{t}");
+                    let hs = pre.len();
+                    assert_eq!(scan_name(&s, hs), scan_host_general(&s, hs), "{s:?}");
+                    assert_eq!(scan_host(&s, hs), scan_host_general(&s, hs), "{s:?}");
+                }
+            }
+        }
+    }
+    #[test]
+    fn bracketed_fast_path_agrees() {
+        let uris = [
+            "sip:bob@biloxi.example.com",
+            "SIP:Bob@Biloxi.Example.COM:5060",
+            "sIp:bob@192.0.2.4:5060",
+            "sip:+15551234567@gw.biloxi.example.com;user=phone",
+            "sip:proxy.example.com;lr",
+            "sip:192.0.2.4",
+            "sip:192.0.2.4:5060;transport=tcp;lr",
+            "sip:%61lice@atlanta.com;transport=TCP",
+            "sip:user;par=u%40example.net@example.com",
+            "sip:a@b;n%61me=v%61lue%25%34%31;flag;x=",
+            "sip:a@b;;x",
+            "sip:a@b;x=%zz",
+            "sip:a%zz@b",
+            "sip:a%4@b",
+            "sip:@b",
+            "sip:",
+            "sip:a@",
+            "sip:a@b:",
+            "sip:a@b:99999",
+            "sip:a@b:0065535",
+            "sip:a@1.2.3.400",
+            "sip:a@1.2.3",
+            "sip:a@b..c",
+            "sip:a@.b",
+            "sip:a@b.",
+            "sip:alice:secret@host",
+            "sip:host:5060",
+            "sip:[::1]:5060",
+            "sip:a@[2001:db8::1]",
+            "sips:a@b",
+            "tel:+1-201-555-0123",
+            "sip:a@b?subject=x",
+            "sip:a@b;lr?x=y",
+            "sip:a@b c",
+            "sip:a@b\r\n",
+            "sip:a@b;x=é",
+            "sip:aé@b",
+            "sip:a@b_c-d.e",
+            "sip:a@b;maddr=[::1]",
+        ];
+        let mut fast = 0;
+        for u in uris {
+            for tail in [">", ">;tag=1", "> ;q=0.5, <sip:c@d>", "", ">>", "x>"] {
+                let s = format!("<{u}{tail}");
+                let Some((f, gt)) = sip_until_gt(&s, 1) else {
+                    continue;
+                };
+                fast += 1;
+                assert_eq!(Some(gt), s.find('>'), "{s}");
+                let g = parse_uri(&s[1..gt]).unwrap_or_else(|e| panic!("{s}: {e:?}"));
+                assert_eq!(f.raw, g.raw, "{s}");
+                assert_eq!(f.scheme, g.scheme, "{s}");
+                assert_eq!(f.user, g.user, "{s}");
+                assert_eq!(f.password, g.password, "{s}");
+                assert_eq!(f.host, g.host, "{s}");
+                assert_eq!(f.port, g.port, "{s}");
+                assert_eq!(f.params.as_str(), g.params.as_str(), "{s}");
+                assert_eq!(f.headers, g.headers, "{s}");
+            }
+        }
+        // The common shapes do take the fast path.
+        assert!(fast >= 10 * 3, "{fast}");
+        for u in [
+            "sip:bob@biloxi.example.com",
+            "sip:proxy.example.com;lr",
+            "sip:a@1.2.3.4:5",
+        ] {
+            assert!(sip_until_gt(&format!("<{u}>"), 1).is_some(), "{u}");
         }
     }
     uri!(empty_param, "sip:a@b;;x", err);

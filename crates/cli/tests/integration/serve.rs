@@ -406,7 +406,6 @@ fn tcp_register_and_redirect() {
 
 /// SIPp (Debian package sip-tester) drives the interop scenarios in
 /// testdata/sipp. Missing SIPp fails the test in CI and is reported elsewhere.
-
 fn scenario(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../testdata/sipp")

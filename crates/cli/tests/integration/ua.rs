@@ -17,7 +17,6 @@ use crate::util::{free_port, sipkit, sipp, stdout};
 /// SIPp (Debian package sip-tester) drives the interop scenarios in
 /// testdata/sipp/ua. Missing SIPp fails the test in CI (the `CI` variable is
 /// set) and is reported as skipped elsewhere.
-
 fn scenario(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../testdata/sipp/ua")

@@ -48,7 +48,6 @@ pub fn header(bytes: &[u8], name: &str) -> Option<String> {
 pub fn headers(bytes: &[u8], name: &str) -> Vec<String> {
     let Ok(m) = parse(bytes) else { return vec![] };
     m.headers()
-        .iter()
         .filter(|h| h.is(name))
         .map(|h| h.value.to_owned())
         .collect()

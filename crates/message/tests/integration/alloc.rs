@@ -31,6 +31,11 @@ fn typical_messages_parse_without_allocating() {
         });
         assert_eq!(n, 0, "{name}: {n} allocations");
         let n = allocations(|| {
+            let m = sipkit_message::parse_raw(std::hint::black_box(&buf)).unwrap();
+            std::hint::black_box((m.call_id().ok(), m.cseq().ok(), m.top_via().ok()));
+        });
+        assert_eq!(n, 0, "{name}: {n} allocations in parse_raw");
+        let n = allocations(|| {
             let m = parse_with(&buf, &Limits::default(), Mode::Stream).unwrap();
             // Typed access is allocation-free too.
             let vias = m.vias().filter(|v| v.is_ok()).count();

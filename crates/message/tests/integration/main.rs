@@ -2,6 +2,7 @@
 
 mod alloc;
 mod builder;
+mod raw;
 mod roundtrip;
 mod stream;
 mod torture;

@@ -355,7 +355,7 @@ proptest! {
             prop_assert_eq!(c.q_millis(), *q);
         }
         for (n, v) in &g.extra {
-            prop_assert!(m.headers().iter().any(|h| h.raw_name == n && h.value == v.trim()));
+            prop_assert!(m.headers().any(|h| h.raw_name == n && h.value == v.trim()));
         }
         prop_assert_eq!(m.body(), &g.body[..]);
         exercise(&m);

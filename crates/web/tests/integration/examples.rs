@@ -23,7 +23,7 @@ fn every_example_parses_with_sipkit_message() {
             "{code}: the registered phrase"
         );
         // Every header sipkit interprets must parse as its type.
-        for (i, h) in msg.headers().iter().enumerate() {
+        for (i, h) in msg.headers().enumerate() {
             for v in msg.typed_values(i) {
                 if let Err(e) = v {
                     panic!("{code}: header {:?} does not parse: {e:?}\n{m}", h.name);
