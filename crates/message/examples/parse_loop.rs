@@ -5,76 +5,9 @@
 
 use std::hint::black_box;
 
-use rsip::prelude::*;
-
-fn sipkit(buf: &[u8]) -> usize {
-    match sipkit_message::parse(buf) {
-        Ok(m) => m.headers().len(),
-        Err(_) => 0,
-    }
-}
-
-fn sipkit_raw(buf: &[u8]) -> usize {
-    match sipkit_message::parse_raw(buf) {
-        Ok(m) => m.headers().len(),
-        Err(_) => 0,
-    }
-}
-
-fn sipkit_raw_typed(buf: &[u8]) -> usize {
-    let Ok(m) = sipkit_message::parse_raw(buf) else {
-        return 0;
-    };
-    let mut n = m.top_via().map_or(0, |v| v.branch().map_or(0, str::len));
-    n += m.from().map_or(0, |f| f.tag().map_or(0, str::len));
-    n += m.cseq().map_or(0, |c| c.seq as usize);
-    n += m.call_id().map_or(0, str::len);
-    for c in m.contacts() {
-        n += c.map_or(0, |c| c.address().map_or(0, |a| a.uri.as_str().len()));
-    }
-    n
-}
-
-fn rsip_parse(buf: &[u8]) -> usize {
-    match rsip::SipMessage::try_from(buf) {
-        Ok(m) => m.headers().iter().count(),
-        Err(_) => 0,
-    }
-}
-
-fn sipkit_typed(buf: &[u8]) -> usize {
-    let Ok(m) = sipkit_message::parse(buf) else {
-        return 0;
-    };
-    let mut n = m.top_via().map_or(0, |v| v.branch().map_or(0, str::len));
-    n += m.from().tag().map_or(0, str::len);
-    n += m.cseq().seq as usize + m.call_id().len();
-    for c in m.contacts() {
-        n += c.map_or(0, |c| c.address().map_or(0, |a| a.uri.as_str().len()));
-    }
-    n
-}
-
-fn rsip_typed(buf: &[u8]) -> usize {
-    let Ok(m) = rsip::SipMessage::try_from(buf) else {
-        return 0;
-    };
-    let mut n = 0;
-    if let Some(via) = m.via_header().ok().and_then(|v| v.typed().ok()) {
-        n += via.branch().map_or(0, |b| b.to_string().len());
-    }
-    if let Some(Some(t)) = m.from_header().ok().and_then(|f| f.tag().ok()) {
-        n += t.to_string().len();
-    }
-    if let Some(c) = m.cseq_header().ok().and_then(|c| c.typed().ok()) {
-        n += c.seq as usize;
-    }
-    n += m.call_id_header().map_or(0, |c| c.to_string().len());
-    for c in m.contact_headers() {
-        n += c.typed().map_or(1, |c| c.uri.to_string().len());
-    }
-    n
-}
+#[path = "../benches/common/readers.rs"]
+mod readers;
+use readers::{rsip_parse, rsip_typed, sipkit_parse, sipkit_raw, sipkit_raw_typed, sipkit_typed};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -83,7 +16,7 @@ fn main() {
         std::process::exit(2);
     }
     let f: fn(&[u8]) -> usize = match args[1].as_str() {
-        "sipkit" => sipkit,
+        "sipkit" => sipkit_parse,
         "rsip" => rsip_parse,
         "sipkit-typed" => sipkit_typed,
         "sipkit-raw" => sipkit_raw,

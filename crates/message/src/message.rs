@@ -57,13 +57,13 @@ impl<'a> Header<'a> {
 /// than [`INLINE_HEADERS`] header lines spills to the heap.
 pub const INLINE_HEADERS: usize = 32;
 
-/// One header line as offsets into the header section's text: 16 bytes
+/// One header line as offsets into the header section's text: 20 bytes
 /// instead of the 40 of a [`Header`], so the inline store is small to set up
 /// and to move.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Slot {
     name: HeaderName,
-    name_len: u16,
+    name_len: u32,
     name_at: u32,
     value_at: u32,
     value_len: u32,
@@ -77,6 +77,9 @@ const EMPTY_SLOT: Slot = Slot {
     value_len: 0,
 };
 
+/// The largest header section the slots can address.
+pub(crate) const MAX_HEAD: usize = u32::MAX as usize;
+
 /// Header lines: inline up to [`INLINE_HEADERS`], on the heap beyond.
 #[derive(Debug, Clone)]
 pub(crate) struct HeaderStore<'a> {
@@ -88,8 +91,8 @@ pub(crate) struct HeaderStore<'a> {
     heap: Vec<Slot>,
 }
 
-/// `u32` offset (header sections are far below 4 GiB: the size limits
-/// apply first); a larger one saturates and reads back as an empty string.
+/// `u32` offset: the splitter rejects a header section that ends past
+/// `u32::MAX` ([`MAX_HEAD`]), so this never saturates.
 #[inline(always)]
 fn off(x: usize) -> u32 {
     u32::try_from(x).unwrap_or(u32::MAX)
@@ -123,7 +126,7 @@ impl<'a> HeaderStore<'a> {
     ) {
         let slot = Slot {
             name,
-            name_len: u16::try_from(raw_name.len()).unwrap_or(0),
+            name_len: off(raw_name.len()),
             name_at: off(raw_name.start),
             value_at: off(value.start),
             value_len: off(value.len()),
@@ -191,7 +194,7 @@ impl<'a> HeaderStore<'a> {
         };
         Some(Header {
             name: s.name,
-            raw_name: text(s.name_at, usize::from(s.name_len)),
+            raw_name: text(s.name_at, s.name_len as usize),
             value: text(s.value_at, s.value_len as usize),
         })
     }

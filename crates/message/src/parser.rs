@@ -2,7 +2,7 @@
 //! §8.2, §16.3, §18.3) and body framing; also `message/sipfrag` (RFC 3420).
 
 use crate::message::{
-    offset_in, Head, Header, HeaderStore, Headers, Parts, Request, Response, NONE,
+    offset_in, Head, Header, HeaderStore, Headers, Parts, Request, Response, MAX_HEAD, NONE,
 };
 use crate::name::{HeaderName, KNOWN};
 use crate::scan;
@@ -149,6 +149,20 @@ fn split_message_inner<'a>(
     }
     *headers = HeaderStore::new();
     *first = [NONE; KNOWN];
+    split_general(buf, p, limits, mode, headers, first)
+}
+
+/// The general path of [`split_message`] for the message starting at `p`
+/// (after any leading CRLFs): the end of the header section, the size limit
+/// of a stream, then UTF-8 and the lines one by one, each with its own error.
+fn split_general<'a>(
+    buf: &'a [u8],
+    p: usize,
+    limits: &Limits,
+    mode: Mode,
+    headers: &mut HeaderStore<'a>,
+    first: &mut [u16; KNOWN],
+) -> Result<(Start<'a>, usize, usize), ParseError> {
     let (hend, body_start) = match scan::find_head_end(&buf[p..]) {
         Some(k) => (p + k + 2, p + k + 4),
         None => return Err(unterminated(buf, p)),
@@ -624,8 +638,7 @@ fn split_fast<'a>(
     };
     let start_end = line_end(p)?;
     let mut i = start_end + 2;
-    let mut count = 0usize;
-    let (mut vstart, mut vend) = (0usize, 0usize);
+    let mut lines = HeaderLines::default();
     let hend = loop {
         let c0 = *buf.get(i)?;
         if c0 == b'\r' {
@@ -635,44 +648,10 @@ fn split_fast<'a>(
             return None;
         }
         let e = line_end(i)?;
-        if c0 == b' ' || c0 == b'\t' {
-            // A fold continues the open header's value (RFC 3261 §7.3.1).
-            if count == 0 {
-                return None;
-            }
-            vend = e;
-            i = e + 2;
-            continue;
-        }
-        let ne = scan::take_while(buf, i, scan::is_token);
-        // Names are followed by the colon; SP/HT before it is allowed (HCOLON).
-        let c = if buf.get(ne) == Some(&b':') {
-            ne
-        } else {
-            scan::take_while(buf, ne, |c| c == b' ' || c == b'\t')
-        };
-        if ne == i || c >= e || buf[c] != b':' {
-            return None;
-        }
-        if count > 0 {
-            headers.set_last_value(trim_range(buf, vstart, vend));
-        }
-        count += 1;
-        if count > limits.max_headers {
-            return None;
-        }
-        let name = HeaderName::from_bytes(&buf[i..ne]);
-        if name != HeaderName::Other && first[name as usize] == NONE {
-            first[name as usize] = u16::try_from(count - 1).unwrap_or(NONE - 1);
-        }
-        headers.push(name, i..ne, 0..0);
-        vstart = c + 1;
-        vend = e;
+        lines.line(buf, i, e, limits, headers, first).ok()?;
         i = e + 2;
     };
-    if count > 0 {
-        headers.set_last_value(trim_range(buf, vstart, vend));
-    }
+    lines.finish(buf, headers);
     let body_start = hend + 2;
     if mode == Mode::Stream && body_start > limits.max_message_size {
         return None;
@@ -696,18 +675,8 @@ fn check_all<'a, T>(
     v: &'a str,
     f: fn(&'a str, usize) -> typed::VResult<(T, usize)>,
 ) -> Result<(), VErr> {
-    let b = v.as_bytes();
-    let mut i = scan::skip_lws(b, 0);
-    if i >= b.len() {
-        return Err((i, "a value").into());
-    }
-    loop {
-        let e = f(v, i)?.1;
-        match typed::list_next(b, e)? {
-            Some(n) => i = n,
-            None => return Ok(()),
-        }
-    }
+    let e = f(v, first_value(v)?)?.1;
+    check_rest(v, e, f)
 }
 
 /// Checks every value of a list header; returns the first one.
@@ -715,23 +684,33 @@ fn check_list<'a, T>(
     v: &'a str,
     f: fn(&'a str, usize) -> typed::VResult<(T, usize)>,
 ) -> Result<T, VErr> {
+    let (first, e) = f(v, first_value(v)?)?;
+    check_rest(v, e, f)?;
+    Ok(first)
+}
+
+/// Where the first value of a list header starts; an empty list is an error.
+#[inline(always)]
+fn first_value(v: &str) -> Result<usize, VErr> {
     let b = v.as_bytes();
-    let mut i = scan::skip_lws(b, 0);
+    let i = scan::skip_lws(b, 0);
     if i >= b.len() {
         return Err((i, "a value").into());
     }
-    let mut first = None;
-    loop {
-        let (t, e) = f(v, i)?;
-        if first.is_none() {
-            first = Some(t);
-        }
-        match typed::list_next(b, e)? {
-            Some(n) => i = n,
-            // `first` was set on the first turn of the loop.
-            None => return first.ok_or_else(|| (i, "a value").into()),
-        }
+    Ok(i)
+}
+
+/// Checks the values after the one that ended at `e`.
+#[inline(always)]
+fn check_rest<'a, T>(
+    v: &'a str,
+    mut e: usize,
+    f: fn(&'a str, usize) -> typed::VResult<(T, usize)>,
+) -> Result<(), VErr> {
+    while let Some(n) = typed::list_next(v.as_bytes(), e)? {
+        e = f(v, n)?.1;
     }
+    Ok(())
 }
 
 /// Error for a header section without an empty line: a bare LF is the likely cause.
@@ -824,58 +803,100 @@ pub(crate) fn split_head<'a>(
         Some(Start::Response { .. }) => StartKind::Response,
         None => StartKind::Unknown,
     };
-    let mut count = 0usize;
+    let mut lines = HeaderLines::default();
+    while i < b.len() {
+        let (e, n) = line_end(i).map_err(|e| e.with_start(sk))?;
+        lines
+            .line(b, i, e, limits, headers, first)
+            .map_err(|(at, kind)| ParseError::at(buf, p + at, kind).with_start(sk))?;
+        i = n;
+    }
+    lines.finish(b, headers);
+    Ok(start)
+}
+
+/// Header lines as they are split, one at a time: a line is a new header or
+/// a fold continuing the open one (RFC 3261 §7.3.1).
+#[derive(Default)]
+struct HeaderLines {
+    count: usize,
     // The open header's value, `b[vstart..vend]`: set (trimmed) once the
     // header ends, after any folds; trimming after every fold would be
     // quadratic in the number of folds.
-    let mut vstart = 0usize;
-    let mut vend = 0usize;
-    while i < b.len() {
-        let (e, n) = line_end(i).map_err(|e| e.with_start(sk))?;
+    vstart: usize,
+    vend: usize,
+}
+
+impl HeaderLines {
+    /// Takes the line `b[i..e]` (`e` is its CR), filling `headers` and
+    /// `first`; an error is its offset in `b` and what is wrong there.
+    #[inline(always)]
+    fn line(
+        &mut self,
+        b: &[u8],
+        i: usize,
+        e: usize,
+        limits: &Limits,
+        headers: &mut HeaderStore<'_>,
+        first: &mut [u16; KNOWN],
+    ) -> Result<(), (usize, ErrorKind)> {
+        if e > MAX_HEAD {
+            return Err((
+                i,
+                ErrorKind::TooLarge {
+                    limit: Limit::MessageSize,
+                    max: MAX_HEAD,
+                },
+            ));
+        }
         if b[i] == b' ' || b[i] == b'\t' {
-            // A fold: the line continues the previous header's value (RFC 3261 §7.3.1).
-            if count == 0 {
-                return Err(ParseError::at(buf, p + i, ErrorKind::InvalidHeaderName).with_start(sk));
+            if self.count == 0 {
+                return Err((i, ErrorKind::InvalidHeaderName));
             }
-            vend = e;
-            i = n;
-            continue;
+            self.vend = e;
+            return Ok(());
         }
         let ne = scan::take_while(b, i, scan::is_token);
-        let c = scan::take_while(b, ne, |c| c == b' ' || c == b'\t');
-        if ne == i || b.get(c) != Some(&b':') || c >= e {
-            let at = if ne == i { i } else { c };
-            return Err(ParseError::at(buf, p + at, ErrorKind::InvalidHeaderName).with_start(sk));
+        // The colon follows the name; SP/HT before it is allowed (HCOLON).
+        let c = if b.get(ne) == Some(&b':') {
+            ne
+        } else {
+            scan::take_while(b, ne, |c| c == b' ' || c == b'\t')
+        };
+        if ne == i || c >= e || b[c] != b':' {
+            return Err((if ne == i { i } else { c }, ErrorKind::InvalidHeaderName));
         }
-        count += 1;
-        if count > limits.max_headers {
-            return Err(ParseError::at(
-                buf,
-                p + i,
+        self.count += 1;
+        if self.count > limits.max_headers {
+            return Err((
+                i,
                 ErrorKind::TooLarge {
                     limit: Limit::HeaderCount,
                     max: limits.max_headers,
                 },
-            )
-            .with_start(sk));
+            ));
         }
-        if count > 1 {
-            headers.set_last_value(trim_range(b, vstart, vend));
+        if self.count > 1 {
+            headers.set_last_value(trim_range(b, self.vstart, self.vend));
         }
         let name = HeaderName::from_bytes(&b[i..ne]);
         if name != HeaderName::Other && first[name as usize] == NONE {
-            first[name as usize] = u16::try_from(count - 1).unwrap_or(NONE - 1);
+            first[name as usize] = u16::try_from(self.count - 1).unwrap_or(NONE - 1);
         }
-        vstart = c + 1;
-        vend = e;
         // The value is set when the header ends, after any folds.
         headers.push(name, i..ne, 0..0);
-        i = n;
+        self.vstart = c + 1;
+        self.vend = e;
+        Ok(())
     }
-    if count > 0 {
-        headers.set_last_value(trim_range(b, vstart, vend));
+
+    /// Closes the last header.
+    #[inline(always)]
+    fn finish(self, b: &[u8], headers: &mut HeaderStore<'_>) {
+        if self.count > 0 {
+            headers.set_last_value(trim_range(b, self.vstart, self.vend));
+        }
     }
-    Ok(start)
 }
 
 /// `s..e` without LWS at either end. Both ends of the result sit next to
@@ -1155,35 +1176,18 @@ pub fn parse_fragment<'a>(
 mod tests {
     use super::*;
 
-    /// The general path over the same input, as `split_message` ran it
-    /// before the single pass existed.
+    /// A split's result with the headers and index it filled.
     type Split<'a> = (
         Result<(Start<'a>, usize, usize), ParseError>,
         HeaderStore<'a>,
         [u16; KNOWN],
     );
 
-    fn split_slow(buf: &[u8], mode: Mode) -> Split<'_> {
-        let limits = Limits::default();
+    /// The general path alone over the same input.
+    fn split_slow(buf: &[u8], p: usize, mode: Mode) -> Split<'_> {
         let mut h = HeaderStore::new();
         let mut f = [NONE; KNOWN];
-        let mut p = 0;
-        while buf.len() >= p + 2 && buf[p] == b'\r' && buf[p + 1] == b'\n' {
-            p += 2;
-        }
-        let r = (|| {
-            let k = scan::find_head_end(&buf[p..]).ok_or_else(|| unterminated(buf, p))?;
-            let (hend, body_start) = (p + k + 2, p + k + 4);
-            if mode == Mode::Stream && body_start > limits.max_message_size {
-                return Err(ParseError::at(buf, 0, ErrorKind::Empty));
-            }
-            let start = split_head(buf, p..hend, &limits, false, &mut h, &mut f)?;
-            Ok((
-                start.ok_or_else(|| unreachable_start(buf))?,
-                hend,
-                body_start,
-            ))
-        })();
+        let r = split_general(buf, p, &Limits::default(), mode, &mut h, &mut f);
         (r, h, f)
     }
 
@@ -1202,7 +1206,7 @@ mod tests {
         else {
             return;
         };
-        let (slow, sh, sf) = split_slow(buf, Mode::Datagram);
+        let (slow, sh, sf) = split_slow(buf, p, Mode::Datagram);
         match (fast, slow) {
             (Ok((a, ae, ab)), Ok((b, be, bb))) => {
                 assert_eq!((ae, ab), (be, bb));
@@ -1243,6 +1247,30 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn long_names_and_the_addressable_head() {
+        // A name longer than 64 KiB keeps its spelling.
+        let name = "X".repeat(70_000);
+        let m = format!(
+            "OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n{name}: v\r\n\
+             Max-Forwards: 70\r\nTo: <sip:a@b>\r\nFrom: <sip:a@b>;tag=1\r\nCall-ID: c\r\n\
+             CSeq: 1 OPTIONS\r\n\r\n"
+        );
+        let limits = Limits {
+            max_message_size: 100_000,
+            ..Limits::default()
+        };
+        let msg = parse_with(m.as_bytes(), &limits, Mode::Datagram).unwrap();
+        let h = msg.header_at(1).unwrap();
+        assert_eq!((h.raw_name.len(), h.value), (70_000, "v"));
+        // A line ending past what the slots address is refused, not truncated.
+        let mut h = HeaderStore::new();
+        let mut f = [NONE; KNOWN];
+        let r = HeaderLines::default().line(b"X: y", 0, MAX_HEAD + 1, &limits, &mut h, &mut f);
+        assert!(matches!(r, Err((0, ErrorKind::TooLarge { .. }))));
+        assert_eq!(h.len(), 0);
     }
 
     #[test]

@@ -16,3 +16,19 @@ pub fn testdata(rel: &str) -> Vec<u8> {
         .join(rel);
     std::fs::read(&p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()))
 }
+
+/// Every message of `testdata/rfc4475` and `testdata/messages`, in name order.
+pub fn fixtures() -> Vec<Vec<u8>> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
+    let mut out = Vec::new();
+    for dir in ["rfc4475", "messages"] {
+        let mut paths: Vec<_> = std::fs::read_dir(root.join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "dat" || x == "sip"))
+            .collect();
+        paths.sort();
+        out.extend(paths.into_iter().map(|p| std::fs::read(p).unwrap()));
+    }
+    out
+}

@@ -3,6 +3,8 @@
 //! what `parse` gives, and the fallible accessors agree with the checked ones.
 
 use proptest::prelude::*;
+
+use crate::fixtures;
 use sipkit_message::{
     parse, parse_raw, parse_raw_with, parse_with, ErrorKind, HeaderName, Limits, Mode, StartLine,
 };
@@ -40,21 +42,6 @@ fn agree(buf: &[u8], limits: &Limits, mode: Mode) {
         (Ok(_), Err(e)) => panic!("parse accepts, parse_raw rejects: {e}"),
         (Err(_), Err(_)) => {}
     }
-}
-
-fn fixtures() -> Vec<Vec<u8>> {
-    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
-    let mut out = Vec::new();
-    for dir in ["rfc4475", "messages"] {
-        let mut paths: Vec<_> = std::fs::read_dir(root.join(dir))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|x| x == "dat" || x == "sip"))
-            .collect();
-        paths.sort();
-        out.extend(paths.into_iter().map(|p| std::fs::read(p).unwrap()));
-    }
-    out
 }
 
 #[test]

@@ -2,6 +2,8 @@
 //! bytes, or valid messages mutated) ever panics the parser.
 
 use proptest::prelude::*;
+
+use crate::fixtures;
 use sipkit_message::{
     parse, parse_with, HeaderName, Limits, Message, Mode, RequestBuilder, ResponseBuilder,
     StreamDecoder,
@@ -57,24 +59,6 @@ pub fn exercise(m: &Message<'_>) {
     let again = parse_with(&out, &Limits::default(), Mode::Datagram)
         .expect("re-parse of serialized message");
     assert_eq!(&again, m);
-}
-
-fn fixtures() -> Vec<Vec<u8>> {
-    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
-    let mut out = Vec::new();
-    for dir in ["rfc4475", "messages"] {
-        let mut paths: Vec<_> = std::fs::read_dir(root.join(dir))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        paths.sort();
-        for p in paths {
-            if p.extension().is_some_and(|x| x == "dat" || x == "sip") {
-                out.push(std::fs::read(p).unwrap());
-            }
-        }
-    }
-    out
 }
 
 fn feed_stream(bytes: &[u8], chunk: usize) {
