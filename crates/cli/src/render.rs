@@ -1,5 +1,5 @@
 //! Terminal rendering of the reference: headed sections, wrapped text, and
-//! colour only on a terminal and never with `NO_COLOR` (https://no-color.org).
+//! colour only on a terminal and never with `NO_COLOR` (<https://no-color.org>).
 
 use std::io::{self, IsTerminal, Write};
 

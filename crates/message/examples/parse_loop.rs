@@ -3,6 +3,14 @@
 //!
 //! `parse_loop sipkit|sipkit-raw|rsip|sipkit-typed|sipkit-raw-typed|rsip-typed FILE N`
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::disallowed_methods,
+    missing_docs
+)] // bench code: measures time and reads fixtures
+
 use std::hint::black_box;
 
 #[path = "../benches/common/readers.rs"]

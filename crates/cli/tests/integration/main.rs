@@ -1,5 +1,12 @@
 //! CLI tests: run the built `sipkit` binary and compare with snapshots.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    missing_docs
+)] // test code: a panic is a failed test
+
 mod codes;
 mod parse;
 mod serve;

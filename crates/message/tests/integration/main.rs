@@ -1,5 +1,12 @@
 //! Integration tests of sipkit-message, one module per area.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    missing_docs
+)] // test code: a panic is a failed test
+
 mod alloc;
 mod builder;
 mod raw;

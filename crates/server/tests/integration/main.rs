@@ -4,6 +4,13 @@
 //! `fn name(store: &dyn LocationService)` and run against each store by
 //! [`for_each_store!`], which makes `memory::name` and `sqlite::name`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    missing_docs
+)] // test code: a panic is a failed test
+
 /// Runs each listed `fn(&dyn LocationService)` of the calling module as one
 /// test per store: `memory::NAME` on a fresh [`MemoryStore`] and
 /// `sqlite::NAME` on a fresh [`SqliteStore`] file in its own temp dir.

@@ -2,6 +2,13 @@
 //! after the RFC 3261 sections they exercise. The clock jumps to the next
 //! deadline; nothing sleeps.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    missing_docs
+)] // test code: a panic is a failed test
+
 mod harness;
 
 mod client_invite_17_1_1;

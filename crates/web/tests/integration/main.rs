@@ -2,6 +2,13 @@
 //! its static export, valid HTML, an API that matches its OpenAPI document,
 //! examples the project's own parser accepts, and a real browser.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    missing_docs
+)] // test code: a panic is a failed test
+
 mod api;
 mod browser;
 mod content;
