@@ -64,31 +64,40 @@
 
 mod builder;
 mod error;
+mod head;
+mod headers;
+mod limits;
 mod message;
 mod name;
 mod params;
 mod parser;
+mod raw;
 mod scan;
+mod sipfrag;
+mod split;
 mod stream;
 pub mod typed;
+mod typed_value;
 mod uri;
+mod validate;
 
 pub use builder::{response_from_request, RequestBuilder, ResponseBuilder};
 pub use error::{wire_reply, Disposition, ErrorKind, Limit, ParseError, StartKind, WireReply};
-pub use message::{
-    Head, Header, Headers, Message, Method, Parts, Request, Response, TypedValue, Values,
-    INLINE_HEADERS,
-};
+pub use head::{Head, Values};
+pub use headers::{Header, Headers, INLINE_HEADERS};
+pub use limits::{Limits, Mode};
+pub use message::{Message, Method, Parts, Request, Response};
 pub use name::HeaderName;
 pub use params::{unquote, Param, ParamIter, Params};
-pub use parser::{
-    parse, parse_fragment, parse_raw, parse_raw_with, parse_with, Fragment, Limits, Mode,
-    RawMessage, StartLine,
-};
+pub use parser::{parse, parse_raw, parse_raw_with, parse_with};
+pub use raw::RawMessage;
 pub use scan::{unescape, Unescaped};
+pub use sipfrag::{parse_fragment, Fragment};
+pub use split::StartLine;
 pub use stream::{Event, StreamDecoder};
 pub use typed::{
     Auth, CSeq, Contact, Event as EventHeader, MediaType, NameAddr, RetryAfter, SubscriptionState,
     Via, Warning,
 };
+pub use typed_value::TypedValue;
 pub use uri::{uri_eq, Host, Scheme, Uri};

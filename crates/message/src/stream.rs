@@ -1,7 +1,8 @@
 //! Framing SIP messages out of a byte stream (TCP, TLS; RFC 3261 §18.3) with
 //! CRLF keep-alives (RFC 5626 §3.5.1).
 
-use crate::parser::{parse_with, Limits, Mode};
+use crate::limits::{Limits, Mode};
+use crate::parser::parse_with;
 use crate::scan;
 use crate::{ErrorKind, HeaderName, Limit, Message, ParseError};
 
