@@ -64,6 +64,7 @@
 
 mod builder;
 mod error;
+mod frames;
 mod head;
 mod headers;
 mod limits;
@@ -82,7 +83,10 @@ mod uri;
 mod validate;
 
 pub use builder::{response_from_request, RequestBuilder, ResponseBuilder};
-pub use error::{wire_reply, Disposition, ErrorKind, Limit, ParseError, StartKind, WireReply};
+pub use error::{
+    wire_reply, Disposition, ErrorKind, Limit, ParseError, Position, StartKind, WireReply,
+};
+pub use frames::{Frame, FrameKind, Frames};
 pub use head::{Head, Values};
 pub use headers::{Header, Headers, INLINE_HEADERS};
 pub use limits::{Limits, Mode};

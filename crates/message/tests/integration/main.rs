@@ -9,6 +9,7 @@
 
 mod alloc;
 mod builder;
+mod frames;
 mod raw;
 mod roundtrip;
 mod stream;
