@@ -11,8 +11,11 @@ use crate::stream::{next_frame, Step};
 use crate::{ErrorKind, ParseError};
 
 /// An iterator over the frames of a stream: messages, keep-alives and, at
-/// the end, what could not be framed. Every position it gives, errors
-/// included, is in the whole stream.
+/// the end, what could not be framed. Each frame says where it starts in
+/// the stream ([`Frame::at`]); an error found in a frame (framing, parsing,
+/// a header value read later) is positioned in the frame, as the receiver of
+/// that frame would report it, and [`Frame::locate`] positions it in the
+/// stream.
 ///
 /// ```
 /// use sipkit_message::{FrameKind, Frames, Limits};
@@ -26,7 +29,9 @@ use crate::{ErrorKind, ParseError};
 /// assert_eq!((frames[1].at.offset, frames[1].at.line), (4, 3));
 /// assert_eq!(frames[2].parse().unwrap().call_id(), "x");
 /// let FrameKind::Truncated(err) = frames[3].kind else { panic!() };
-/// assert_eq!((err.line, err.column), (22, 1)); // where the stream ends
+/// assert_eq!((err.line, err.column), (2, 1)); // in the frame
+/// let err = frames[3].locate(err);
+/// assert_eq!((err.line, err.column), (22, 1)); // in the stream
 /// ```
 #[derive(Debug, Clone)]
 pub struct Frames<'a> {
@@ -58,12 +63,12 @@ pub enum FrameKind {
     Ping,
     /// CRLF: a pong.
     Pong,
-    /// The stream ends inside a message; the error (positioned in the
-    /// stream) says what is missing. The last frame.
+    /// The stream ends inside a message; the error says what is missing.
+    /// The last frame.
     Truncated(ParseError),
     /// Framing is lost: no, a bad or an ambiguous Content-Length, or a
-    /// message over the size limit. The frame is the rest of the stream; the
-    /// error is positioned in the stream. The last frame.
+    /// message over the size limit. The frame is the rest of the stream.
+    /// The last frame.
     Lost(ParseError),
 }
 
@@ -104,10 +109,8 @@ impl<'a> Iterator for Frames<'a> {
             Ok(Step::Ping) => return Some(self.frame(4, FrameKind::Ping)),
             Ok(Step::Pong) => return Some(self.frame(2, FrameKind::Pong)),
             Ok(Step::Message(n)) => return Some(self.frame(n, FrameKind::Message)),
-            Ok(Step::Partial) => {
-                FrameKind::Truncated(truncation(rest, &self.limits).located_at(self.at))
-            }
-            Err(e) => FrameKind::Lost(e.located_at(self.at)),
+            Ok(Step::Partial) => FrameKind::Truncated(truncation(rest, &self.limits)),
+            Err(e) => FrameKind::Lost(e),
         };
         self.done = true;
         Some(self.frame(rest.len(), kind))
@@ -118,14 +121,13 @@ impl std::iter::FusedIterator for Frames<'_> {}
 
 impl<'a> Frame<'a> {
     /// Parses a [`FrameKind::Message`] frame as a stream receiver does
-    /// ([`Mode::Stream`]); an error is positioned in the stream. The message
-    /// borrows the frame: pass errors read from it later (a header value)
-    /// through [`locate`](Self::locate).
+    /// ([`Mode::Stream`]). The message borrows the frame; its errors, and
+    /// those read from it later, are positioned in the frame.
     pub fn parse(&self) -> Result<Message<'a>, ParseError> {
-        parse_with(self.bytes, &self.limits, Mode::Stream).map_err(|e| self.locate(e))
+        parse_with(self.bytes, &self.limits, Mode::Stream)
     }
 
-    /// An error positioned in this frame's bytes, positioned in the stream.
+    /// An error positioned in this frame, positioned in the stream.
     pub fn locate(&self, e: ParseError) -> ParseError {
         e.located_at(self.at)
     }

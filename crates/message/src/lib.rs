@@ -63,6 +63,7 @@
 //! ```
 
 mod builder;
+mod describe;
 mod error;
 mod frames;
 mod head;
@@ -83,6 +84,10 @@ mod uri;
 mod validate;
 
 pub use builder::{response_from_request, RequestBuilder, ResponseBuilder};
+pub use describe::{
+    describe, describe_uri, describe_value, BodyDescription, Description, ErrorDescription,
+    FragmentDescription, HeaderDescription, Node, StartDescription, ValueDescription,
+};
 pub use error::{
     wire_reply, Disposition, ErrorKind, Limit, ParseError, Position, StartKind, WireReply,
 };

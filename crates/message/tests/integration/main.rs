@@ -9,6 +9,7 @@
 
 mod alloc;
 mod builder;
+mod describe;
 mod frames;
 mod raw;
 mod roundtrip;
