@@ -29,6 +29,12 @@
 //! Other typed values are parsed from the raw header text when read, at both
 //! levels, so an unknown or unused header costs nothing.
 //!
+//! Over a TCP stream, [`StreamDecoder`] frames messages as bytes arrive and
+//! [`Frames`] frames a stream held whole in memory, saying where each frame
+//! starts. [`describe`] gives one description of a parsed message — each
+//! header's typed values for people and for programs, errors positioned —
+//! for tools that show messages.
+//!
 //! ```
 //! use sipkit_message::{parse, wire_reply, Disposition, ErrorKind, Message, Method};
 //!
