@@ -285,3 +285,72 @@ fn frames_agree_with_the_stream_decoder() {
     }
     assert!(fs.next().is_none());
 }
+
+/// A stream built from whole fixtures, pieces of them, keep-alives and junk.
+fn stream_strategy() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+    use proptest::prelude::*;
+    let n = fixtures_cached().len();
+    let piece = prop_oneof![
+        4 => (0..n).prop_map(move |i| fixtures_cached()[i].clone()),
+        2 => (0..n, 0usize..400).prop_map(|(i, k)| {
+            let f = &fixtures_cached()[i];
+            f[..k.min(f.len())].to_vec()
+        }),
+        2 => prop_oneof![Just(b"\r\n".to_vec()), Just(b"\r\n\r\n".to_vec()), Just(b"\r".to_vec())],
+        1 => proptest::collection::vec(
+            prop_oneof![Just(b'\r'), Just(b'\n'), Just(b':'), Just(b' '), any::<u8>()],
+            0..40
+        ),
+    ];
+    proptest::collection::vec(piece, 0..8).prop_map(|v| v.concat())
+}
+
+fn fixtures_cached() -> &'static [Vec<u8>] {
+    static F: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    F.get_or_init(fixtures)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+
+    #[test]
+    fn frames_cover_the_stream_and_agree_with_the_decoder(stream in stream_strategy()) {
+        let fs: Vec<_> = Frames::new(&stream, Limits::default()).collect();
+        let mut d = StreamDecoder::new(Limits::default());
+        d.push(&stream).unwrap();
+        let mut end = 0;
+        for (i, f) in fs.iter().enumerate() {
+            proptest::prop_assert_eq!(f.at, Position::of(&stream, end));
+            end += f.bytes.len();
+            let last = i + 1 == fs.len();
+            let ev = d.decode();
+            match (f.kind, ev) {
+                (FrameKind::Ping, Ok(Event::Ping)) | (FrameKind::Pong, Ok(Event::Pong)) => {}
+                (FrameKind::Message, Ok(Event::Message(m))) => {
+                    proptest::prop_assert_eq!(m.source(), f.bytes);
+                }
+                (FrameKind::Message, Ok(Event::Invalid { error, bytes })) => {
+                    proptest::prop_assert_eq!(bytes, f.bytes);
+                    let e = f.parse().unwrap_err();
+                    proptest::prop_assert_eq!(e, error);
+                    assert_positioned(&stream, &f.locate(e));
+                }
+                (FrameKind::Truncated(e), Ok(Event::Partial)) => {
+                    proptest::prop_assert!(last);
+                    assert_positioned(&stream, &f.locate(e));
+                }
+                (FrameKind::Lost(e), Err(de)) => {
+                    proptest::prop_assert!(last);
+                    proptest::prop_assert_eq!(e, de);
+                    assert_positioned(&stream, &f.locate(e));
+                }
+                (k, ev) => proptest::prop_assert!(false, "frame {:?} decoder {:?}", k, ev),
+            }
+        }
+        proptest::prop_assert_eq!(end, stream.len());
+        if fs.last().is_none_or(|f| matches!(f.kind, FrameKind::Message | FrameKind::Ping | FrameKind::Pong)) {
+            proptest::prop_assert!(matches!(d.decode(), Ok(Event::Partial)));
+            proptest::prop_assert_eq!(d.buffered(), 0);
+        }
+    }
+}
