@@ -212,6 +212,79 @@ impl std::fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
+impl ParseError {
+    /// Where the error is: byte offset, line and column.
+    pub fn position(&self) -> Position {
+        Position {
+            offset: self.offset,
+            line: self.line,
+            column: self.column,
+        }
+    }
+
+    /// The same error positioned in a larger buffer, for an error found in
+    /// a part of it (a frame of a stream, a body) that starts at `origin`.
+    ///
+    /// ```
+    /// use sipkit_message::{parse, Position};
+    /// let stream = b"garbage\r\nINVITE sip:a@b SIP/9.0\r\n\r\n";
+    /// let err = parse(&stream[9..]).unwrap_err();
+    /// assert_eq!((err.line, err.column), (1, 16));
+    /// let err = err.located_at(Position::of(stream, 9));
+    /// assert_eq!((err.offset, err.line, err.column), (24, 2, 16));
+    /// ```
+    pub fn located_at(mut self, origin: Position) -> ParseError {
+        if self.line <= 1 {
+            self.column = self.column.saturating_add(origin.column.saturating_sub(1));
+        }
+        self.line = self.line.saturating_add(origin.line.saturating_sub(1));
+        self.offset = self.offset.saturating_add(origin.offset);
+        self
+    }
+}
+
+/// A place in a buffer: byte offset, and the 1-based line (lines end in LF)
+/// and column (in bytes) it falls on, as in [`ParseError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Position {
+    /// Byte offset from the start of the buffer.
+    pub offset: usize,
+    /// 1-based line number.
+    pub line: u32,
+    /// 1-based column, counted in bytes.
+    pub column: u32,
+}
+
+impl Position {
+    /// The start of a buffer: offset 0, line 1, column 1.
+    pub const START: Position = Position {
+        offset: 0,
+        line: 1,
+        column: 1,
+    };
+
+    /// The position of `offset` in `buf` (clamped to its length).
+    pub fn of(buf: &[u8], offset: usize) -> Position {
+        Position::START.advanced(&buf[..offset.min(buf.len())])
+    }
+
+    /// The position just after `bytes`, which start at this position.
+    pub fn advanced(self, bytes: &[u8]) -> Position {
+        let lines = memchr::memchr_iter(b'\n', bytes).count();
+        let column = match memchr::memrchr(b'\n', bytes) {
+            Some(k) => bytes.len() - k,
+            None => (self.column as usize).saturating_add(bytes.len()),
+        };
+        Position {
+            offset: self.offset.saturating_add(bytes.len()),
+            line: self
+                .line
+                .saturating_add(u32::try_from(lines).unwrap_or(u32::MAX)),
+            column: u32::try_from(column).unwrap_or(u32::MAX),
+        }
+    }
+}
+
 /// The response a server sends for a request it could not parse.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WireReply {

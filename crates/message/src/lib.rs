@@ -29,6 +29,12 @@
 //! Other typed values are parsed from the raw header text when read, at both
 //! levels, so an unknown or unused header costs nothing.
 //!
+//! Over a TCP stream, [`StreamDecoder`] frames messages as bytes arrive and
+//! [`Frames`] frames a stream held whole in memory, saying where each frame
+//! starts. [`describe`] gives one description of a parsed message — each
+//! header's typed values for people and for programs, errors positioned —
+//! for tools that show messages.
+//!
 //! ```
 //! use sipkit_message::{parse, wire_reply, Disposition, ErrorKind, Message, Method};
 //!
@@ -63,32 +69,50 @@
 //! ```
 
 mod builder;
+mod describe;
 mod error;
+mod frames;
+mod head;
+mod headers;
+mod limits;
 mod message;
 mod name;
 mod params;
 mod parser;
+mod raw;
 mod scan;
+mod sipfrag;
+mod split;
 mod stream;
 pub mod typed;
+mod typed_value;
 mod uri;
+mod validate;
 
 pub use builder::{response_from_request, RequestBuilder, ResponseBuilder};
-pub use error::{wire_reply, Disposition, ErrorKind, Limit, ParseError, StartKind, WireReply};
-pub use message::{
-    Head, Header, Headers, Message, Method, Parts, Request, Response, TypedValue, Values,
-    INLINE_HEADERS,
+pub use describe::{
+    describe, describe_uri, describe_value, BodyDescription, Description, ErrorDescription,
+    FragmentDescription, HeaderDescription, Node, StartDescription, ValueDescription,
 };
+pub use error::{
+    wire_reply, Disposition, ErrorKind, Limit, ParseError, Position, StartKind, WireReply,
+};
+pub use frames::{Frame, FrameKind, Frames};
+pub use head::{Head, Values};
+pub use headers::{Header, Headers, INLINE_HEADERS};
+pub use limits::{Limits, Mode};
+pub use message::{Message, Method, Parts, Request, Response};
 pub use name::HeaderName;
 pub use params::{unquote, Param, ParamIter, Params};
-pub use parser::{
-    parse, parse_fragment, parse_raw, parse_raw_with, parse_with, Fragment, Limits, Mode,
-    RawMessage, StartLine,
-};
+pub use parser::{parse, parse_raw, parse_raw_with, parse_with};
+pub use raw::RawMessage;
 pub use scan::{unescape, Unescaped};
+pub use sipfrag::{parse_fragment, Fragment};
+pub use split::StartLine;
 pub use stream::{Event, StreamDecoder};
 pub use typed::{
     Auth, CSeq, Contact, Event as EventHeader, MediaType, NameAddr, RetryAfter, SubscriptionState,
     Via, Warning,
 };
+pub use typed_value::TypedValue;
 pub use uri::{uri_eq, Host, Scheme, Uri};

@@ -1,7 +1,8 @@
 //! Framing SIP messages out of a byte stream (TCP, TLS; RFC 3261 §18.3) with
 //! CRLF keep-alives (RFC 5626 §3.5.1).
 
-use crate::parser::{parse_with, Limits, Mode};
+use crate::limits::{Limits, Mode};
+use crate::parser::parse_with;
 use crate::scan;
 use crate::{ErrorKind, HeaderName, Limit, Message, ParseError};
 
@@ -121,79 +122,115 @@ impl StreamDecoder {
             return Err(e);
         }
         let data = &self.buf[self.start..];
-        if data.is_empty() {
-            return Ok(Event::Partial);
-        }
-        if data[0] == b'\r' {
-            match data {
-                [b'\r', b'\n', b'\r', b'\n', ..] => {
-                    self.start += 4;
-                    self.scanned = 0;
-                    return Ok(Event::Ping);
-                }
-                [b'\r'] | [b'\r', b'\n', b'\r'] => return Ok(Event::Partial),
-                [b'\r', b'\n', ..] => {
-                    self.start += 2;
-                    self.scanned = 0;
-                    return Ok(Event::Pong);
-                }
-                _ => {}
+        let total = match next_frame(data, &self.limits, &mut self.scanned) {
+            Ok(Step::Partial) => return Ok(Event::Partial),
+            Ok(Step::Ping) => {
+                self.start += 4;
+                return Ok(Event::Ping);
             }
-        }
-        let max = self.limits.max_message_size;
-        let window = &data[..data.len().min(max.saturating_add(4))];
-        let from = self.scanned.saturating_sub(3).min(window.len());
-        let found = scan::find_head_end(&window[from..]).map(|k| from + k);
-        // Resume after what was searched; once found, the end stays findable.
-        self.scanned = found.unwrap_or(window.len());
-        let Some(k) = found else {
-            if data.len() > max {
-                let e = ParseError::at(
-                    data,
-                    max,
-                    ErrorKind::TooLarge {
-                        limit: Limit::MessageSize,
-                        max,
-                    },
-                );
-                return Err(self.fail(e));
+            Ok(Step::Pong) => {
+                self.start += 2;
+                return Ok(Event::Pong);
             }
-            return Ok(Event::Partial);
-        };
-        let cl = match content_length(&data[..k + 2]) {
-            Ok(Some(n)) => n,
-            Ok(None) => {
-                let e = ParseError::at(data, k + 2, ErrorKind::MissingContentLength)
-                    .with_header(HeaderName::ContentLength);
-                return Err(self.fail(e));
-            }
+            Ok(Step::Message(total)) => total,
             Err(e) => return Err(self.fail(e)),
         };
-        let total = (k + 4).saturating_add(cl);
-        if total > max {
-            let e = ParseError::at(
-                data,
-                k + 4,
-                ErrorKind::TooLarge {
-                    limit: Limit::MessageSize,
-                    max,
-                },
-            )
-            .with_header(HeaderName::ContentLength);
-            return Err(self.fail(e));
-        }
-        if data.len() < total {
-            return Ok(Event::Partial);
-        }
         let s = self.start;
         self.start += total;
-        self.scanned = 0;
         let bytes = &self.buf[s..s + total];
         Ok(match parse_with(bytes, &self.limits, Mode::Stream) {
             Ok(m) => Event::Message(m),
             Err(error) => Event::Invalid { error, bytes },
         })
     }
+}
+
+/// What the bytes at the front of a stream hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Not enough bytes to tell.
+    Partial,
+    /// CRLF CRLF: a keep-alive ping (4 bytes).
+    Ping,
+    /// CRLF: a pong (2 bytes).
+    Pong,
+    /// A message of this many bytes, framed by its Content-Length (not yet
+    /// validated).
+    Message(usize),
+}
+
+/// Frames the front of `data` as RFC 3261 §18.3 and RFC 5626 §3.5.1 say:
+/// keep-alives, then a header section ended by an empty line and a body of
+/// Content-Length bytes. An error means framing is lost (no, a bad or an
+/// ambiguous Content-Length, or over the size limit); its position is in
+/// `data`. `scanned` carries, between calls on a growing `data`, how much was
+/// already searched for the end of the header section (0 to start); it is
+/// reset once a frame is found.
+pub(crate) fn next_frame(
+    data: &[u8],
+    limits: &Limits,
+    scanned: &mut usize,
+) -> Result<Step, ParseError> {
+    if data.is_empty() {
+        return Ok(Step::Partial);
+    }
+    if data[0] == b'\r' {
+        match data {
+            [b'\r', b'\n', b'\r', b'\n', ..] => {
+                *scanned = 0;
+                return Ok(Step::Ping);
+            }
+            [b'\r'] | [b'\r', b'\n', b'\r'] => return Ok(Step::Partial),
+            [b'\r', b'\n', ..] => {
+                *scanned = 0;
+                return Ok(Step::Pong);
+            }
+            _ => {}
+        }
+    }
+    let max = limits.max_message_size;
+    let window = &data[..data.len().min(max.saturating_add(4))];
+    let from = scanned.saturating_sub(3).min(window.len());
+    let found = scan::find_head_end(&window[from..]).map(|k| from + k);
+    // Resume after what was searched; once found, the end stays findable.
+    *scanned = found.unwrap_or(window.len());
+    let Some(k) = found else {
+        if data.len() > max {
+            return Err(ParseError::at(
+                data,
+                max,
+                ErrorKind::TooLarge {
+                    limit: Limit::MessageSize,
+                    max,
+                },
+            ));
+        }
+        return Ok(Step::Partial);
+    };
+    let cl = match content_length(&data[..k + 2])? {
+        Some(n) => n,
+        None => {
+            return Err(ParseError::at(data, k + 2, ErrorKind::MissingContentLength)
+                .with_header(HeaderName::ContentLength))
+        }
+    };
+    let total = (k + 4).saturating_add(cl);
+    if total > max {
+        return Err(ParseError::at(
+            data,
+            k + 4,
+            ErrorKind::TooLarge {
+                limit: Limit::MessageSize,
+                max,
+            },
+        )
+        .with_header(HeaderName::ContentLength));
+    }
+    if data.len() < total {
+        return Ok(Step::Partial);
+    }
+    *scanned = 0;
+    Ok(Step::Message(total))
 }
 
 /// Finds Content-Length (or `l`) in a header section; a second, different

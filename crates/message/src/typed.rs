@@ -959,6 +959,27 @@ pub(crate) fn date(s: &str) -> VResult<&str> {
     Ok(v)
 }
 
+/// Parses a Content-Length value (RFC 3261 §20.14; negative is invalid, RFC 4475 §3.1.2.3).
+pub(crate) fn content_length(s: &str) -> VResult<usize> {
+    let t = scan::trim_lws(s);
+    let off = scan::lead_lws(s);
+    if t.is_empty() || !t.bytes().all(|c| c.is_ascii_digit()) {
+        return Err(VErr {
+            at: off,
+            kind: ErrorKind::InvalidContentLength,
+        });
+    }
+    match scan::digits_u64(t.as_bytes()).and_then(|v| usize::try_from(v).ok()) {
+        Some(v) => Ok(v),
+        None => Err(VErr {
+            at: off,
+            kind: ErrorKind::OutOfRange {
+                max: usize::MAX as u64,
+            },
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

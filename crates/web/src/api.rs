@@ -9,8 +9,8 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use sipkit_codes::{compare, explain, lookup, registered_codes, Lang, LookupError};
 
+use crate::percent::decode_segment;
 use crate::search::{entries, search};
-use crate::site::decode_segment;
 use crate::urls;
 
 /// One line of the code list and of search results.

@@ -43,6 +43,7 @@ mod export;
 mod html;
 mod ladder;
 mod pages;
+mod percent;
 mod search;
 mod site;
 mod urls;

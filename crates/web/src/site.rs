@@ -15,6 +15,7 @@ use sipkit_codes::{lookup, registered_codes, Lang};
 
 use crate::api::{self, number};
 use crate::html::CSP;
+use crate::percent::decode;
 use crate::{pages, urls};
 
 /// The embedded style sheet, script and icon.
@@ -282,42 +283,6 @@ pub(crate) fn parse_query(q: &str) -> Vec<(String, String)> {
             (decode(k), decode(v))
         })
         .collect()
-}
-
-/// Percent-decoding of a query value (`+` is a space); invalid escapes stay
-/// as they are, invalid UTF-8 is replaced.
-pub(crate) fn decode(s: &str) -> String {
-    percent_decode(s, true)
-}
-
-/// Percent-decoding of a path segment (`+` stays a plus).
-pub(crate) fn decode_segment(s: &str) -> String {
-    percent_decode(s, false)
-}
-
-fn percent_decode(s: &str, plus_is_space: bool) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' if plus_is_space => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                let hex = |c: u8| (c as char).to_digit(16);
-                match (hex(b[i + 1]), hex(b[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push((h * 16 + l) as u8);
-                        i += 3;
-                        continue;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Every page worth indexing, in every language.

@@ -242,6 +242,30 @@ fn stream_reports_a_truncated_tail() {
     );
 }
 
+/// Issue 11: the stream was fed to a decoder in 8 KiB chunks, so a ping
+/// across byte 8192 read as two pongs; the input is now framed whole.
+#[test]
+fn issue11_a_ping_across_8k_is_one_ping() {
+    let reg = std::fs::read(fixture("messages/register.sip")).unwrap();
+    assert_eq!(reg.len(), 721);
+    let mut input = reg.repeat(10);
+    input.extend(b"\r\n".repeat(490));
+    input.extend(b"\r\n\r\n"); // bytes 8190..8194
+    input.extend(&reg);
+    let o = sipkit_stdin(&["parse", "--stream", "-"], &input);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let heads: Vec<_> = out.lines().filter(|l| l.starts_with('#')).collect();
+    assert_eq!(
+        heads[heads.len() - 3..],
+        [
+            "# keep-alive ping at byte 8186",
+            "# keep-alive ping at byte 8190",
+            "# message at byte 8194"
+        ]
+    );
+}
+
 #[test]
 fn missing_file_is_exit_2() {
     let o = sipkit(&["parse", "/nonexistent/sipkit-test.sip"]);

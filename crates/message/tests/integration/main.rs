@@ -9,6 +9,8 @@
 
 mod alloc;
 mod builder;
+mod describe;
+mod frames;
 mod raw;
 mod roundtrip;
 mod stream;
