@@ -69,6 +69,13 @@ fn parse_lang(s: &str) -> Result<Lang, String> {
     })
 }
 
+fn parse_refer_response(s: &str) -> Result<u16, String> {
+    match s.parse::<u16>() {
+        Ok(c) if sipkit_dialog::AcceptStatus::from_code(c).is_some() => Ok(c),
+        _ => Err(format!("{s:?}: expected 200 or 202")),
+    }
+}
+
 fn parse_secs(s: &str) -> Result<Duration, String> {
     let v: f64 = s
         .parse()
@@ -123,7 +130,7 @@ pub struct CallArgs {
 #[derive(Args, Debug)]
 #[command(
     after_help = "Calls URI and, once it is answered, sends REFER with Refer-To: TARGET (RFC 3515), then reports the \
-202 (or the error and what it means), every NOTIFY's sipfrag status, and the outcome: transferred, failed, no_notify or \
+2xx (200, or 202 from RFC 3515 equipment: both mean accepted; or the error and what it means), every NOTIFY's sipfrag status, and the outcome: transferred, failed, no_notify or \
 refer_rejected. When no NOTIFY comes within --notify-timeout it diagnoses why from what it saw: a refused subscription \
 (Refer-Sub: false), an Expires of 0, a NOTIFY with a failure, or none at all (then the transferor's Contact is probably \
 not reachable from the transferee: NAT, firewall, transport). Then it hangs up its call (RFC 5589 blind transfer).\n\
@@ -164,7 +171,8 @@ pub struct TransferArgs {
 #[derive(Args, Debug)]
 #[command(
     after_help = "Listens (default udp:127.0.0.1:5060), optionally registers, answers every INVITE with --answer after \
---answer-delay (180 Ringing meanwhile), and acts as transferee: on REFER it answers 202, sends NOTIFY \"100 Trying\", \
+--answer-delay (180 Ringing meanwhile), and acts as transferee: on REFER it answers 200 (RFC 7647 §5; --refer-response 202 to act like RFC 3515 \
+equipment), sends NOTIFY \"100 Trying\", \
 calls the Refer-To target with Referred-By, sends NOTIFY with the final status, and hangs up the old call. \
 No media is sent or received.\n\
 Examples:\n  sipkit ua --listen udp:127.0.0.1:5070\n  sipkit ua --listen udp:0.0.0.0:5070 --register sip:127.0.0.1:5060 --user alice\n  \
@@ -202,6 +210,9 @@ pub struct UaArgs {
     /// Send NOTIFYs even when the REFER says Refer-Sub: false (act as an agent without norefersub)
     #[arg(long)]
     pub ignore_refer_sub: bool,
+    /// The 2xx an accepted REFER gets: 200 as RFC 7647 §5 requires, or 202 to act like legacy RFC 3515 equipment
+    #[arg(long, value_name = "CODE", default_value_t = 200, value_parser = parse_refer_response)]
+    pub refer_response: u16,
     #[command(flatten)]
     pub common: UaCommon,
 }
@@ -600,6 +611,8 @@ pub fn ua(args: &UaArgs) -> anyhow::Result<u8> {
         calls: args.calls,
         duration: args.duration,
         norefersub: !args.ignore_refer_sub,
+        refer_response: sipkit_dialog::AcceptStatus::from_code(args.refer_response)
+            .unwrap_or_default(),
         ..AgentOptions::default()
     };
     let spec = args.common.listen.unwrap_or(ListenSpec {

@@ -1,15 +1,17 @@
 //! `sipkit ua`: a headless user agent that listens, optionally registers,
 //! answers calls (with a configurable code and delay), and acts as
-//! transferee: on REFER it answers 202, sends NOTIFY "100 Trying", calls the
-//! Refer-To target with Referred-By, sends NOTIFY with the final status, and
-//! hangs up the old call (RFC 3515, RFC 3892, RFC 5589).
+//! transferee: on REFER it answers 200 (RFC 7647 §5; 202 on request),
+//! sends NOTIFY "100 Trying", calls the Refer-To target with Referred-By,
+//! sends NOTIFY with the final status, and hangs up the old call (RFC 3515,
+//! RFC 3892, RFC 5589).
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use sipkit_dialog::{
-    AckFor2xx, CallSetup, Dialog, DialogId, NotifierConfig, NotifyContent, ReferNotifier,
+    AcceptStatus, AckFor2xx, CallSetup, Dialog, DialogId, NotifierConfig, NotifyContent,
+    ReferNotifier,
 };
 use sipkit_message::{HeaderName, Method, Request, RequestBuilder};
 use sipkit_transaction::TransactionKey;
@@ -47,6 +49,9 @@ pub struct AgentOptions {
     pub refer_subscription: Duration,
     /// Give up the call to a Refer-To target after this long (CANCEL is not sent; the NOTIFY reports 408).
     pub ring_timeout: Duration,
+    /// The 2xx an accepted REFER gets: 200 (RFC 7647 §5), or 202 to act
+    /// like legacy RFC 3515 equipment.
+    pub refer_response: AcceptStatus,
 }
 
 impl Default for AgentOptions {
@@ -64,6 +69,7 @@ impl Default for AgentOptions {
             norefersub: true,
             refer_subscription: Duration::from_secs(60),
             ring_timeout: Duration::from_secs(60),
+            refer_response: AcceptStatus::Ok,
         }
     }
 }
@@ -604,6 +610,7 @@ impl Agent {
         let cfg = NotifierConfig {
             duration: self.opts.refer_subscription,
             norefersub: self.opts.norefersub,
+            accept: self.opts.refer_response,
         };
         let (notifier, ok) = match ReferNotifier::accept(now(), req, cfg) {
             Ok(x) => x,
@@ -627,7 +634,7 @@ impl Agent {
             return Ok(());
         };
         let mut b = d
-            .response(req, ok.status, "Accepted")
+            .response(req, ok.status, ok.reason)
             .header(HeaderName::UserAgent, USER_AGENT);
         if ok.refer_sub_false {
             b = b.raw_header("Refer-Sub", "false");
@@ -636,7 +643,7 @@ impl Agent {
         ep.respond(&key, &bytes)?;
         notes(Note::Replied {
             status: ok.status,
-            reason: "Accepted".into(),
+            reason: ok.reason.into(),
             method: "REFER".into(),
         });
         notes(Note::Info {
