@@ -23,14 +23,18 @@
 mod agent;
 pub mod book;
 mod call;
+mod core;
 mod endpoint;
 mod report;
 pub mod sdp;
 mod transfer;
 
-pub use agent::{reason_for, run as run_agent, AgentOptions};
+pub use agent::{
+    reason_for, run as run_agent, Agent, AgentOptions, CallId, CallState, Resolver, Timer,
+};
 pub use call::{call, hangup, hold, place_call, CallOptions, Established};
-pub use endpoint::{local_ip_for, now, resolve, seed, Endpoint, EpEvent};
+pub use core::{resolve_literal, Transmit, UaCore};
+pub use endpoint::{local_ip_for, now, resolve, resolve_blocking, seed, Endpoint, EpEvent};
 pub use report::{
     AgentCallReport, AgentReport, AttemptReport, CallReport, ContactReport, HangupReport, Note,
     NotificationReport, RedirectReport, RegistrationReport, TransferReport, TransfereeReport,
