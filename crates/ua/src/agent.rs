@@ -1004,7 +1004,14 @@ impl Agent {
         let Some(d) = self.calls[i].dialog.as_mut() else {
             return Ok(());
         };
-        if let Err(e) = d.on_request(req) {
+        let checked = d.on_request(req);
+        if req.method() == Method::Notify && self.calls[i].referring.is_some() {
+            // The subscription outlives the INVITE usage and a NOTIFY may
+            // overtake the one before it: the subscriber judges it (RFC 6665).
+            self.on_refer_notify(now, i, &key, req, &tag);
+            return Ok(());
+        }
+        if let Err(e) = checked {
             let (s, r) = match e {
                 sipkit_dialog::Error::CSeqOutOfOrder { .. } => (500, "Server Internal Error"),
                 _ => (481, "Call/Transaction Does Not Exist"),
@@ -1054,27 +1061,6 @@ impl Agent {
             Method::Info | Method::Options | Method::Update => {
                 self.reply(now, &key, req, 200, "OK", Some(&tag))
             }
-            Method::Notify if self.calls[i].referring.is_some() => {
-                let answer = match self.calls[i].referring.as_mut() {
-                    Some(r) => r.subscriber.on_notify(now, req),
-                    None => return Ok(()),
-                };
-                self.reply(now, &key, req, answer.status, answer.reason, Some(&tag));
-                let last = self.calls[i]
-                    .referring
-                    .as_ref()
-                    .and_then(|r| r.subscriber.notifications().last().cloned());
-                if let Some(n) = last {
-                    self.note(Note::Notify {
-                        sipfrag_status: n.sipfrag_status,
-                        sipfrag: n.sipfrag,
-                        subscription_state: n.subscription_state,
-                        reason: n.reason,
-                        answered: n.answered,
-                    });
-                }
-                self.after_subscriber(i);
-            }
             Method::Notify => self.reply(
                 now,
                 &key,
@@ -1086,6 +1072,36 @@ impl Agent {
             _ => self.reply(now, &key, req, 405, "Method Not Allowed", Some(&tag)),
         }
         Ok(())
+    }
+
+    /// A NOTIFY of the subscription of a REFER this agent sent.
+    fn on_refer_notify(
+        &mut self,
+        now: Instant,
+        i: usize,
+        key: &TransactionKey,
+        req: &Request<'_>,
+        tag: &str,
+    ) {
+        let answer = match self.calls[i].referring.as_mut() {
+            Some(r) => r.subscriber.on_notify(now, req),
+            None => return,
+        };
+        self.reply(now, key, req, answer.status, answer.reason, Some(tag));
+        let last = self.calls[i]
+            .referring
+            .as_ref()
+            .and_then(|r| r.subscriber.notifications().last().cloned());
+        if let Some(n) = last {
+            self.note(Note::Notify {
+                sipfrag_status: n.sipfrag_status,
+                sipfrag: n.sipfrag,
+                subscription_state: n.subscription_state,
+                reason: n.reason,
+                answered: n.answered,
+            });
+        }
+        self.after_subscriber(i);
     }
 
     /// Re-arms the transferor's wait after its subscriber moved.
