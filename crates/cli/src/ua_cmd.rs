@@ -253,18 +253,30 @@ impl Printer {
             .unwrap_or_default()
     }
 
+    /// A sentence of the user agent from the knowledge base, in the language.
+    fn say(&self, key: &str, args: &[(&str, &str)]) -> String {
+        sipkit_codes::agent_text(self.lang, key, args)
+    }
+
     fn note(&self, n: Note) {
-        let ru = self.lang == Lang::RU;
         match n {
             Note::Listening { listen, contact } => {
-                self.line(&format!("listening on {listen}, Contact <{contact}>"));
+                self.line(&self.say("listening", &[("listen", &listen), ("contact", &contact)]));
             }
             Note::Sent {
                 method,
                 uri,
                 cseq,
                 to,
-            } => self.line(&format!("→ {method} {uri} (CSeq {cseq}) to {to}")),
+            } => self.line(&self.say(
+                "sent",
+                &[
+                    ("method", &method),
+                    ("uri", &uri),
+                    ("cseq", &cseq.to_string()),
+                    ("to", &to.to_string()),
+                ],
+            )),
             Note::Response {
                 status,
                 reason,
@@ -284,10 +296,15 @@ impl Printer {
                 uri,
                 from,
                 source,
-            } => {
-                let w = if ru { "от" } else { "from" };
-                self.line(&format!("← {method} {uri} {w} {from} ({source})"));
-            }
+            } => self.line(&self.say(
+                "request_from",
+                &[
+                    ("method", &method),
+                    ("uri", &uri),
+                    ("from", &from),
+                    ("source", &source.to_string()),
+                ],
+            )),
             Note::Replied {
                 status,
                 reason,
@@ -300,43 +317,29 @@ impl Printer {
                 next,
                 stop,
             } => {
+                let status = status.to_string();
                 if !looped.is_empty() {
-                    let w = if ru {
-                        "уже пробовали (петля)"
-                    } else {
-                        "already tried (a loop)"
-                    };
-                    self.line(&format!("    {status}: {w}: {}", looped.join(", ")));
+                    let uris = looped.join(", ");
+                    let t = self.say("redirect_looped", &[("status", &status), ("uris", &uris)]);
+                    self.line(&format!("    {t}"));
                 }
                 match (next, stop) {
                     (Some(n), _) => {
-                        let w = if ru {
-                            "следуем перенаправлению"
-                        } else {
-                            "following the redirect"
-                        };
-                        let order = if queued.len() > 1 {
-                            format!(
-                                " ({}: {})",
-                                if ru {
-                                    "порядок по q"
-                                } else {
-                                    "q order"
-                                },
-                                queued.join(", ")
-                            )
-                        } else {
-                            String::new()
-                        };
-                        self.line(&format!("    {w} {status} → {n}{order}"));
+                        let mut t =
+                            self.say("redirect_following", &[("status", &status), ("uri", &n)]);
+                        if queued.len() > 1 {
+                            let uris = queued.join(", ");
+                            let order = self.say("redirect_q_order", &[("uris", &uris)]);
+                            t = format!("{t} ({order})");
+                        }
+                        self.line(&format!("    {t}"));
                     }
                     (None, Some(s)) => {
-                        let w = if ru {
-                            "перенаправление не выполняется"
-                        } else {
-                            "not following"
-                        };
-                        self.line(&format!("    {w} {status}: {s}"));
+                        let t = self.say(
+                            "redirect_not_following",
+                            &[("status", &status), ("stop", &s)],
+                        );
+                        self.line(&format!("    {t}"));
                     }
                     _ => {}
                 }
@@ -349,7 +352,16 @@ impl Printer {
                 ..
             } => {
                 let r = reason.map(|r| format!(";reason={r}")).unwrap_or_default();
-                self.line(&format!("    NOTIFY: \"{sipfrag}\", Subscription-State: {subscription_state}{r} (answered {answered})"));
+                let state = format!("{subscription_state}{r}");
+                let t = self.say(
+                    "notify_line",
+                    &[
+                        ("sipfrag", &sipfrag),
+                        ("state", &state),
+                        ("answered", &answered.to_string()),
+                    ],
+                );
+                self.line(&format!("    {t}"));
             }
             Note::Info { text } => self.line(&format!("    {text}")),
             _ => {}
@@ -409,55 +421,39 @@ fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
 }
 
 fn call_summary(p: &Printer, r: &CallReport) {
-    let ru = p.lang == Lang::RU;
     let status = r.final_status.map_or_else(
         || r.final_reason.clone().unwrap_or_default(),
         |s| format!("{s} {}", r.final_reason.clone().unwrap_or_default()),
     );
-    let n = r.redirects.iter().filter(|x| x.followed).count();
-    if r.answered() {
-        if ru {
-            p.line(&format!(
-                "итог: ответ {status} на {} (перенаправлений: {n})",
-                r.final_uri
-            ));
-        } else {
-            p.line(&format!(
-                "result: answered {status} at {} after {n} redirect(s)",
-                r.final_uri
-            ));
-        }
-    } else if ru {
-        p.line(&format!(
-            "итог: вызов не удался ({}): {status} на {}",
-            r.stopped, r.final_uri
-        ));
+    let n = r
+        .redirects
+        .iter()
+        .filter(|x| x.followed)
+        .count()
+        .to_string();
+    let line = if r.answered() {
+        p.say(
+            "call_answered",
+            &[("status", &status), ("uri", &r.final_uri), ("count", &n)],
+        )
     } else {
-        p.line(&format!(
-            "result: the call failed ({}): {status} at {}",
-            r.stopped, r.final_uri
-        ));
-    }
-    if ru {
-        let rule = if r.permanent_address.is_some() {
-            "301 Moved Permanently: адрес сменился навсегда (RFC 3261 §21.3.2), поэтому будущие запросы идут на новый адрес".to_owned()
-        } else {
-            match r.redirects.iter().find(|x| x.followed) {
-                None => "перенаправлений не было: будущие запросы идут на исходный URI".to_owned(),
-                Some(x) if x.status == 302 => "302 Moved Temporarily: новый адрес годится только для этого запроса (RFC 3261 §21.3.3), поэтому будущие запросы сохраняют исходный URI".to_owned(),
-                Some(x) => format!("{} — не постоянное перемещение: будущие запросы сохраняют исходный URI", x.status),
-            }
-        };
-        p.line(&format!(
-            "будущие вызовы: {} — {rule}",
-            r.future_requests_uri
-        ));
-    } else {
-        p.line(&format!(
-            "future calls go to: {} — {}",
-            r.future_requests_uri, r.future_requests_rule
-        ));
-    }
+        p.say(
+            "call_failed",
+            &[
+                ("stopped", &r.stopped),
+                ("status", &status),
+                ("uri", &r.final_uri),
+            ],
+        )
+    };
+    p.line(&line);
+    p.line(&p.say(
+        "call_future",
+        &[
+            ("uri", &r.future_requests_uri),
+            ("rule", &r.future_requests_rule),
+        ],
+    ));
 }
 
 /// `sipkit call`.
@@ -487,13 +483,21 @@ pub fn call(args: &CallArgs) -> anyhow::Result<u8> {
     opts.ring_timeout = args.ring_timeout;
     opts.hold = args.hold;
     opts.proxy = args.proxy;
+    opts.lang = printer.lang;
     let report = runtime()?.block_on(async {
         let mut ep = endpoint_for(&args.common, &uri, args.proxy).await?;
-        printer.line(&format!(
-            "sipkit call: {} → {uri} (listening on {}:{})",
-            ep.contact("sipkit"),
+        let listen = format!(
+            "{}:{}",
             ep.transport().as_str().to_ascii_lowercase(),
             ep.local_addr()
+        );
+        printer.line(&printer.say(
+            "call_start",
+            &[
+                ("contact", &ep.contact("sipkit")),
+                ("uri", &uri),
+                ("listen", &listen),
+            ],
         ));
         let mut notes = |n: Note| printer.note(n);
         anyhow::Ok(sipkit_ua::call(&mut ep, &opts, &mut notes).await?)
@@ -508,10 +512,13 @@ pub fn call(args: &CallArgs) -> anyhow::Result<u8> {
         if !names.is_empty() {
             std::fs::write(path, updated)
                 .with_context(|| format!("writing the address book {}", path.display()))?;
-            printer.line(&format!(
-                "address book {}: {} now {new} (301)",
-                path.display(),
-                names.join(", ")
+            printer.line(&printer.say(
+                "book_updated",
+                &[
+                    ("path", &path.display().to_string()),
+                    ("names", &names.join(", ")),
+                    ("uri", new),
+                ],
             ));
         }
     }
@@ -547,13 +554,19 @@ pub fn transfer(args: &TransferArgs) -> anyhow::Result<u8> {
     };
     let report = runtime()?.block_on(async {
         let mut ep = endpoint_for(&args.common, &args.uri, args.proxy).await?;
-        printer.line(&format!(
-            "sipkit transfer: {} → {}, then REFER to {} (listening on {}:{})",
-            ep.contact("sipkit"),
-            args.uri,
-            args.target,
+        let listen = format!(
+            "{}:{}",
             ep.transport().as_str().to_ascii_lowercase(),
             ep.local_addr()
+        );
+        printer.line(&printer.say(
+            "transfer_start",
+            &[
+                ("contact", &ep.contact("sipkit")),
+                ("uri", &args.uri),
+                ("target", &args.target),
+                ("listen", &listen),
+            ],
         ));
         let mut notes = |n: Note| printer.note(n);
         anyhow::Ok(sipkit_ua::transfer(&mut ep, &opts, &mut notes).await?)
@@ -561,17 +574,12 @@ pub fn transfer(args: &TransferArgs) -> anyhow::Result<u8> {
     if printer.json {
         print_json(&report)?;
     } else {
-        let ru = printer.lang == Lang::RU;
         match report.refer_status {
             Some(s) => {
                 let reason = report.refer_reason.clone().unwrap_or_default();
                 printer.line(&format!("REFER: {s} {reason}: {}", printer.explain(s)));
             }
-            None => printer.line(if ru {
-                "REFER не отправлен"
-            } else {
-                "REFER: not sent"
-            }),
+            None => printer.line(&printer.say("transfer_refer_not_sent", &[])),
         }
         for (i, n) in report.notifications.iter().enumerate() {
             printer.line(&format!(
@@ -581,8 +589,13 @@ pub fn transfer(args: &TransferArgs) -> anyhow::Result<u8> {
                 n.subscription_state
             ));
         }
-        let w = if ru { "итог" } else { "outcome" };
-        printer.line(&format!("{w}: {} — {}", report.outcome, report.diagnosis));
+        printer.line(&printer.say(
+            "transfer_outcome",
+            &[
+                ("outcome", &report.outcome),
+                ("diagnosis", &report.diagnosis),
+            ],
+        ));
     }
     Ok(if report.outcome == "transferred" {
         0
@@ -613,6 +626,7 @@ pub fn ua(args: &UaArgs) -> anyhow::Result<u8> {
         norefersub: !args.ignore_refer_sub,
         refer_response: sipkit_dialog::AcceptStatus::from_code(args.refer_response)
             .unwrap_or_default(),
+        lang: printer.lang,
         ..AgentOptions::default()
     };
     let spec = args.common.listen.unwrap_or(ListenSpec {
@@ -634,22 +648,34 @@ pub fn ua(args: &UaArgs) -> anyhow::Result<u8> {
                 .status
                 .map(|s| s.to_string())
                 .unwrap_or_else(|| "-".into());
-            printer.line(&format!(
-                "call {} ({}, {}): {status}, {}",
-                c.call_id, c.direction, c.peer, c.ended
+            printer.line(&printer.say(
+                "ua_summary_call",
+                &[
+                    ("call_id", &c.call_id),
+                    ("direction", &c.direction),
+                    ("peer", &c.peer),
+                    ("status", &status),
+                    ("ended", &c.ended),
+                ],
             ));
             if let Some(t) = &c.transfer {
                 let new = t
                     .new_call_status
                     .map(|s| s.to_string())
                     .unwrap_or_else(|| "-".into());
-                printer.line(&format!(
-                    "    transferred to {} (Referred-By {}), new call {new}, NOTIFYs {:?}",
-                    t.refer_to, t.referred_by, t.notified
-                ));
+                let t = printer.say(
+                    "ua_summary_transfer",
+                    &[
+                        ("target", &t.refer_to),
+                        ("referred_by", &t.referred_by),
+                        ("status", &new),
+                        ("notified", &format!("{:?}", t.notified)),
+                    ],
+                );
+                printer.line(&format!("    {t}"));
             }
         }
-        printer.line(&format!("stopped ({})", report.stopped));
+        printer.line(&printer.say("ua_stopped", &[("reason", &report.stopped)]));
     }
     Ok(0)
 }

@@ -19,6 +19,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use sipkit_codes::{agent_text, Lang};
 use sipkit_dialog::{
     AcceptStatus, AckFor2xx, CallSetup, Dialog, DialogId, Next, NotifierConfig, NotifyContent,
     Outcome, RedirectFollower, RedirectPolicy, ReferNotifier, ReferSubscriber,
@@ -64,6 +65,8 @@ pub struct AgentOptions {
     /// The 2xx an accepted REFER gets: 200 (RFC 7647 §5), or 202 to act
     /// like legacy RFC 3515 equipment.
     pub refer_response: AcceptStatus,
+    /// The language of what it prints (the `[agent]` table of the knowledge base).
+    pub lang: Lang,
 }
 
 impl Default for AgentOptions {
@@ -82,6 +85,7 @@ impl Default for AgentOptions {
             refer_subscription: Duration::from_secs(60),
             ring_timeout: Duration::from_secs(60),
             refer_response: AcceptStatus::Ok,
+            lang: Lang::EN,
         }
     }
 }
@@ -615,7 +619,9 @@ impl Agent {
         self.notes.push_back(n);
     }
 
-    fn info(&mut self, text: String) {
+    /// Notes the sentence `key` of the knowledge base's `[agent]` table.
+    fn say(&mut self, key: &str, args: &[(&str, &str)]) {
+        let text = agent_text(self.opts.lang, key, args);
         self.note(Note::Info { text });
     }
 
@@ -652,9 +658,8 @@ impl Agent {
             }
             Timer::Hangup(CallId(i)) => {
                 if self.calls[i].state != CallState::Ended {
-                    let text =
-                        format!("hanging up call {} (--hangup-after)", self.calls[i].call_id);
-                    self.info(text);
+                    let call_id = self.calls[i].call_id.clone();
+                    self.say("ua_hanging_up", &[("call_id", &call_id)]);
                     if self.calls[i].report.ended.is_empty() {
                         self.calls[i].report.ended = "bye_sent".into();
                     }
@@ -663,8 +668,8 @@ impl Agent {
             }
             Timer::GiveUp(CallId(i)) => {
                 if self.calls[i].state == CallState::Calling {
-                    let text = format!("{} did not answer in time", self.calls[i].report.peer);
-                    self.info(text);
+                    let peer = self.calls[i].report.peer.clone();
+                    self.say("ua_no_answer", &[("uri", &peer)]);
                     self.calls[i].state = CallState::Ended;
                     self.calls[i].report.ended = "failed".into();
                     if let Some(p) = self.calls[i].parent {
@@ -716,7 +721,7 @@ impl Agent {
                     let c = &mut self.calls[i];
                     if c.inbound && c.call_id == call_id && c.state == CallState::Answered {
                         c.state = CallState::Up;
-                        self.info(format!("call {call_id} established (ACK received)"));
+                        self.say("ua_established", &[("call_id", &call_id)]);
                         if let Some(d) = self.opts.hangup_after {
                             self.timers.set(Timer::Hangup(CallId(i)), now + d);
                         }
@@ -730,7 +735,7 @@ impl Agent {
                     .iter()
                     .position(|c| c.call_id == call_id && c.local_tag == local_tag)
                 {
-                    self.info(format!("no ACK for our 2xx within 64·T1: ending call {call_id} (RFC 3261 §13.3.1.4)"));
+                    self.say("ua_no_ack", &[("call_id", &call_id)]);
                     self.calls[i].report.ended = "no_ack".into();
                     self.send_bye(now, i)?;
                 }
@@ -738,7 +743,7 @@ impl Agent {
             }
             EpEvent::Timeout { key } => self.on_timeout(now, &key),
             EpEvent::TransportError { key } => {
-                self.info("a request could not be sent".into());
+                self.say("ua_send_failed", &[]);
                 self.on_timeout(now, &key)
             }
             EpEvent::Deadline => Ok(()),
@@ -888,7 +893,7 @@ impl Agent {
         let dialog = match Dialog::uas(&req, &tag, &contact) {
             Ok(d) => d,
             Err(e) => {
-                self.info(format!("cannot accept this INVITE: {e}"));
+                self.say("ua_cannot_accept", &[("error", &e.to_string())]);
                 self.reply(now, &key, &req, 400, "Bad Request", Some(&tag));
                 return Ok(());
             }
@@ -1137,7 +1142,7 @@ impl Agent {
         let (notifier, ok) = match ReferNotifier::accept(now, req, cfg) {
             Ok(x) => x,
             Err(refusal) => {
-                self.info(format!("REFER refused: {}", refusal.why));
+                self.say("ua_refer_refused", &[("why", refusal.why)]);
                 self.reply(now, &key, req, refusal.status, refusal.reason, Some(&tag));
                 return Ok(());
             }
@@ -1158,10 +1163,10 @@ impl Agent {
             reason: ok.reason.into(),
             method: "REFER".into(),
         });
-        self.info(format!(
-            "transferring to {} (Referred-By: {})",
-            ok.target, ok.referred_by
-        ));
+        self.say(
+            "ua_transferring",
+            &[("target", &ok.target), ("referred_by", &ok.referred_by)],
+        );
         self.timers
             .set_opt(Timer::Subscription(CallId(i)), notifier.poll_timeout());
         self.calls[i].transfer = Some(Transferee {
@@ -1236,7 +1241,7 @@ impl Agent {
         let dest = match (self.resolve)(uri) {
             Ok(d) => d,
             Err(e) => {
-                self.info(format!("cannot call {uri}: {e}"));
+                self.say("ua_cannot_call", &[("uri", uri), ("error", &e.to_string())]);
                 return Err(e);
             }
         };
@@ -1342,10 +1347,10 @@ impl Agent {
             cseq: seq,
             to: dest,
         });
-        self.info(format!(
-            "NOTIFY carries \"{frag}\", Subscription-State: {}",
-            content.subscription_state
-        ));
+        self.say(
+            "ua_notify_carries",
+            &[("sipfrag", &frag), ("state", &content.subscription_state)],
+        );
         Ok(())
     }
 
@@ -1432,7 +1437,7 @@ impl Agent {
                 self.child_final(now, p, status, resp.reason())?;
                 // RFC 5589 §6.1: the transfer succeeded; the old call ends.
                 if matches!(self.calls[p].state, CallState::Up | CallState::Answered) {
-                    self.info("transfer done: hanging up the old call".into());
+                    self.say("ua_transfer_done", &[]);
                     self.calls[p].report.ended = "transferred".into();
                     self.send_bye(now, p)?;
                 }
@@ -1461,7 +1466,10 @@ impl Agent {
         if let Next::Try(uri) = next {
             match (self.resolve)(&uri) {
                 Ok(dest) => return self.send_invite(now, i, &uri, dest),
-                Err(e) => self.info(format!("cannot send to {uri}: {e}")),
+                Err(e) => self.say(
+                    "cannot_send",
+                    &[("target", &uri), ("error", &e.to_string())],
+                ),
             }
         }
         self.calls[i].state = CallState::Ended;
@@ -1534,10 +1542,10 @@ impl Agent {
 
     fn on_timeout(&mut self, now: Instant, key: &TransactionKey) -> Result<(), Error> {
         if let Some(r) = self.reg.as_mut().filter(|r| r.key.as_ref() == Some(key)) {
-            let text = format!("no response from the registrar {}", r.uri);
+            let uri = r.uri.clone();
             r.report.status = None;
             r.key = None;
-            self.info(text);
+            self.say("ua_registrar_silent", &[("uri", &uri)]);
             if let Some(reason) = self.stopping.take() {
                 self.stopped = Some(reason);
             }
@@ -1683,7 +1691,7 @@ impl Agent {
             return;
         }
         r.report.status = Some(status);
-        let text = if (200..300).contains(&status) {
+        let (key, args) = if (200..300).contains(&status) {
             let granted = resp
                 .contacts()
                 .filter_map(Result::ok)
@@ -1691,20 +1699,21 @@ impl Agent {
                 .or_else(|| resp.expires().ok().flatten())
                 .unwrap_or(self.opts.register_expires);
             r.report.expires = Some(granted);
-            let text = format!("registered {} for {granted} s", r.aor);
+            let args = vec![("aor", r.aor.clone()), ("secs", granted.to_string())];
             if granted > 0 {
                 self.timers.set(
                     Timer::Refresh,
                     now + Duration::from_secs(u64::from(granted.max(2) / 2)),
                 );
             }
-            text
+            ("ua_registered", args)
         } else if status == 401 || status == 407 {
-            "the registrar asks for digest authentication, which sipkit ua does not do yet: not registered".into()
+            ("ua_digest", vec![])
         } else {
-            format!("registration refused with {status}")
+            ("ua_register_refused", vec![("status", status.to_string())])
         };
-        self.info(text);
+        let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.say(key, &args);
     }
 }
 

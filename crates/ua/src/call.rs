@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use sipkit_codes::{agent_text, Lang};
 use sipkit_dialog::{
     AckFor2xx, CallSetup, Choice, Dialog, Next, RedirectFollower, RedirectPolicy, Stop,
 };
@@ -32,6 +33,8 @@ pub struct CallOptions {
     pub proxy: Option<SocketAddr>,
     /// Extra headers for the INVITE.
     pub headers: Vec<(String, String)>,
+    /// The language of what it prints and of the report's sentences.
+    pub lang: Lang,
 }
 
 impl CallOptions {
@@ -45,6 +48,7 @@ impl CallOptions {
             hold: Duration::ZERO,
             proxy: None,
             headers: Vec::new(),
+            lang: Lang::EN,
         }
     }
 }
@@ -234,8 +238,13 @@ pub async fn place_call(
         let dest = match dest_for(ep, &target, opts.proxy).await {
             Ok(d) => d,
             Err(e) => {
+                let error = e.to_string();
                 notes(Note::Info {
-                    text: format!("cannot send to {target}: {e}"),
+                    text: agent_text(
+                        opts.lang,
+                        "cannot_send",
+                        &[("target", &target), ("error", &error)],
+                    ),
                 });
                 attempts.push(AttemptReport {
                     uri: target.clone(),
@@ -264,7 +273,16 @@ pub async fn place_call(
             to: dest,
         });
         let ring_deadline = now() + opts.ring_timeout;
-        let result = run_invite(ep, &key, &invite, ring_deadline, opts.proxy, notes).await?;
+        let result = run_invite(
+            ep,
+            &key,
+            &invite,
+            ring_deadline,
+            opts.proxy,
+            opts.lang,
+            notes,
+        )
+        .await?;
         let (status, reason, contacts) = match result {
             InviteResult::Answered {
                 dialog,
@@ -344,7 +362,7 @@ pub async fn place_call(
         .collect::<Vec<_>>();
     let future = follower.future_uri().to_owned();
     let permanent = follower.permanent_address().map(str::to_owned);
-    let rule = future_rule(&redirects, permanent.is_some());
+    let rule = future_rule(&redirects, permanent.is_some(), opts.lang);
     let report = CallReport {
         original_uri: opts.uri.clone(),
         final_uri: follower.current().to_owned(),
@@ -362,17 +380,15 @@ pub async fn place_call(
     Ok((report, established))
 }
 
-fn future_rule(redirects: &[RedirectReport], permanent: bool) -> String {
+/// Why future requests go where they go, in one sentence.
+fn future_rule(redirects: &[RedirectReport], permanent: bool, lang: Lang) -> String {
     if permanent {
-        return "301 Moved Permanently: the address moved for good (RFC 3261 §21.3.2), so future requests use the new address".into();
+        return agent_text(lang, "rule_permanent", &[]);
     }
     match redirects.iter().find(|r| r.followed) {
-        None => "no redirect was followed: future requests use the original URI".into(),
-        Some(r) if r.status == 302 => {
-            "302 Moved Temporarily: the new address is for this request only (RFC 3261 §21.3.3), so future requests keep the original URI"
-                .into()
-        }
-        Some(r) => format!("{} is not a permanent move: future requests keep the original URI", r.status),
+        None => agent_text(lang, "rule_none", &[]),
+        Some(r) if r.status == 302 => agent_text(lang, "rule_temporary", &[]),
+        Some(r) => agent_text(lang, "rule_other", &[("status", &r.status.to_string())]),
     }
 }
 
@@ -389,6 +405,7 @@ async fn run_invite(
     invite: &[u8],
     ring_deadline: Instant,
     proxy: Option<SocketAddr>,
+    lang: Lang,
     notes: &mut dyn FnMut(Note),
 ) -> Result<InviteResult, Error> {
     let mut cancelled = false;
@@ -410,7 +427,7 @@ async fn run_invite(
                     provisional = true;
                     if cancel_when_provisional {
                         cancel_when_provisional = false;
-                        send_cancel(ep, key, notes);
+                        send_cancel(ep, key, lang, notes);
                     }
                     continue;
                 }
@@ -455,14 +472,18 @@ async fn run_invite(
                 }
             }
             EpEvent::Timeout { key: k } if &k == key => {
-                return Ok(InviteResult::NoResponse(
-                    "no response (Timer B: 64·T1 = 32 s)".into(),
-                ));
+                return Ok(InviteResult::NoResponse(agent_text(
+                    lang,
+                    "call_no_response",
+                    &[],
+                )));
             }
             EpEvent::TransportError { key: k } if &k == key => {
-                return Ok(InviteResult::NoResponse(
-                    "the transport failed to send the INVITE".into(),
-                ));
+                return Ok(InviteResult::NoResponse(agent_text(
+                    lang,
+                    "call_transport_failed",
+                    &[],
+                )));
             }
             EpEvent::Request {
                 key: k,
@@ -473,10 +494,10 @@ async fn run_invite(
             EpEvent::Deadline => {
                 cancelled = true;
                 notes(Note::Info {
-                    text: "no answer in time: cancelling".into(),
+                    text: agent_text(lang, "call_cancelling", &[]),
                 });
                 if provisional {
-                    send_cancel(ep, key, notes);
+                    send_cancel(ep, key, lang, notes);
                 } else {
                     // RFC 3261 §9.1: no CANCEL before a provisional response.
                     cancel_when_provisional = true;
@@ -487,15 +508,12 @@ async fn run_invite(
     }
 }
 
-fn send_cancel(ep: &mut Endpoint, key: &TransactionKey, notes: &mut dyn FnMut(Note)) {
-    match ep.cancel(key) {
-        Ok(_) => notes(Note::Info {
-            text: "sent CANCEL (RFC 3261 §9.1)".into(),
-        }),
-        Err(e) => notes(Note::Info {
-            text: format!("cannot CANCEL: {e}"),
-        }),
-    }
+fn send_cancel(ep: &mut Endpoint, key: &TransactionKey, lang: Lang, notes: &mut dyn FnMut(Note)) {
+    let text = match ep.cancel(key) {
+        Ok(_) => agent_text(lang, "call_cancel_sent", &[]),
+        Err(e) => agent_text(lang, "call_cannot_cancel", &[("error", &e.to_string())]),
+    };
+    notes(Note::Info { text });
 }
 
 /// Handles a request inside an established call's dialog: BYE ends it (200),
@@ -602,10 +620,12 @@ pub async fn hold(
     }
 }
 
-/// Sends BYE and waits for its final response (or Timer F).
+/// Sends BYE and waits for its final response (or Timer F); `lang` is the
+/// language of what it prints.
 pub async fn hangup(
     ep: &mut Endpoint,
     est: &mut Established,
+    lang: Lang,
     notes: &mut dyn FnMut(Note),
 ) -> Result<HangupReport, Error> {
     if let Some(h) = &est.hangup {
@@ -644,7 +664,7 @@ pub async fn hangup(
             }
             EpEvent::Timeout { key: k } if k == key => {
                 notes(Note::Info {
-                    text: "no response to BYE (Timer F)".into(),
+                    text: agent_text(lang, "call_bye_no_response", &[]),
                 });
                 est.dialog.terminate();
                 let h = HangupReport {
@@ -698,7 +718,7 @@ pub async fn call(
         if !opts.hold.is_zero() {
             hold(ep, &mut est, now() + opts.hold, notes).await;
         }
-        report.hangup = Some(hangup(ep, &mut est, notes).await?);
+        report.hangup = Some(hangup(ep, &mut est, opts.lang, notes).await?);
     }
     ep.send_queued().await;
     Ok(report)

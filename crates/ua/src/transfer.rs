@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use sipkit_codes::Lang;
+use sipkit_codes::{agent_text, Lang};
 use sipkit_dialog::{Diagnosis, DialogId, Outcome, ReferSubscriber};
 use sipkit_message::{HeaderName, Method};
 
@@ -40,7 +40,9 @@ pub async fn transfer(
 ) -> Result<TransferReport, Error> {
     sipkit_message::Uri::parse(&opts.target)
         .map_err(|e| Error::BadUri(opts.target.clone(), e.to_string()))?;
-    let (call, est) = place_call(ep, &opts.call, notes).await?;
+    let mut call_opts = opts.call.clone();
+    call_opts.lang = opts.lang;
+    let (call, est) = place_call(ep, &call_opts, notes).await?;
     let Some(mut est) = est else {
         let status = call.final_status;
         let diagnosis = text(opts.lang, &Why::NotAnswered(status), &ctx(ep, &opts.target));
@@ -93,11 +95,9 @@ pub async fn transfer(
                     refer_reason = Some(r.reason().to_owned());
                     sub.on_refer_response(now(), &r);
                     if status < 300 && sub.outcome().is_none() {
+                        let secs = opts.notify_timeout.as_secs().to_string();
                         notes(Note::Info {
-                            text: format!(
-                                "waiting up to {} s for NOTIFY",
-                                opts.notify_timeout.as_secs()
-                            ),
+                            text: agent_text(opts.lang, "transfer_waiting", &[("secs", &secs)]),
                         });
                     }
                 }
@@ -159,9 +159,13 @@ pub async fn transfer(
     let diagnosis = text(opts.lang, &Why::Sub(&diag), &c);
     let code = code(&diag);
     notes(Note::Info {
-        text: format!("outcome: {} — {diagnosis}", outcome.as_str()),
+        text: agent_text(
+            opts.lang,
+            "transfer_outcome",
+            &[("outcome", outcome.as_str()), ("diagnosis", &diagnosis)],
+        ),
     });
-    let hangup = Some(hangup(ep, &mut est, notes).await?);
+    let hangup = Some(hangup(ep, &mut est, opts.lang, notes).await?);
     ep.send_queued().await;
     let notifications = sub
         .notifications()
@@ -247,186 +251,75 @@ fn summary(code: u16, lang: Lang) -> String {
 fn last(s: Option<u16>, lang: Lang) -> String {
     match s {
         Some(s) => named(s, lang),
-        None => {
-            if lang == Lang::RU {
-                "нет".into()
-            } else {
-                "none".into()
-            }
-        }
+        None => agent_text(lang, "diag_none", &[]),
     }
 }
 
+/// The diagnosis in words, from the `[agent]` table of the knowledge base.
 fn text(lang: Lang, why: &Why<'_>, c: &Ctx) -> String {
-    let ru = lang == Lang::RU;
+    let say = |key: &str, args: &[(&str, &str)]| agent_text(lang, key, args);
+    let target = c.target.as_str();
     match why {
         Why::NotAnswered(s) => {
-            let s = s.map_or_else(
-                || {
-                    if ru {
-                        "ответа нет".to_owned()
-                    } else {
-                        "no response".to_owned()
-                    }
-                },
-                |s| named(s, lang),
-            );
-            if ru {
-                format!(
-                    "вызов переводимому не был принят ({s}): переводить нечего, REFER не отправлен"
-                )
-            } else {
-                format!("the call to the transferee was not answered ({s}): there is nothing to transfer, no REFER was sent")
-            }
+            let s = s.map_or_else(|| say("diag_no_response", &[]), |s| named(s, lang));
+            say("diag_not_answered", &[("status", &s)])
         }
         Why::Sub(d) => match d {
-            Diagnosis::Transferred { status } => {
-                if ru {
-                    format!(
-                        "переводимый дозвонился до {}: новый вызов принят ({})",
-                        c.target,
-                        named(*status, lang)
-                    )
-                } else {
-                    format!(
-                        "the transferee reached {}: the new call was answered ({})",
-                        c.target,
-                        named(*status, lang)
-                    )
-                }
-            }
-            Diagnosis::NewCallFailed { status } => {
-                if ru {
-                    format!(
-                        "пришёл NOTIFY с ошибкой: вызов переводимого на {} завершился {} — {}",
-                        c.target,
-                        named(*status, lang),
-                        summary(*status, lang)
-                    )
-                } else {
-                    format!(
-                        "a NOTIFY arrived with a failure: the transferee's call to {} ended with {} — {}",
-                        c.target,
-                        named(*status, lang),
-                        summary(*status, lang)
-                    )
-                }
-            }
-            Diagnosis::ReferRejected { status } => {
-                if ru {
-                    format!(
-                        "переводимый отклонил REFER: {} — {}",
-                        named(*status, lang),
-                        summary(*status, lang)
-                    )
-                } else {
-                    format!(
-                        "the transferee refused the REFER with {} — {}",
-                        named(*status, lang),
-                        summary(*status, lang)
-                    )
-                }
-            }
-            Diagnosis::ReferTimedOut => {
-                if ru {
-                    "на REFER не пришло ответа за 32 с (таймер F): переводимый или прокси его потерял или отбросил".into()
-                } else {
-                    "no response to the REFER within 32 s (Timer F): the transferee or a proxy lost or dropped it".into()
-                }
-            }
-            Diagnosis::SubscriptionRefused { requested: true } => {
-                if ru {
-                    "переводимый принял REFER без подписки (Refer-Sub: false), как и просили: NOTIFY не будет, исход перевода неизвестен".into()
-                } else {
-                    "the transferee accepted the REFER without a subscription (Refer-Sub: false), as asked: no NOTIFY will come, so the outcome is unknown".into()
-                }
-            }
-            Diagnosis::SubscriptionRefused { requested: false } => {
-                if ru {
-                    "подписка отклонена: ответ 2xx на REFER содержит Refer-Sub: false, хотя REFER этого не просил (RFC 4488 §4 разрешает это, только если REFER сам содержал Refer-Sub: false); NOTIFY не будет, исход перевода неизвестен".into()
-                } else {
-                    "the subscription was refused: the 2xx to the REFER says Refer-Sub: false although the REFER did not ask for it (RFC 4488 §4 allows that only when the REFER carried Refer-Sub: false); no NOTIFY will come, so the outcome is unknown".into()
-                }
-            }
-            Diagnosis::ExpiresZero => {
-                if ru {
-                    "подписке дали нулевой срок (Expires: 0 или expires=0): она закончилась сразу, и NOTIFY с результатом не пришёл".into()
-                } else {
-                    "the subscription was given zero lifetime (Expires: 0 or expires=0): it ended at once, and no NOTIFY with the result came".into()
-                }
-            }
+            Diagnosis::Transferred { status } => say(
+                "diag_transferred",
+                &[("target", target), ("status", &named(*status, lang))],
+            ),
+            Diagnosis::NewCallFailed { status } => say(
+                "diag_new_call_failed",
+                &[
+                    ("target", target),
+                    ("status", &named(*status, lang)),
+                    ("summary", &summary(*status, lang)),
+                ],
+            ),
+            Diagnosis::ReferRejected { status } => say(
+                "diag_refer_rejected",
+                &[
+                    ("status", &named(*status, lang)),
+                    ("summary", &summary(*status, lang)),
+                ],
+            ),
+            Diagnosis::ReferTimedOut => say("diag_refer_timeout", &[]),
+            Diagnosis::SubscriptionRefused { requested: true } => say("diag_refused_as_asked", &[]),
+            Diagnosis::SubscriptionRefused { requested: false } => say("diag_refused_unasked", &[]),
+            Diagnosis::ExpiresZero => say("diag_expires_zero", &[]),
             Diagnosis::SubscriptionExpired { last_status } => {
-                if ru {
-                    format!(
-                        "подписка истекла (expires в Subscription-State) раньше, чем пришёл NOTIFY с итогом; последний статус: {}",
-                        last(*last_status, lang)
-                    )
-                } else {
-                    format!(
-                        "the subscription expired (the expires of Subscription-State) before a NOTIFY with the final result; the last status was {}",
-                        last(*last_status, lang)
-                    )
-                }
+                say("diag_expired", &[("last", &last(*last_status, lang))])
             }
-            Diagnosis::NoNotifyAtAll { waited } => {
-                if ru {
-                    format!(
-                        "за {} с не пришло ни одного NOTIFY, хотя REFER принят: проверьте, что Contact переводящего <{}> достижим от переводимого по {} — NAT (частный адрес в Contact или Via), межсетевой экран, отбрасывающий входящие запросы, или несовпадение транспорта (переводимый шлёт NOTIFY по другому транспорту или порту)",
-                        waited.as_secs(),
-                        c.contact,
-                        c.transport
-                    )
-                } else {
-                    format!(
-                        "no NOTIFY arrived within {} s although the REFER was accepted: check that the transferor's Contact <{}> is reachable from the transferee over {} — NAT (a private address in Contact or Via), a firewall dropping inbound requests, or a transport mismatch (the transferee sending NOTIFY over another transport or port)",
-                        waited.as_secs(),
-                        c.contact,
-                        c.transport
-                    )
-                }
-            }
+            Diagnosis::NoNotifyAtAll { waited } => say(
+                "diag_no_notify",
+                &[
+                    ("secs", &waited.as_secs().to_string()),
+                    ("contact", &c.contact),
+                    ("transport", c.transport),
+                ],
+            ),
             Diagnosis::NoFinalNotify {
                 last_status,
                 waited,
-            } => {
-                if ru {
-                    format!(
-                        "NOTIFY приходили (последний: {}), но итогового за {} с не было: новый вызов, возможно, ещё звонит (увеличьте --notify-timeout), или переводимый перестал сообщать",
-                        last(*last_status, lang),
-                        waited.as_secs()
-                    )
-                } else {
-                    format!(
-                        "NOTIFYs came (the last: {}) but no final one within {} s: the new call may still be ringing (raise --notify-timeout), or the transferee stopped reporting",
-                        last(*last_status, lang),
-                        waited.as_secs()
-                    )
-                }
-            }
+            } => say(
+                "diag_no_final_notify",
+                &[
+                    ("last", &last(*last_status, lang)),
+                    ("secs", &waited.as_secs().to_string()),
+                ],
+            ),
             Diagnosis::TerminatedWithoutResult {
                 reason,
                 last_status,
             } => {
                 let r = reason.clone().unwrap_or_else(|| "-".into());
-                if ru {
-                    format!(
-                        "переводимый завершил подписку (reason={r}), не сообщив итог нового вызова; последний статус: {}",
-                        last(*last_status, lang)
-                    )
-                } else {
-                    format!(
-                        "the transferee ended the subscription (reason={r}) without reporting the new call's final status; the last status was {}",
-                        last(*last_status, lang)
-                    )
-                }
+                say(
+                    "diag_terminated",
+                    &[("reason", &r), ("last", &last(*last_status, lang))],
+                )
             }
-            _ => {
-                if ru {
-                    "исход неизвестен".into()
-                } else {
-                    "the outcome is unknown".into()
-                }
-            }
+            _ => say("diag_unknown", &[]),
         },
     }
 }

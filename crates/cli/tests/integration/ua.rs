@@ -322,6 +322,46 @@ fn ua_call_text_shows_each_response_with_its_explanation() {
 }
 
 #[test]
+fn ua_explanations_are_the_text_of_sipkit_explain() {
+    let ua = start_ua(&["--answer", "486", "--calls", "1", "--duration", "20"]);
+    let o = run(&["call", &format!("sip:sipkit@{}", ua.addr), "--lang", "ru"]);
+    let text = stdout(&o);
+    let line = text
+        .lines()
+        .find(|l| l.contains("← 486 "))
+        .unwrap_or_else(|| panic!("{text}"));
+    let (_, said) = line.split_once("(INVITE): ").unwrap();
+    let explain = json(&sipkit(&[
+        "explain", "486", "--lang", "ru", "--format", "json",
+    ]));
+    assert_eq!(
+        said,
+        explain["summary"].as_str().unwrap(),
+        "the same text as sipkit explain"
+    );
+}
+
+#[test]
+fn ua_prints_the_knowledge_base_sentences_in_russian() {
+    // The UA's and the caller's own lines come from the [agent] table of ru.toml.
+    let ua = start_ua(&["--calls", "1", "--duration", "20", "--lang", "ru"]);
+    let o = run(&["call", &format!("sip:sipkit@{}", ua.addr), "--lang", "ru"]);
+    assert_eq!(code(&o), 0);
+    let text = stdout(&o);
+    let say =
+        |k: &str, args: &[(&str, &str)]| sipkit_codes::agent_text(sipkit_codes::Lang::RU, k, args);
+    assert!(text.contains("итог: ответ 200 OK на "), "{text}");
+    assert!(
+        text.contains(&say("rule_none", &[])),
+        "the future-calls rule:\n{text}"
+    );
+    let (rc, out) = ua.finish(20);
+    assert_eq!(rc, 0, "{out}");
+    assert!(out.contains("установлен (пришёл ACK)"), "{out}");
+    assert!(out.contains("остановлен (calls)"), "{out}");
+}
+
+#[test]
 fn ua_answer_delay_rings_first() {
     let ua = start_ua(&["--answer-delay", "0.5", "--calls", "1", "--duration", "20"]);
     let o = run(&["call", &format!("sip:sipkit@{}", ua.addr)]);

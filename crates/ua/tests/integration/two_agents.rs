@@ -685,3 +685,28 @@ fn duration_stops_the_agent() {
     net.run_until(7.0);
     assert_eq!(net.get(b).stopped(), Some("duration"));
 }
+
+#[test]
+fn the_agent_speaks_the_language_of_the_knowledge_base() {
+    let mut net = Net::new(Netem::perfect());
+    registrar(&mut net, 60);
+    let b = net.agent(
+        BOB,
+        AgentOptions {
+            lang: sipkit_codes::Lang::RU,
+            ..register_opts()
+        },
+        2,
+    );
+    net.run_until(1.0);
+    let aor = format!("sip:bob@{}", REGISTRAR.split(':').next().unwrap());
+    assert_eq!(
+        net.infos(b),
+        [sipkit_codes::agent_text(
+            sipkit_codes::Lang::RU,
+            "ua_registered",
+            &[("aor", &aor), ("secs", "60")]
+        )]
+    );
+    assert!(net.infos(b)[0].ends_with("зарегистрирован на 60 с"));
+}
