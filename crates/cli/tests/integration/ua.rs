@@ -1056,3 +1056,47 @@ fn ua_ring_timeout_cancels_and_the_ua_answers_487() {
         "{out}"
     );
 }
+
+#[test]
+fn ua_sipkit_serve_never_answers_refer_with_202() {
+    // RFC 7647 §5: 202 is deprecated for REFER. The redirect server answers
+    // a REFER like any request it redirects, and 481 inside a dialog.
+    use crate::serve::{status, Client, Server};
+    let server = Server::start(":memory:", &[]);
+    let c = Client::new(server.udp);
+    let register = "REGISTER sip:127.0.0.1 SIP/2.0\n\
+Via: SIP/2.0/UDP 127.0.0.1:PORT;branch=z9hG4bK-refer-r1;rport\n\
+Max-Forwards: 70\n\
+From: <sip:bob@example.com>;tag=r1\n\
+To: <sip:bob@example.com>\n\
+Call-ID: refer-reg\n\
+CSeq: 1 REGISTER\n\
+Contact: <sip:bob@192.0.2.20:5070>\n\
+Expires: 600\n\
+Content-Length: 0\n\n";
+    assert_eq!(status(&c.ask(register)), 200);
+    let refer = |user: &str, branch: &str, to_tag: &str| {
+        format!(
+            "REFER sip:{user}@example.com SIP/2.0\n\
+Via: SIP/2.0/UDP 127.0.0.1:PORT;branch=z9hG4bK-{branch}\n\
+Max-Forwards: 70\n\
+From: <sip:alice@example.net>;tag=a-{branch}\n\
+To: <sip:{user}@example.com>{to_tag}\n\
+Call-ID: refer-{branch}\n\
+CSeq: 1 REFER\n\
+Contact: <sip:alice@127.0.0.1:PORT>\n\
+Refer-To: <sip:carol@example.com>\n\
+Content-Length: 0\n\n"
+        )
+    };
+    let cases = [
+        ("bob", "rf1", "", 302),
+        ("nobody", "rf2", "", 404),
+        ("bob", "rf3", ";tag=b1", 481),
+    ];
+    for (user, branch, tag, want) in cases {
+        let r = c.ask(&refer(user, branch, tag));
+        assert_eq!(status(&r), want, "{r}");
+        assert_ne!(status(&r), 202, "{r}");
+    }
+}
