@@ -22,16 +22,20 @@ use std::time::{Duration, Instant};
 use sipkit_codes::{agent_text, Lang};
 use sipkit_dialog::{
     AcceptStatus, AckFor2xx, CallSetup, Dialog, DialogId, Next, NotifierConfig, NotifyContent,
-    Outcome, RedirectFollower, RedirectPolicy, ReferNotifier, ReferSubscriber,
+    Outcome, RedirectFollower, RedirectPolicy, ReferNotifier, ReferSubscriber, Stop,
 };
 use sipkit_message::{parse, HeaderName, Message, Method, Request, RequestBuilder, Response};
 use sipkit_transaction::TransactionKey;
 use sipkit_transport::Transport;
 
 use crate::call::choices;
+use crate::call::{future_rule, CallOptions};
 use crate::core::{host_only, EpEvent, Transmit, UaCore};
 use crate::endpoint::{now, sleep_until, Endpoint};
-use crate::report::{AgentCallReport, AgentReport, Note, RegistrationReport, TransfereeReport};
+use crate::report::{
+    AgentCallReport, AgentReport, AttemptReport, CallReport, ContactReport, HangupReport, Note,
+    RedirectReport, RegistrationReport, TransfereeReport,
+};
 use crate::{sdp, Error, ALLOW, USER_AGENT};
 
 /// How the headless UA behaves.
@@ -188,6 +192,31 @@ struct Transferee {
 struct Transferor {
     key: TransactionKey,
     subscriber: ReferSubscriber,
+    wait: Duration,
+    reason: Option<String>,
+}
+
+/// What an outbound call keeps: its INVITE chain and redirects (RFC 3261
+/// §8.1.3.4), what to do when it rings too long, and what it reports.
+#[derive(Debug)]
+struct Outbound {
+    setup: CallSetup,
+    follower: RedirectFollower,
+    original: String,
+    /// Send every request here instead of resolving (an outbound proxy).
+    proxy: Option<SocketAddr>,
+    ring_timeout: Duration,
+    /// CANCEL when it rings too long (`sipkit call`, RFC 3261 §9.1); a
+    /// transferee's call to the target is given up without one.
+    cancel_on_timeout: bool,
+    /// Hang up this long after the answer.
+    hangup_after: Option<Duration>,
+    provisional: bool,
+    cancel_pending: bool,
+    attempts: Vec<AttemptReport>,
+    reasons: Vec<String>,
+    last: (Option<u16>, Option<String>),
+    hangup: Option<HangupReport>,
 }
 
 #[derive(Debug)]
@@ -205,8 +234,7 @@ struct Call {
     transfer: Option<Transferee>,
     referring: Option<Transferor>,
     parent: Option<usize>,
-    setup: Option<CallSetup>,
-    follower: Option<RedirectFollower>,
+    out: Option<Box<Outbound>>,
     report: AgentCallReport,
 }
 
@@ -260,23 +288,68 @@ pub async fn run(
         ep.transport().as_str().to_ascii_lowercase(),
         ep.local_addr()
     );
-    // The agent owns the protocol core while it runs; the endpoint keeps the sockets.
-    let placeholder = UaCore::new(ep.transport(), ep.advertised(), 0);
-    let core = std::mem::replace(&mut ep.core, placeholder);
-    let mut agent = Agent::new(now(), core, opts, listen, crate::endpoint::resolve_blocking);
-    let result = drive(ep, &mut agent, notes, shutdown).await;
+    let mut agent = take_core(ep, opts, listen);
+    let result = match agent.start(now()) {
+        Ok(()) => drive(ep, &mut agent, notes, shutdown, |a| a.stopped().is_some()).await,
+        Err(e) => Err(e),
+    };
+    while let Some(n) = agent.poll_note() {
+        notes(n);
+    }
     let report = agent.report();
-    ep.core = agent.into_core();
+    give_back(ep, agent);
     result.map(|()| report)
 }
 
+/// An agent that owns the endpoint's protocol core while it runs (the
+/// endpoint keeps the sockets); [`give_back`] returns the core.
+fn take_core(ep: &mut Endpoint, opts: AgentOptions, listen: String) -> Agent {
+    let placeholder = UaCore::new(ep.transport(), ep.advertised(), 0);
+    let core = std::mem::replace(&mut ep.core, placeholder);
+    Agent::new(now(), core, opts, listen, crate::endpoint::resolve_blocking)
+}
+
+/// The agent behind `sipkit call` and `sipkit transfer`: user `sipkit`,
+/// an unexpected INVITE is refused with 486, texts in `lang`.
+pub(crate) fn command_agent(ep: &mut Endpoint, lang: Lang) -> Agent {
+    let opts = AgentOptions {
+        answer_code: 486,
+        lang,
+        ..AgentOptions::default()
+    };
+    let listen = format!(
+        "{}:{}",
+        ep.transport().as_str().to_ascii_lowercase(),
+        ep.local_addr()
+    );
+    take_core(ep, opts, listen)
+}
+
+/// Gives the protocol core back to the endpoint.
+pub(crate) fn give_back(ep: &mut Endpoint, agent: Agent) {
+    ep.core = agent.into_core();
+}
+
+/// Runs the agent until `done` holds.
+pub(crate) async fn drive_until(
+    ep: &mut Endpoint,
+    agent: &mut Agent,
+    notes: &mut dyn FnMut(Note),
+    done: impl Fn(&Agent) -> bool,
+) -> Result<(), Error> {
+    drive(ep, agent, notes, std::future::pending(), done).await
+}
+
+/// The shell's loop: send what the agent has to send, print its notes,
+/// stop when `done`, else wait for a datagram, the agent's next deadline or
+/// `shutdown`, and feed it to the agent with the time.
 async fn drive(
     ep: &mut Endpoint,
     agent: &mut Agent,
     notes: &mut dyn FnMut(Note),
     shutdown: impl Future<Output = ()>,
+    done: impl Fn(&Agent) -> bool,
 ) -> Result<(), Error> {
-    agent.start(now())?;
     let mut shutdown = std::pin::pin!(shutdown);
     let mut signalled = false;
     loop {
@@ -286,7 +359,7 @@ async fn drive(
         while let Some(n) = agent.poll_note() {
             notes(n);
         }
-        if agent.stopped().is_some() {
+        if done(agent) {
             return Ok(());
         }
         let wake = agent.poll_timeout();
@@ -469,7 +542,63 @@ impl Agent {
 
     /// The redirect follower of an outbound call `id`.
     pub fn redirects(&self, id: CallId) -> Option<&RedirectFollower> {
-        self.calls.get(id.0).and_then(|c| c.follower.as_ref())
+        self.calls
+            .get(id.0)
+            .and_then(|c| c.out.as_ref())
+            .map(|o| &o.follower)
+    }
+
+    /// The report of a call placed with [`Agent::place`] (the `--format
+    /// json` document of `sipkit call`).
+    pub fn call_report(&self, id: CallId) -> Option<CallReport> {
+        let c = self.calls.get(id.0)?;
+        let o = c.out.as_ref()?;
+        let f = &o.follower;
+        let redirects = f
+            .redirects()
+            .iter()
+            .zip(o.reasons.iter().chain(std::iter::repeat(&String::new())))
+            .map(|(r, reason)| RedirectReport {
+                status: r.status,
+                reason: reason.clone(),
+                from_uri: r.from_uri.clone(),
+                contacts: r
+                    .contacts
+                    .iter()
+                    .map(|c| ContactReport {
+                        uri: c.uri.clone(),
+                        q: c.q.map(|q| f32::from(q) / 1000.0),
+                    })
+                    .collect(),
+                queued: r.queued.clone(),
+                looped: r.looped.clone(),
+                followed: r.followed,
+            })
+            .collect::<Vec<_>>();
+        let permanent = f.permanent_address().map(str::to_owned);
+        let rule = future_rule(&redirects, permanent.is_some(), self.opts.lang);
+        Some(CallReport {
+            original_uri: o.original.clone(),
+            final_uri: f.current().to_owned(),
+            final_status: o.last.0,
+            final_reason: o.last.1.clone(),
+            stopped: f.stopped().unwrap_or(Stop::Failed).as_str().to_owned(),
+            redirects,
+            attempts: o.attempts.clone(),
+            future_requests_uri: f.future_uri().to_owned(),
+            future_requests_rule: rule,
+            permanent_address: permanent,
+            call_id: c.call_id.clone(),
+            hangup: o.hangup.clone(),
+        })
+    }
+
+    /// The final reason phrase of the REFER sent on call `id`.
+    pub fn refer_reason(&self, id: CallId) -> Option<&str> {
+        self.calls
+            .get(id.0)
+            .and_then(|c| c.referring.as_ref())
+            .and_then(|r| r.reason.as_deref())
     }
 
     /// The transferor's view of a REFER sent on call `id`.
@@ -488,28 +617,46 @@ impl Agent {
     // ---------------------------------------------------------- commands
 
     /// Places a call to `uri`, following redirects as `policy` allows
-    /// (RFC 3261 §8.1.3.4, through [`RedirectFollower`]).
+    /// (RFC 3261 §8.1.3.4, through [`RedirectFollower`]); it stays up
+    /// until [`Agent::hangup`] or the peer's BYE.
     pub fn call(
         &mut self,
         now: Instant,
         uri: &str,
         policy: RedirectPolicy,
     ) -> Result<CallId, Error> {
+        let mut opts = CallOptions::new(uri);
+        opts.policy = policy;
+        self.place(now, &opts, None)
+    }
+
+    /// Places a call as `sipkit call` does: INVITE to `opts.uri` (or its
+    /// proxy), redirects followed, CANCEL after `opts.ring_timeout` (RFC
+    /// 3261 §9.1), and with `hangup_after` a BYE that long after the answer.
+    /// A target that does not resolve is reported in the call's attempts.
+    pub fn place(
+        &mut self,
+        now: Instant,
+        opts: &CallOptions,
+        hangup_after: Option<Duration>,
+    ) -> Result<CallId, Error> {
+        sipkit_message::Uri::parse(&opts.uri)
+            .map_err(|e| Error::BadUri(opts.uri.clone(), e.to_string()))?;
         let adv = self.core.advertised();
-        let from = format!(
-            "<sip:{}@{}>;tag={}",
-            self.opts.user,
-            host_only(adv),
-            self.core.tag()
-        );
+        let from_uri = opts
+            .from
+            .clone()
+            .unwrap_or_else(|| format!("sip:{}@{}", self.opts.user, host_only(adv)));
+        let from = format!("<{from_uri}>;tag={}", self.core.tag());
         let call_id = self.core.call_id();
         let contact = self.core.contact(&self.opts.user);
-        let mut setup = CallSetup::new(&from, &format!("<{uri}>"), &call_id, &contact, 1);
+        let mut setup = CallSetup::new(&from, &format!("<{}>", opts.uri), &call_id, &contact, 1);
         setup.headers.push(("User-Agent".into(), USER_AGENT.into()));
         setup.headers.push(("Allow".into(), ALLOW.into()));
         setup
             .headers
             .push(("Supported".into(), "norefersub".into()));
+        setup.headers.extend(opts.headers.iter().cloned());
         setup.body = Some((
             "application/sdp".into(),
             sdp::session(adv.ip(), sdp::rtp_port(adv.port()), 1),
@@ -517,13 +664,29 @@ impl Agent {
         let report = AgentCallReport {
             call_id: call_id.clone(),
             direction: "outbound".into(),
-            peer: uri.to_owned(),
+            peer: opts.uri.clone(),
             status: None,
             ended: String::new(),
             transfer: None,
             referred_by: None,
         };
-        let i = self.new_outbound(now, uri, setup, policy, None, report)?;
+        let out = Outbound {
+            setup,
+            follower: RedirectFollower::new(&opts.uri, opts.policy),
+            original: opts.uri.clone(),
+            proxy: opts.proxy,
+            ring_timeout: opts.ring_timeout,
+            cancel_on_timeout: true,
+            hangup_after,
+            provisional: false,
+            cancel_pending: false,
+            attempts: Vec::new(),
+            reasons: Vec::new(),
+            last: (None, None),
+            hangup: None,
+        };
+        let i = self.push_outbound(out, None, report);
+        self.follow(now, i, Next::Try(opts.uri.clone()), 0, "")?;
         self.process(now)?;
         Ok(CallId(i))
     }
@@ -568,6 +731,7 @@ impl Agent {
         id: CallId,
         target: &str,
         notify_wait: Duration,
+        no_refer_sub: bool,
     ) -> Result<(), Error> {
         let via = self.core.via();
         let c = self
@@ -580,18 +744,26 @@ impl Agent {
         let (b, seq) = d.request("REFER", &via)?;
         let local = d.local_party().to_owned();
         let referred_by = local.split(";tag=").next().unwrap_or(&local).to_owned();
-        let bytes = b
+        let mut b = b
             .header(HeaderName::ReferTo, format!("<{target}>"))
             .header(HeaderName::ReferredBy, &referred_by)
             .header(HeaderName::UserAgent, USER_AGENT)
-            .header(HeaderName::Supported, "norefersub")
-            .build();
+            .header(HeaderName::Supported, "norefersub");
+        if no_refer_sub {
+            b = b.raw_header("Refer-Sub", "false");
+        }
+        let bytes = b.build();
         let uri = d.request_target().0;
         let key = self.core.send_request(now, &bytes, dest)?;
-        let subscriber = ReferSubscriber::new(now, seq, notify_wait, false);
+        let subscriber = ReferSubscriber::new(now, seq, notify_wait, no_refer_sub);
         self.timers
             .set_opt(Timer::NotifyWait(id), subscriber.poll_timeout());
-        c.referring = Some(Transferor { key, subscriber });
+        c.referring = Some(Transferor {
+            key,
+            subscriber,
+            wait: notify_wait,
+            reason: None,
+        });
         self.note(Note::Sent {
             method: "REFER".into(),
             uri,
@@ -601,10 +773,16 @@ impl Agent {
         self.process(now)
     }
 
-    /// Hangs up call `id` (BYE).
+    /// Hangs up call `id` (BYE); nothing when it has ended already.
     pub fn hangup(&mut self, now: Instant, id: CallId) -> Result<(), Error> {
         if id.0 >= self.calls.len() {
             return Err(Error::Internal("no such call"));
+        }
+        if matches!(
+            self.calls[id.0].state,
+            CallState::Ended | CallState::Closing
+        ) {
+            return Ok(());
         }
         if self.calls[id.0].report.ended.is_empty() {
             self.calls[id.0].report.ended = "bye_sent".into();
@@ -658,8 +836,12 @@ impl Agent {
             }
             Timer::Hangup(CallId(i)) => {
                 if self.calls[i].state != CallState::Ended {
-                    let call_id = self.calls[i].call_id.clone();
-                    self.say("ua_hanging_up", &[("call_id", &call_id)]);
+                    // A call placed by `sipkit call` ends after --hold, silently as before.
+                    let placed = self.calls[i].out.is_some() && self.calls[i].parent.is_none();
+                    if !placed {
+                        let call_id = self.calls[i].call_id.clone();
+                        self.say("ua_hanging_up", &[("call_id", &call_id)]);
+                    }
                     if self.calls[i].report.ended.is_empty() {
                         self.calls[i].report.ended = "bye_sent".into();
                     }
@@ -667,7 +849,20 @@ impl Agent {
                 }
             }
             Timer::GiveUp(CallId(i)) => {
-                if self.calls[i].state == CallState::Calling {
+                let cancel = self.calls[i]
+                    .out
+                    .as_ref()
+                    .is_some_and(|o| o.cancel_on_timeout);
+                if self.calls[i].state == CallState::Calling && cancel {
+                    self.say("call_cancelling", &[]);
+                    let provisional = self.calls[i].out.as_ref().is_some_and(|o| o.provisional);
+                    if provisional {
+                        self.send_cancel(now, i);
+                    } else if let Some(o) = self.calls[i].out.as_mut() {
+                        // RFC 3261 §9.1: no CANCEL before a provisional response.
+                        o.cancel_pending = true;
+                    }
+                } else if self.calls[i].state == CallState::Calling {
                     let peer = self.calls[i].report.peer.clone();
                     self.say("ua_no_answer", &[("uri", &peer)]);
                     self.calls[i].state = CallState::Ended;
@@ -741,10 +936,10 @@ impl Agent {
                 }
                 Ok(())
             }
-            EpEvent::Timeout { key } => self.on_timeout(now, &key),
+            EpEvent::Timeout { key } => self.on_timeout(now, &key, false),
             EpEvent::TransportError { key } => {
                 self.say("ua_send_failed", &[]);
-                self.on_timeout(now, &key)
+                self.on_timeout(now, &key, true)
             }
             EpEvent::Deadline => Ok(()),
         }
@@ -841,6 +1036,17 @@ impl Agent {
                 self.reply(now, &key, &req, 200, "OK", None);
                 Ok(())
             }
+            (Method::Bye | Method::Notify, false, _) => {
+                self.reply(
+                    now,
+                    &key,
+                    &req,
+                    481,
+                    "Call/Transaction Does Not Exist",
+                    None,
+                );
+                Ok(())
+            }
             _ => {
                 self.reply(now, &key, &req, 405, "Method Not Allowed", None);
                 Ok(())
@@ -922,8 +1128,7 @@ impl Agent {
             transfer: None,
             referring: None,
             parent: None,
-            setup: None,
-            follower: None,
+            out: None,
             report,
         };
         let i = self.calls.len();
@@ -1034,6 +1239,12 @@ impl Agent {
                 }
                 if c.report.ended.is_empty() {
                     c.report.ended = "bye_received".into();
+                }
+                if let (true, Some(o)) = (c.state == CallState::Ended, c.out.as_mut()) {
+                    o.hangup.get_or_insert(HangupReport {
+                        by: "remote".into(),
+                        status: Some(200),
+                    });
                 }
                 self.timers.clear(Timer::Hangup(CallId(i)));
             }
@@ -1210,62 +1421,134 @@ impl Agent {
             transfer: None,
             referred_by: Some(ok.referred_by),
         };
-        // The transferee calls the target without following redirects.
-        let policy = RedirectPolicy { max_redirects: 0 };
-        match self.new_outbound(now, &ok.target, setup, policy, Some(i), report) {
-            Ok(child) => {
-                if let Some(t) = self.calls[i].transfer.as_mut() {
-                    t.child = Some(child);
-                }
-                Ok(())
+        // The transferee calls the target without following redirects, and
+        // gives up after --ring-timeout without CANCEL.
+        if let Err(e) = (self.resolve)(&ok.target) {
+            {
+                self.say(
+                    "ua_cannot_call",
+                    &[("uri", &ok.target), ("error", &e.to_string())],
+                );
+                return self.notify(now, i, 503, "Service Unavailable");
             }
-            Err(Error::Resolve(..) | Error::BadUri(..)) => {
-                self.notify(now, i, 503, "Service Unavailable")?;
-                Ok(())
-            }
-            Err(e) => Err(e),
         }
+        let out = Outbound {
+            setup,
+            follower: RedirectFollower::new(&ok.target, RedirectPolicy { max_redirects: 0 }),
+            original: ok.target.clone(),
+            proxy: None,
+            ring_timeout: self.opts.ring_timeout,
+            cancel_on_timeout: false,
+            hangup_after: self.opts.hangup_after,
+            provisional: false,
+            cancel_pending: false,
+            attempts: Vec::new(),
+            reasons: Vec::new(),
+            last: (None, None),
+            hangup: None,
+        };
+        let child = self.push_outbound(out, Some(i), report);
+        if let Some(t) = self.calls[i].transfer.as_mut() {
+            t.child = Some(child);
+        }
+        self.follow(now, child, Next::Try(ok.target.clone()), 0, "")
     }
 
-    /// Starts an outbound call (the first INVITE of its redirect chain).
-    fn new_outbound(
+    /// Adds an outbound call that has not sent anything yet.
+    fn push_outbound(
         &mut self,
-        now: Instant,
-        uri: &str,
-        setup: CallSetup,
-        policy: RedirectPolicy,
+        out: Outbound,
         parent: Option<usize>,
         report: AgentCallReport,
-    ) -> Result<usize, Error> {
-        let call_id = setup.call_id.clone();
-        let dest = match (self.resolve)(uri) {
-            Ok(d) => d,
-            Err(e) => {
-                self.say("ua_cannot_call", &[("uri", uri), ("error", &e.to_string())]);
-                return Err(e);
-            }
-        };
+    ) -> usize {
         let i = self.calls.len();
         self.calls.push(Call {
             dialog: None,
-            dest: Some(dest),
+            dest: None,
             inbound: false,
             state: CallState::Calling,
             invite_key: None,
             invite: Vec::new(),
             local_tag: String::new(),
-            call_id,
+            call_id: out.setup.call_id.clone(),
             bye_key: None,
             reinvite_key: None,
             transfer: None,
             referring: None,
             parent,
-            setup: Some(setup),
-            follower: Some(RedirectFollower::new(uri, policy)),
+            out: Some(Box::new(out)),
             report,
         });
-        self.send_invite(now, i, uri, dest)?;
-        Ok(i)
+        i
+    }
+
+    /// Where call `i` sends a request for `uri`: its proxy, or the URI resolved.
+    fn dest_for(&self, i: usize, uri: &str) -> Result<SocketAddr, Error> {
+        match self.calls[i].out.as_ref().and_then(|o| o.proxy) {
+            Some(p) => Ok(p),
+            None => (self.resolve)(uri),
+        }
+    }
+
+    /// Goes on with call `i` after an attempt ended with `status` (0: no
+    /// response) and `reason`: the next target of its redirect chain, or
+    /// the end of the call (reported to a transfer it was placed for).
+    fn follow(
+        &mut self,
+        now: Instant,
+        i: usize,
+        mut next: Next,
+        status: u16,
+        reason: &str,
+    ) -> Result<(), Error> {
+        loop {
+            match next {
+                Next::Try(uri) => match self.dest_for(i, &uri) {
+                    Ok(dest) => return self.send_invite(now, i, &uri, dest),
+                    Err(e) => {
+                        let error = e.to_string();
+                        self.say("cannot_send", &[("target", &uri), ("error", &error)]);
+                        let Some(o) = self.calls[i].out.as_mut() else {
+                            return Ok(());
+                        };
+                        o.attempts.push(AttemptReport {
+                            uri,
+                            cseq: o.setup.next_seq(),
+                            destination: None,
+                            status: None,
+                            reason: error.clone(),
+                        });
+                        o.last = (None, Some(error));
+                        next = o.follower.on_final(0, vec![]);
+                    }
+                },
+                Next::Stop(_) => {
+                    self.timers.clear(Timer::GiveUp(CallId(i)));
+                    self.calls[i].state = CallState::Ended;
+                    self.calls[i].report.ended = "failed".into();
+                    if let Some(p) = self.calls[i].parent {
+                        let (status, reason) = if status == 0 {
+                            (408, "Request Timeout")
+                        } else {
+                            (status, reason)
+                        };
+                        self.child_final(now, p, status, reason)?;
+                    }
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// CANCELs call `i`'s INVITE (RFC 3261 §9.1).
+    fn send_cancel(&mut self, now: Instant, i: usize) {
+        let Some(key) = self.calls[i].invite_key.clone() else {
+            return;
+        };
+        match self.core.cancel(now, &key) {
+            Ok(_) => self.say("call_cancel_sent", &[]),
+            Err(e) => self.say("call_cannot_cancel", &[("error", &e.to_string())]),
+        }
     }
 
     /// Sends the next INVITE of call `i`'s chain to `uri` at `dest`.
@@ -1277,10 +1560,20 @@ impl Agent {
         dest: SocketAddr,
     ) -> Result<(), Error> {
         let via = self.core.via();
-        let Some(setup) = self.calls[i].setup.as_mut() else {
+        let Some(o) = self.calls[i].out.as_mut() else {
             return Err(Error::Internal("an outbound call without its setup"));
         };
-        let (invite, seq) = setup.invite(uri, &via);
+        let (invite, seq) = o.setup.invite(uri, &via);
+        o.provisional = false;
+        o.cancel_pending = false;
+        o.attempts.push(AttemptReport {
+            uri: uri.to_owned(),
+            cseq: seq,
+            destination: Some(dest.to_string()),
+            status: None,
+            reason: String::new(),
+        });
+        let ring = o.ring_timeout;
         let k = self.core.send_request(now, &invite, dest)?;
         let c = &mut self.calls[i];
         c.invite_key = Some(k);
@@ -1292,8 +1585,7 @@ impl Agent {
             cseq: seq,
             to: dest,
         });
-        self.timers
-            .set(Timer::GiveUp(CallId(i)), now + self.opts.ring_timeout);
+        self.timers.set(Timer::GiveUp(CallId(i)), now + ring);
         Ok(())
     }
 
@@ -1381,9 +1673,18 @@ impl Agent {
             .position(|c| c.bye_key.as_ref() == Some(&key))
         {
             if status >= 200 {
+                if let Some(d) = self.calls[i].dialog.as_mut() {
+                    d.on_response(&resp);
+                }
                 self.calls[i].state = CallState::Ended;
                 if self.calls[i].report.ended.is_empty() {
                     self.calls[i].report.ended = "bye_sent".into();
+                }
+                if let Some(o) = self.calls[i].out.as_mut() {
+                    o.hangup.get_or_insert(HangupReport {
+                        by: "local".into(),
+                        status: Some(status),
+                    });
                 }
             }
             return Ok(());
@@ -1393,8 +1694,18 @@ impl Agent {
             .iter()
             .position(|c| c.referring.as_ref().is_some_and(|r| r.key == key))
         {
+            let mut waiting = None;
             if let Some(r) = self.calls[i].referring.as_mut() {
-                r.subscriber.on_refer_response(now, &resp);
+                if status >= 200 && r.reason.is_none() {
+                    r.reason = Some(resp.reason().to_owned());
+                    r.subscriber.on_refer_response(now, &resp);
+                    if status < 300 && r.subscriber.outcome().is_none() {
+                        waiting = Some(r.wait.as_secs());
+                    }
+                }
+            }
+            if let Some(secs) = waiting {
+                self.say("transfer_waiting", &[("secs", &secs.to_string())]);
             }
             self.after_subscriber(i);
             return Ok(());
@@ -1416,21 +1727,44 @@ impl Agent {
         else {
             return Ok(());
         };
-        if status < 200 || self.calls[i].state != CallState::Calling {
+        if self.calls[i].state != CallState::Calling {
+            return Ok(());
+        }
+        if status < 200 {
+            let cancel = match self.calls[i].out.as_mut() {
+                Some(o) => {
+                    o.provisional = true;
+                    std::mem::take(&mut o.cancel_pending)
+                }
+                None => false,
+            };
+            if cancel {
+                self.send_cancel(now, i);
+            }
             return Ok(());
         }
         self.timers.clear(Timer::GiveUp(CallId(i)));
         self.calls[i].report.status = Some(status);
         let parent = self.calls[i].parent;
-        let next = match self.calls[i].follower.as_mut() {
-            Some(f) => f.on_final(status, choices(&resp)),
-            None => Next::Stop(sipkit_dialog::Stop::Failed),
+        let reason = resp.reason().to_owned();
+        let Some(o) = self.calls[i].out.as_mut() else {
+            return Ok(());
         };
+        if let Some(a) = o.attempts.last_mut() {
+            a.status = Some(status);
+            a.reason = reason.clone();
+        }
+        o.last = (Some(status), Some(reason.clone()));
+        if (300..400).contains(&status) {
+            o.reasons.push(reason.clone());
+        }
+        let hangup_after = o.hangup_after;
+        let next = o.follower.on_final(status, choices(&resp));
+        let rec = o.follower.redirects().last().cloned();
         if status < 300 {
             self.ack_2xx(now, i, &resp)?;
-            let c = &mut self.calls[i];
-            c.state = CallState::Up;
-            if let Some(d) = self.opts.hangup_after {
+            self.calls[i].state = CallState::Up;
+            if let Some(d) = hangup_after {
                 self.timers.set(Timer::Hangup(CallId(i)), now + d);
             }
             if let Some(p) = parent {
@@ -1444,40 +1778,20 @@ impl Agent {
             }
             return Ok(());
         }
-        if (300..400).contains(&status) {
-            let rec = self.calls[i]
-                .follower
-                .as_ref()
-                .and_then(|f| f.redirects().last().cloned());
-            if let Some(rec) = rec {
-                let (next_uri, stop) = match &next {
-                    Next::Try(u) => (Some(u.clone()), None),
-                    Next::Stop(s) => (None, Some(s.as_str().to_owned())),
-                };
-                self.note(Note::Redirect {
-                    status,
-                    queued: rec.queued,
-                    looped: rec.looped,
-                    next: next_uri,
-                    stop,
-                });
-            }
+        if let (true, Some(rec)) = ((300..400).contains(&status), rec) {
+            let (next_uri, stop) = match &next {
+                Next::Try(u) => (Some(u.clone()), None),
+                Next::Stop(s) => (None, Some(s.as_str().to_owned())),
+            };
+            self.note(Note::Redirect {
+                status,
+                queued: rec.queued,
+                looped: rec.looped,
+                next: next_uri,
+                stop,
+            });
         }
-        if let Next::Try(uri) = next {
-            match (self.resolve)(&uri) {
-                Ok(dest) => return self.send_invite(now, i, &uri, dest),
-                Err(e) => self.say(
-                    "cannot_send",
-                    &[("target", &uri), ("error", &e.to_string())],
-                ),
-            }
-        }
-        self.calls[i].state = CallState::Ended;
-        self.calls[i].report.ended = "failed".into();
-        if let Some(p) = parent {
-            self.child_final(now, p, status, resp.reason())?;
-        }
-        Ok(())
+        self.follow(now, i, next, status, &reason)
     }
 
     /// ACKs the 2xx of call `i`'s INVITE or re-INVITE and keeps the ACK for
@@ -1509,7 +1823,7 @@ impl Agent {
         let remote_tag = d.id().remote_tag.clone();
         let uri = d.request_target().0;
         let call_id = d.id().call_id.clone();
-        let dest = (self.resolve)(&hop)?;
+        let dest = self.dest_for(i, &hop)?;
         self.core
             .send_ack(AckFor2xx::new(&call_id, seq, &remote_tag, ack), dest);
         self.calls[i].dest = Some(dest);
@@ -1540,7 +1854,14 @@ impl Agent {
         self.notify(now, parent, status, reason)
     }
 
-    fn on_timeout(&mut self, now: Instant, key: &TransactionKey) -> Result<(), Error> {
+    /// A client transaction ended without a final response: Timer B or F,
+    /// or (`transport_error`) a failed send.
+    fn on_timeout(
+        &mut self,
+        now: Instant,
+        key: &TransactionKey,
+        transport_error: bool,
+    ) -> Result<(), Error> {
         if let Some(r) = self.reg.as_mut().filter(|r| r.key.as_ref() == Some(key)) {
             let uri = r.uri.clone();
             r.report.status = None;
@@ -1557,6 +1878,14 @@ impl Agent {
             .position(|c| c.bye_key.as_ref() == Some(key))
         {
             self.calls[i].state = CallState::Ended;
+            let placed = self.calls[i].parent.is_none();
+            if let (true, Some(o)) = (placed, self.calls[i].out.as_mut()) {
+                o.hangup.get_or_insert(HangupReport {
+                    by: "local".into(),
+                    status: None,
+                });
+                self.say("call_bye_no_response", &[]);
+            }
             return Ok(());
         }
         if let Some(i) = self
@@ -1573,15 +1902,23 @@ impl Agent {
         if let Some(i) = self.calls.iter().position(|c| {
             !c.inbound && c.invite_key.as_ref() == Some(key) && c.state == CallState::Calling
         }) {
-            self.calls[i].state = CallState::Ended;
-            self.calls[i].report.ended = "failed".into();
             self.timers.clear(Timer::GiveUp(CallId(i)));
-            if let Some(f) = self.calls[i].follower.as_mut() {
-                f.on_final(408, vec![]);
+            let why = if transport_error {
+                "call_transport_failed"
+            } else {
+                "call_no_response"
+            };
+            let reason = agent_text(self.opts.lang, why, &[]);
+            let Some(o) = self.calls[i].out.as_mut() else {
+                return Ok(());
+            };
+            if let Some(a) = o.attempts.last_mut() {
+                a.reason = reason.clone();
             }
-            if let Some(p) = self.calls[i].parent {
-                self.child_final(now, p, 408, "Request Timeout")?;
-            }
+            o.last = (None, Some(reason));
+            // The follower takes 408 for "no response" (RFC 3261 §8.1.3.1).
+            let next = o.follower.on_final(408, vec![]);
+            return self.follow(now, i, next, 0, "");
         }
         Ok(())
     }

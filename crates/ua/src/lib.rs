@@ -7,11 +7,14 @@
 //! the ACK to every retransmitted 2xx and the retransmission of this side's
 //! 2xx until its ACK, RFC 3261 §13) and, on it, the headless phone
 //! [`Agent`], which takes `(now, input)` and returns messages, notes and its
-//! next deadline — all its timers are one [`Timer`] enum in one table. The
-//! async one is thin: [`Endpoint`] owns the sockets (through
-//! `sipkit-transport`) and the clock and runs the loop of ARCHITECTURE.md —
-//! feed one input, drain every output, wait for the earliest deadline;
-//! [`run_agent`] runs an [`Agent`] on it. The protocol decisions below the
+//! next deadline — all its timers are one [`Timer`] enum in one table. It
+//! answers calls and acts as transferee (`sipkit ua`), and places calls that
+//! follow redirects and transfers them with REFER (`sipkit call`, `sipkit
+//! transfer`). The async one is thin: [`Endpoint`] owns the sockets
+//! (through `sipkit-transport`) and the clock, and [`run_agent`], [`call`]
+//! and [`transfer`] run the loop of ARCHITECTURE.md around an [`Agent`] —
+//! feed one input with the time, drain every output, wait for the earliest
+//! deadline. The protocol decisions below the
 //! UA — dialogs, REFER and its subscription, the redirect policy — live in
 //! `sipkit-dialog`. Only `endpoint.rs` reads the clock (clippy.toml bans it
 //! elsewhere); the agent is tested with two or three agents against each
@@ -70,7 +73,7 @@ mod transfer;
 pub use agent::{
     reason_for, run as run_agent, Agent, AgentOptions, CallId, CallState, Resolver, Timer,
 };
-pub use call::{call, hangup, hold, place_call, CallOptions, Established};
+pub use call::{call, CallOptions};
 pub use core::{resolve_literal, Transmit, UaCore};
 pub use endpoint::{local_ip_for, now, resolve, resolve_blocking, seed, Endpoint, EpEvent};
 pub use report::{

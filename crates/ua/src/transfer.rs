@@ -1,21 +1,20 @@
 //! `sipkit transfer`: call the transferee, REFER it to the target (RFC 3515),
 //! follow the NOTIFYs of the implicit subscription, decide the outcome,
 //! diagnose a missing NOTIFY, and end the call (RFC 5589 blind transfer:
-//! the transferor ends its own dialog).
+//! the transferor ends its own dialog). The decisions are the synchronous
+//! [`Agent`]'s ([`Agent::place`], [`Agent::refer`], [`Agent::hangup`]);
+//! this is its thin async shell and the diagnosis in words.
 
 use std::time::Duration;
 
 use sipkit_codes::{agent_text, Lang};
-use sipkit_dialog::{Diagnosis, DialogId, Outcome, ReferSubscriber};
-use sipkit_message::{HeaderName, Method};
+use sipkit_dialog::{Diagnosis, Outcome};
 
-use crate::call::{
-    as_request, as_response, hangup, in_dialog_request, note_response, place_call, reply,
-    reply_default, CallOptions,
-};
-use crate::endpoint::{now, Endpoint, EpEvent};
+use crate::agent::{command_agent, drive_until, give_back, Agent, CallState};
+use crate::call::CallOptions;
+use crate::endpoint::{now, Endpoint};
 use crate::report::{Note, NotificationReport, TransferReport};
-use crate::{Error, USER_AGENT};
+use crate::Error;
 
 /// What `sipkit transfer` is asked to do.
 #[derive(Debug, Clone)]
@@ -40,13 +39,32 @@ pub async fn transfer(
 ) -> Result<TransferReport, Error> {
     sipkit_message::Uri::parse(&opts.target)
         .map_err(|e| Error::BadUri(opts.target.clone(), e.to_string()))?;
+    let c = ctx(ep, &opts.target);
+    let mut agent = command_agent(ep, opts.lang);
+    let result = run_transfer(ep, &mut agent, opts, &c, notes).await;
+    give_back(ep, agent);
+    result
+}
+
+async fn run_transfer(
+    ep: &mut Endpoint,
+    agent: &mut Agent,
+    opts: &TransferOptions,
+    c: &Ctx,
+    notes: &mut dyn FnMut(Note),
+) -> Result<TransferReport, Error> {
     let mut call_opts = opts.call.clone();
     call_opts.lang = opts.lang;
-    let (call, est) = place_call(ep, &call_opts, notes).await?;
-    let Some(mut est) = est else {
-        let status = call.final_status;
-        let diagnosis = text(opts.lang, &Why::NotAnswered(status), &ctx(ep, &opts.target));
-        ep.send_queued().await;
+    let id = agent.place(now(), &call_opts, None)?;
+    drive_until(ep, agent, notes, |a| {
+        a.call_state(id) != Some(CallState::Calling)
+    })
+    .await?;
+    let call = agent
+        .call_report(id)
+        .ok_or(Error::Internal("the placed call has no report"))?;
+    if agent.call_state(id) != Some(CallState::Up) {
+        let diagnosis = text(opts.lang, &Why::NotAnswered(call.final_status), c);
         return Ok(TransferReport {
             call,
             target: opts.target.clone(),
@@ -59,95 +77,20 @@ pub async fn transfer(
             diagnosis_code: "call_not_answered".into(),
             hangup: None,
         });
-    };
-    let via = ep.via();
-    let (b, seq) = est.dialog.request("REFER", &via)?;
-    let local = est.dialog.local_party().to_owned();
-    let referred_by = local.split(";tag=").next().unwrap_or(&local).to_owned();
-    let mut b = b
-        .header(HeaderName::ReferTo, format!("<{}>", opts.target))
-        .header(HeaderName::ReferredBy, &referred_by)
-        .header(HeaderName::UserAgent, USER_AGENT)
-        .header(HeaderName::Supported, "norefersub");
-    if opts.no_refer_sub {
-        b = b.raw_header("Refer-Sub", "false");
     }
-    let refer = b.build();
-    let refer_key = ep.send_request(&refer, est.dest)?;
-    notes(Note::Sent {
-        method: "REFER".into(),
-        uri: est.dialog.request_target().0,
-        cseq: seq,
-        to: est.dest,
-    });
-    let start = now();
-    let mut sub = ReferSubscriber::new(start, seq, opts.notify_timeout, opts.no_refer_sub);
-    let mut refer_reason = None;
-    let dialog_id: DialogId = est.dialog.id().clone();
-    while sub.outcome().is_none() {
-        match ep.next(sub.poll_timeout()).await {
-            EpEvent::Response { key, status, bytes } if key == refer_key => {
-                let Some(r) = as_response(&bytes) else {
-                    continue;
-                };
-                note_response(notes, &r);
-                if status >= 200 {
-                    refer_reason = Some(r.reason().to_owned());
-                    sub.on_refer_response(now(), &r);
-                    if status < 300 && sub.outcome().is_none() {
-                        let secs = opts.notify_timeout.as_secs().to_string();
-                        notes(Note::Info {
-                            text: agent_text(opts.lang, "transfer_waiting", &[("secs", &secs)]),
-                        });
-                    }
-                }
-            }
-            EpEvent::Timeout { key } if key == refer_key => sub.on_refer_timeout(),
-            EpEvent::Response { bytes, .. } => {
-                if let Some(r) = as_response(&bytes) {
-                    note_response(notes, &r);
-                }
-            }
-            EpEvent::Request {
-                key, bytes, source, ..
-            } => {
-                let Some(req) = as_request(&bytes) else {
-                    continue;
-                };
-                let ours = DialogId::of_request(&req).as_ref() == Some(&dialog_id);
-                if ours && req.method() == Method::Notify {
-                    crate::call::note_request(notes, &req, source);
-                    // The CSeq check (§12.2.2) applies; the subscription survives a BYE.
-                    let _ = est.dialog.on_request(&req);
-                    let answer = sub.on_notify(now(), &req);
-                    reply(
-                        ep,
-                        notes,
-                        &key,
-                        &req,
-                        answer.status,
-                        answer.reason,
-                        Some(&dialog_id.local_tag),
-                    );
-                    if let Some(n) = sub.notifications().last() {
-                        notes(Note::Notify {
-                            sipfrag_status: n.sipfrag_status,
-                            sipfrag: n.sipfrag.clone(),
-                            subscription_state: n.subscription_state.clone(),
-                            reason: n.reason.clone(),
-                            answered: n.answered,
-                        });
-                    }
-                } else if ours {
-                    in_dialog_request(ep, &mut est, &key, &req, source, notes);
-                } else {
-                    reply_default(ep, notes, &key, &bytes, source);
-                }
-            }
-            EpEvent::Deadline => sub.handle_timeout(now()),
-            _ => {}
-        }
-    }
+    agent.refer(
+        now(),
+        id,
+        &opts.target,
+        opts.notify_timeout,
+        opts.no_refer_sub,
+    )?;
+    drive_until(ep, agent, notes, |a| a.transfer_outcome(id).is_some()).await?;
+    let sub = agent
+        .referral(id)
+        .cloned()
+        .ok_or(Error::Internal("the REFER has no subscriber"))?;
+    let refer_reason = agent.refer_reason(id).map(str::to_owned);
     let outcome = sub.outcome().unwrap_or(Outcome::NoNotify);
     let diag = sub
         .diagnosis()
@@ -155,9 +98,7 @@ pub async fn transfer(
         .unwrap_or(Diagnosis::NoNotifyAtAll {
             waited: opts.notify_timeout,
         });
-    let c = ctx(ep, &opts.target);
-    let diagnosis = text(opts.lang, &Why::Sub(&diag), &c);
-    let code = code(&diag);
+    let diagnosis = text(opts.lang, &Why::Sub(&diag), c);
     notes(Note::Info {
         text: agent_text(
             opts.lang,
@@ -165,8 +106,12 @@ pub async fn transfer(
             &[("outcome", outcome.as_str()), ("diagnosis", &diagnosis)],
         ),
     });
-    let hangup = Some(hangup(ep, &mut est, opts.lang, notes).await?);
-    ep.send_queued().await;
+    agent.hangup(now(), id)?;
+    drive_until(ep, agent, notes, |a| {
+        a.call_state(id) == Some(CallState::Ended)
+    })
+    .await?;
+    let hangup = agent.call_report(id).and_then(|r| r.hangup);
     let notifications = sub
         .notifications()
         .iter()
@@ -192,7 +137,7 @@ pub async fn transfer(
         notifications,
         outcome: outcome.as_str().into(),
         diagnosis,
-        diagnosis_code: code.into(),
+        diagnosis_code: code(&diag).into(),
         hangup,
     })
 }

@@ -68,6 +68,7 @@ fn transfer(netem: Netem, bob: AgentOptions) -> Net {
             call,
             &format!("sip:carol@{CAROL}"),
             Duration::from_secs(32),
+            false,
         )
     })
     .unwrap();
@@ -214,6 +215,7 @@ fn rfc6665_4_2_2_the_subscription_expires_when_the_target_never_answers() {
             call,
             &format!("sip:carol@{CAROL}"),
             Duration::from_secs(120),
+            false,
         )
     })
     .unwrap();
@@ -709,4 +711,44 @@ fn the_agent_speaks_the_language_of_the_knowledge_base() {
         )]
     );
     assert!(net.infos(b)[0].ends_with("зарегистрирован на 60 с"));
+}
+
+#[test]
+fn rfc3261_9_1_a_call_that_rings_too_long_is_cancelled_after_its_provisional() {
+    let mut net = Net::new(Netem::perfect());
+    let a = net.agent(ALICE, opts("alice"), 1);
+    let b = net.agent(
+        BOB,
+        AgentOptions {
+            answer_code: 180,
+            ..opts("bob")
+        },
+        2,
+    );
+    // Lose Bob's first four 180s: at the ring timeout (5 s) nothing
+    // provisional has come, and no CANCEL may go out before one does.
+    let mut lost = 0;
+    net.drop_rules.push(Box::new(move |w| {
+        let hit = lost < 4 && w.what() == "180 INVITE";
+        lost += usize::from(hit);
+        hit
+    }));
+    let mut call = sipkit_ua::CallOptions::new(&format!("sip:bob@{BOB}"));
+    call.ring_timeout = Duration::from_secs(5);
+    let id = net
+        .with(a, |x, now| x.place(now, &call, Some(Duration::ZERO)))
+        .unwrap();
+    net.run_until(40.0);
+    // Bob's transaction resends its 180 with each INVITE retransmission
+    // (0, 0.5, 1.5, 3.5, 7.5 s); the fifth arrives.
+    assert_eq!(net.times(a, "INVITE"), [0.0, 0.5, 1.5, 3.5, 7.5]);
+    assert!(net
+        .infos(a)
+        .contains(&"no answer in time: cancelling".to_owned()));
+    assert_eq!(net.times(a, "CANCEL"), [7.5], "after the 180, not at 5 s");
+    assert_eq!(net.times(b, "487 INVITE"), [7.5]);
+    let r = net.get(a).call_report(id).unwrap();
+    assert_eq!((r.final_status, r.stopped.as_str()), (Some(487), "failed"));
+    assert_eq!(r.attempts.len(), 1);
+    assert_eq!(net.get(b).report().calls[0].ended, "cancelled");
 }
