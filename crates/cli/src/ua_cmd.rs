@@ -405,11 +405,20 @@ async fn endpoint_for(
     Ok(Endpoint::bind(spec.transport, spec.addr, common.advertise, toward, seed).await?)
 }
 
-fn check_uri(uri: &str) -> Result<(), String> {
+fn check_uri(uri: &str, lang: Lang) -> Result<(), String> {
+    let quoted = format!("{uri:?}");
     match sipkit_message::Uri::parse(uri) {
         Ok(u) if u.is_sip() => Ok(()),
-        Ok(_) => Err(format!("{uri:?} is not a sip: or sips: URI")),
-        Err(e) => Err(format!("{uri:?} is not a valid URI: {e}")),
+        Ok(_) => Err(sipkit_codes::agent_text(
+            lang,
+            "usage_not_sip",
+            &[("uri", &quoted)],
+        )),
+        Err(e) => Err(sipkit_codes::agent_text(
+            lang,
+            "usage_bad_uri",
+            &[("uri", &quoted), ("error", &e.to_string())],
+        )),
     }
 }
 
@@ -471,7 +480,7 @@ pub fn call(args: &CallArgs) -> anyhow::Result<u8> {
             uri = found;
         }
     }
-    if let Err(e) = check_uri(&uri) {
+    if let Err(e) = check_uri(&uri, args.common.lang()) {
         return Ok(usage(&e));
     }
     let printer = Printer::new(&args.common);
@@ -533,7 +542,7 @@ pub fn call(args: &CallArgs) -> anyhow::Result<u8> {
 /// `sipkit transfer`.
 pub fn transfer(args: &TransferArgs) -> anyhow::Result<u8> {
     for u in [&args.uri, &args.target] {
-        if let Err(e) = check_uri(u) {
+        if let Err(e) = check_uri(u, args.common.lang()) {
             return Ok(usage(&e));
         }
     }
@@ -607,7 +616,7 @@ pub fn transfer(args: &TransferArgs) -> anyhow::Result<u8> {
 /// `sipkit ua`.
 pub fn ua(args: &UaArgs) -> anyhow::Result<u8> {
     if let Some(r) = &args.register {
-        if let Err(e) = check_uri(r) {
+        if let Err(e) = check_uri(r, args.common.lang()) {
             return Ok(usage(&e));
         }
     }
