@@ -352,6 +352,7 @@ async fn drive(
 ) -> Result<(), Error> {
     let mut shutdown = std::pin::pin!(shutdown);
     let mut signalled = false;
+    let mut closed = false;
     loop {
         while let Some(t) = agent.poll_transmit() {
             ep.send(t).await;
@@ -363,10 +364,16 @@ async fn drive(
             return Ok(());
         }
         let wake = agent.poll_timeout();
+        if closed && wake.is_none() {
+            return Err(Error::Internal("the transports closed"));
+        }
         tokio::select! {
-            msg = ep.recv() => match msg {
+            msg = ep.recv(), if !closed => match msg {
                 Some(m) => agent.handle_datagram(now(), &m.bytes, m.source, m.local, m.transport)?,
-                None => agent.shutdown(now(), "closed"),
+                None => {
+                    closed = true;
+                    agent.shutdown(now(), "closed");
+                }
             },
             () = sleep_until(wake) => agent.handle_timeout(now())?,
             () = &mut shutdown, if !signalled => {
