@@ -69,6 +69,13 @@ fn parse_lang(s: &str) -> Result<Lang, String> {
     })
 }
 
+fn parse_refer_response(s: &str) -> Result<u16, String> {
+    match s.parse::<u16>() {
+        Ok(c) if sipkit_dialog::AcceptStatus::from_code(c).is_some() => Ok(c),
+        _ => Err(format!("{s:?}: expected 200 or 202")),
+    }
+}
+
 fn parse_secs(s: &str) -> Result<Duration, String> {
     let v: f64 = s
         .parse()
@@ -123,7 +130,7 @@ pub struct CallArgs {
 #[derive(Args, Debug)]
 #[command(
     after_help = "Calls URI and, once it is answered, sends REFER with Refer-To: TARGET (RFC 3515), then reports the \
-202 (or the error and what it means), every NOTIFY's sipfrag status, and the outcome: transferred, failed, no_notify or \
+2xx (200, or 202 from RFC 3515 equipment: both mean accepted; or the error and what it means), every NOTIFY's sipfrag status, and the outcome: transferred, failed, no_notify or \
 refer_rejected. When no NOTIFY comes within --notify-timeout it diagnoses why from what it saw: a refused subscription \
 (Refer-Sub: false), an Expires of 0, a NOTIFY with a failure, or none at all (then the transferor's Contact is probably \
 not reachable from the transferee: NAT, firewall, transport). Then it hangs up its call (RFC 5589 blind transfer).\n\
@@ -164,7 +171,8 @@ pub struct TransferArgs {
 #[derive(Args, Debug)]
 #[command(
     after_help = "Listens (default udp:127.0.0.1:5060), optionally registers, answers every INVITE with --answer after \
---answer-delay (180 Ringing meanwhile), and acts as transferee: on REFER it answers 202, sends NOTIFY \"100 Trying\", \
+--answer-delay (180 Ringing meanwhile), and acts as transferee: on REFER it answers 200 (RFC 7647 §5; --refer-response 202 to act like RFC 3515 \
+equipment), sends NOTIFY \"100 Trying\", \
 calls the Refer-To target with Referred-By, sends NOTIFY with the final status, and hangs up the old call. \
 No media is sent or received.\n\
 Examples:\n  sipkit ua --listen udp:127.0.0.1:5070\n  sipkit ua --listen udp:0.0.0.0:5070 --register sip:127.0.0.1:5060 --user alice\n  \
@@ -202,6 +210,9 @@ pub struct UaArgs {
     /// Send NOTIFYs even when the REFER says Refer-Sub: false (act as an agent without norefersub)
     #[arg(long)]
     pub ignore_refer_sub: bool,
+    /// The 2xx an accepted REFER gets: 200 as RFC 7647 §5 requires, or 202 to act like legacy RFC 3515 equipment
+    #[arg(long, value_name = "CODE", default_value_t = 200, value_parser = parse_refer_response)]
+    pub refer_response: u16,
     #[command(flatten)]
     pub common: UaCommon,
 }
@@ -242,18 +253,30 @@ impl Printer {
             .unwrap_or_default()
     }
 
+    /// A sentence of the user agent from the knowledge base, in the language.
+    fn say(&self, key: &str, args: &[(&str, &str)]) -> String {
+        sipkit_codes::agent_text(self.lang, key, args)
+    }
+
     fn note(&self, n: Note) {
-        let ru = self.lang == Lang::RU;
         match n {
             Note::Listening { listen, contact } => {
-                self.line(&format!("listening on {listen}, Contact <{contact}>"));
+                self.line(&self.say("listening", &[("listen", &listen), ("contact", &contact)]));
             }
             Note::Sent {
                 method,
                 uri,
                 cseq,
                 to,
-            } => self.line(&format!("→ {method} {uri} (CSeq {cseq}) to {to}")),
+            } => self.line(&self.say(
+                "sent",
+                &[
+                    ("method", &method),
+                    ("uri", &uri),
+                    ("cseq", &cseq.to_string()),
+                    ("to", &to.to_string()),
+                ],
+            )),
             Note::Response {
                 status,
                 reason,
@@ -273,10 +296,15 @@ impl Printer {
                 uri,
                 from,
                 source,
-            } => {
-                let w = if ru { "от" } else { "from" };
-                self.line(&format!("← {method} {uri} {w} {from} ({source})"));
-            }
+            } => self.line(&self.say(
+                "request_from",
+                &[
+                    ("method", &method),
+                    ("uri", &uri),
+                    ("from", &from),
+                    ("source", &source.to_string()),
+                ],
+            )),
             Note::Replied {
                 status,
                 reason,
@@ -289,43 +317,29 @@ impl Printer {
                 next,
                 stop,
             } => {
+                let status = status.to_string();
                 if !looped.is_empty() {
-                    let w = if ru {
-                        "уже пробовали (петля)"
-                    } else {
-                        "already tried (a loop)"
-                    };
-                    self.line(&format!("    {status}: {w}: {}", looped.join(", ")));
+                    let uris = looped.join(", ");
+                    let t = self.say("redirect_looped", &[("status", &status), ("uris", &uris)]);
+                    self.line(&format!("    {t}"));
                 }
                 match (next, stop) {
                     (Some(n), _) => {
-                        let w = if ru {
-                            "следуем перенаправлению"
-                        } else {
-                            "following the redirect"
-                        };
-                        let order = if queued.len() > 1 {
-                            format!(
-                                " ({}: {})",
-                                if ru {
-                                    "порядок по q"
-                                } else {
-                                    "q order"
-                                },
-                                queued.join(", ")
-                            )
-                        } else {
-                            String::new()
-                        };
-                        self.line(&format!("    {w} {status} → {n}{order}"));
+                        let mut t =
+                            self.say("redirect_following", &[("status", &status), ("uri", &n)]);
+                        if queued.len() > 1 {
+                            let uris = queued.join(", ");
+                            let order = self.say("redirect_q_order", &[("uris", &uris)]);
+                            t = format!("{t} ({order})");
+                        }
+                        self.line(&format!("    {t}"));
                     }
                     (None, Some(s)) => {
-                        let w = if ru {
-                            "перенаправление не выполняется"
-                        } else {
-                            "not following"
-                        };
-                        self.line(&format!("    {w} {status}: {s}"));
+                        let t = self.say(
+                            "redirect_not_following",
+                            &[("status", &status), ("stop", &s)],
+                        );
+                        self.line(&format!("    {t}"));
                     }
                     _ => {}
                 }
@@ -338,7 +352,16 @@ impl Printer {
                 ..
             } => {
                 let r = reason.map(|r| format!(";reason={r}")).unwrap_or_default();
-                self.line(&format!("    NOTIFY: \"{sipfrag}\", Subscription-State: {subscription_state}{r} (answered {answered})"));
+                let state = format!("{subscription_state}{r}");
+                let t = self.say(
+                    "notify_line",
+                    &[
+                        ("sipfrag", &sipfrag),
+                        ("state", &state),
+                        ("answered", &answered.to_string()),
+                    ],
+                );
+                self.line(&format!("    {t}"));
             }
             Note::Info { text } => self.line(&format!("    {text}")),
             _ => {}
@@ -382,11 +405,20 @@ async fn endpoint_for(
     Ok(Endpoint::bind(spec.transport, spec.addr, common.advertise, toward, seed).await?)
 }
 
-fn check_uri(uri: &str) -> Result<(), String> {
+fn check_uri(uri: &str, lang: Lang) -> Result<(), String> {
+    let quoted = format!("{uri:?}");
     match sipkit_message::Uri::parse(uri) {
         Ok(u) if u.is_sip() => Ok(()),
-        Ok(_) => Err(format!("{uri:?} is not a sip: or sips: URI")),
-        Err(e) => Err(format!("{uri:?} is not a valid URI: {e}")),
+        Ok(_) => Err(sipkit_codes::agent_text(
+            lang,
+            "usage_not_sip",
+            &[("uri", &quoted)],
+        )),
+        Err(e) => Err(sipkit_codes::agent_text(
+            lang,
+            "usage_bad_uri",
+            &[("uri", &quoted), ("error", &e.to_string())],
+        )),
     }
 }
 
@@ -398,55 +430,39 @@ fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
 }
 
 fn call_summary(p: &Printer, r: &CallReport) {
-    let ru = p.lang == Lang::RU;
     let status = r.final_status.map_or_else(
         || r.final_reason.clone().unwrap_or_default(),
         |s| format!("{s} {}", r.final_reason.clone().unwrap_or_default()),
     );
-    let n = r.redirects.iter().filter(|x| x.followed).count();
-    if r.answered() {
-        if ru {
-            p.line(&format!(
-                "итог: ответ {status} на {} (перенаправлений: {n})",
-                r.final_uri
-            ));
-        } else {
-            p.line(&format!(
-                "result: answered {status} at {} after {n} redirect(s)",
-                r.final_uri
-            ));
-        }
-    } else if ru {
-        p.line(&format!(
-            "итог: вызов не удался ({}): {status} на {}",
-            r.stopped, r.final_uri
-        ));
+    let n = r
+        .redirects
+        .iter()
+        .filter(|x| x.followed)
+        .count()
+        .to_string();
+    let line = if r.answered() {
+        p.say(
+            "call_answered",
+            &[("status", &status), ("uri", &r.final_uri), ("count", &n)],
+        )
     } else {
-        p.line(&format!(
-            "result: the call failed ({}): {status} at {}",
-            r.stopped, r.final_uri
-        ));
-    }
-    if ru {
-        let rule = if r.permanent_address.is_some() {
-            "301 Moved Permanently: адрес сменился навсегда (RFC 3261 §21.3.2), поэтому будущие запросы идут на новый адрес".to_owned()
-        } else {
-            match r.redirects.iter().find(|x| x.followed) {
-                None => "перенаправлений не было: будущие запросы идут на исходный URI".to_owned(),
-                Some(x) if x.status == 302 => "302 Moved Temporarily: новый адрес годится только для этого запроса (RFC 3261 §21.3.3), поэтому будущие запросы сохраняют исходный URI".to_owned(),
-                Some(x) => format!("{} — не постоянное перемещение: будущие запросы сохраняют исходный URI", x.status),
-            }
-        };
-        p.line(&format!(
-            "будущие вызовы: {} — {rule}",
-            r.future_requests_uri
-        ));
-    } else {
-        p.line(&format!(
-            "future calls go to: {} — {}",
-            r.future_requests_uri, r.future_requests_rule
-        ));
-    }
+        p.say(
+            "call_failed",
+            &[
+                ("stopped", &r.stopped),
+                ("status", &status),
+                ("uri", &r.final_uri),
+            ],
+        )
+    };
+    p.line(&line);
+    p.line(&p.say(
+        "call_future",
+        &[
+            ("uri", &r.future_requests_uri),
+            ("rule", &r.future_requests_rule),
+        ],
+    ));
 }
 
 /// `sipkit call`.
@@ -464,7 +480,7 @@ pub fn call(args: &CallArgs) -> anyhow::Result<u8> {
             uri = found;
         }
     }
-    if let Err(e) = check_uri(&uri) {
+    if let Err(e) = check_uri(&uri, args.common.lang()) {
         return Ok(usage(&e));
     }
     let printer = Printer::new(&args.common);
@@ -476,13 +492,21 @@ pub fn call(args: &CallArgs) -> anyhow::Result<u8> {
     opts.ring_timeout = args.ring_timeout;
     opts.hold = args.hold;
     opts.proxy = args.proxy;
+    opts.lang = printer.lang;
     let report = runtime()?.block_on(async {
         let mut ep = endpoint_for(&args.common, &uri, args.proxy).await?;
-        printer.line(&format!(
-            "sipkit call: {} → {uri} (listening on {}:{})",
-            ep.contact("sipkit"),
+        let listen = format!(
+            "{}:{}",
             ep.transport().as_str().to_ascii_lowercase(),
             ep.local_addr()
+        );
+        printer.line(&printer.say(
+            "call_start",
+            &[
+                ("contact", &ep.contact("sipkit")),
+                ("uri", &uri),
+                ("listen", &listen),
+            ],
         ));
         let mut notes = |n: Note| printer.note(n);
         anyhow::Ok(sipkit_ua::call(&mut ep, &opts, &mut notes).await?)
@@ -497,10 +521,13 @@ pub fn call(args: &CallArgs) -> anyhow::Result<u8> {
         if !names.is_empty() {
             std::fs::write(path, updated)
                 .with_context(|| format!("writing the address book {}", path.display()))?;
-            printer.line(&format!(
-                "address book {}: {} now {new} (301)",
-                path.display(),
-                names.join(", ")
+            printer.line(&printer.say(
+                "book_updated",
+                &[
+                    ("path", &path.display().to_string()),
+                    ("names", &names.join(", ")),
+                    ("uri", new),
+                ],
             ));
         }
     }
@@ -515,7 +542,7 @@ pub fn call(args: &CallArgs) -> anyhow::Result<u8> {
 /// `sipkit transfer`.
 pub fn transfer(args: &TransferArgs) -> anyhow::Result<u8> {
     for u in [&args.uri, &args.target] {
-        if let Err(e) = check_uri(u) {
+        if let Err(e) = check_uri(u, args.common.lang()) {
             return Ok(usage(&e));
         }
     }
@@ -536,13 +563,19 @@ pub fn transfer(args: &TransferArgs) -> anyhow::Result<u8> {
     };
     let report = runtime()?.block_on(async {
         let mut ep = endpoint_for(&args.common, &args.uri, args.proxy).await?;
-        printer.line(&format!(
-            "sipkit transfer: {} → {}, then REFER to {} (listening on {}:{})",
-            ep.contact("sipkit"),
-            args.uri,
-            args.target,
+        let listen = format!(
+            "{}:{}",
             ep.transport().as_str().to_ascii_lowercase(),
             ep.local_addr()
+        );
+        printer.line(&printer.say(
+            "transfer_start",
+            &[
+                ("contact", &ep.contact("sipkit")),
+                ("uri", &args.uri),
+                ("target", &args.target),
+                ("listen", &listen),
+            ],
         ));
         let mut notes = |n: Note| printer.note(n);
         anyhow::Ok(sipkit_ua::transfer(&mut ep, &opts, &mut notes).await?)
@@ -550,17 +583,12 @@ pub fn transfer(args: &TransferArgs) -> anyhow::Result<u8> {
     if printer.json {
         print_json(&report)?;
     } else {
-        let ru = printer.lang == Lang::RU;
         match report.refer_status {
             Some(s) => {
                 let reason = report.refer_reason.clone().unwrap_or_default();
                 printer.line(&format!("REFER: {s} {reason}: {}", printer.explain(s)));
             }
-            None => printer.line(if ru {
-                "REFER не отправлен"
-            } else {
-                "REFER: not sent"
-            }),
+            None => printer.line(&printer.say("transfer_refer_not_sent", &[])),
         }
         for (i, n) in report.notifications.iter().enumerate() {
             printer.line(&format!(
@@ -570,8 +598,13 @@ pub fn transfer(args: &TransferArgs) -> anyhow::Result<u8> {
                 n.subscription_state
             ));
         }
-        let w = if ru { "итог" } else { "outcome" };
-        printer.line(&format!("{w}: {} — {}", report.outcome, report.diagnosis));
+        printer.line(&printer.say(
+            "transfer_outcome",
+            &[
+                ("outcome", &report.outcome),
+                ("diagnosis", &report.diagnosis),
+            ],
+        ));
     }
     Ok(if report.outcome == "transferred" {
         0
@@ -583,7 +616,7 @@ pub fn transfer(args: &TransferArgs) -> anyhow::Result<u8> {
 /// `sipkit ua`.
 pub fn ua(args: &UaArgs) -> anyhow::Result<u8> {
     if let Some(r) = &args.register {
-        if let Err(e) = check_uri(r) {
+        if let Err(e) = check_uri(r, args.common.lang()) {
             return Ok(usage(&e));
         }
     }
@@ -600,6 +633,9 @@ pub fn ua(args: &UaArgs) -> anyhow::Result<u8> {
         calls: args.calls,
         duration: args.duration,
         norefersub: !args.ignore_refer_sub,
+        refer_response: sipkit_dialog::AcceptStatus::from_code(args.refer_response)
+            .unwrap_or_default(),
+        lang: printer.lang,
         ..AgentOptions::default()
     };
     let spec = args.common.listen.unwrap_or(ListenSpec {
@@ -621,22 +657,34 @@ pub fn ua(args: &UaArgs) -> anyhow::Result<u8> {
                 .status
                 .map(|s| s.to_string())
                 .unwrap_or_else(|| "-".into());
-            printer.line(&format!(
-                "call {} ({}, {}): {status}, {}",
-                c.call_id, c.direction, c.peer, c.ended
+            printer.line(&printer.say(
+                "ua_summary_call",
+                &[
+                    ("call_id", &c.call_id),
+                    ("direction", &c.direction),
+                    ("peer", &c.peer),
+                    ("status", &status),
+                    ("ended", &c.ended),
+                ],
             ));
             if let Some(t) = &c.transfer {
                 let new = t
                     .new_call_status
                     .map(|s| s.to_string())
                     .unwrap_or_else(|| "-".into());
-                printer.line(&format!(
-                    "    transferred to {} (Referred-By {}), new call {new}, NOTIFYs {:?}",
-                    t.refer_to, t.referred_by, t.notified
-                ));
+                let t = printer.say(
+                    "ua_summary_transfer",
+                    &[
+                        ("target", &t.refer_to),
+                        ("referred_by", &t.referred_by),
+                        ("status", &new),
+                        ("notified", &format!("{:?}", t.notified)),
+                    ],
+                );
+                printer.line(&format!("    {t}"));
             }
         }
-        printer.line(&format!("stopped ({})", report.stopped));
+        printer.line(&printer.say("ua_stopped", &[("reason", &report.stopped)]));
     }
     Ok(0)
 }

@@ -57,6 +57,9 @@ pub(crate) struct LangFile {
     pub(crate) code: BTreeMap<String, CodeText>,
     #[serde(default)]
     pub(crate) pair: BTreeMap<String, PairText>,
+    /// The user agent's sentences: `agent.rs` reads them on its own.
+    #[serde(default, rename = "agent")]
+    pub(crate) _agent: serde::de::IgnoredAny,
 }
 
 #[derive(Debug, Deserialize)]

@@ -22,12 +22,14 @@
 //! assert!(!c.same_class);
 //! ```
 
+mod agent;
 mod compare;
 mod data;
 mod explain;
 mod kb;
 mod lookup;
 
+pub use agent::{agent_keys, agent_template, agent_text};
 pub use compare::{compare, Comparison};
 pub use explain::{explain, Explanation, RelatedCode, SpecRef};
 pub use kb::{

@@ -41,7 +41,7 @@
 //! let Ok(Message::Request(refer)) = parse(&refer) else { unreachable!() };
 //! bob.on_request(&refer)?;
 //! let (mut notifier, accepted) = ReferNotifier::accept(t0, &refer, NotifierConfig::default()).unwrap();
-//! let resp = bob.response(&refer, accepted.status, "Accepted").build();
+//! let resp = bob.response(&refer, accepted.status, accepted.reason).build();
 //! let Ok(Message::Response(resp)) = parse(&resp) else { unreachable!() };
 //! sub.on_refer_response(t0, &resp);
 //! let content = notifier.notify(t0 + Duration::from_secs(1), 200, "OK").unwrap();
@@ -71,7 +71,7 @@ pub use error::Error;
 pub use invite::{AckFor2xx, CallSetup, Timers, TwoXxAction, TwoXxRetransmit};
 pub use redirect::{Attempt, Choice, Next, Redirect, RedirectFollower, RedirectPolicy, Stop};
 pub use refer::{
-    is_refer_sub_false, lenient_status, sipfrag_body, Diagnosis, Notification, NotifierConfig,
-    NotifyAnswer, NotifyContent, Outcome, ReferAccepted, ReferNotifier, ReferRefusal,
-    ReferSubscriber, SubscriberState, SIPFRAG,
+    is_refer_sub_false, lenient_status, sipfrag_body, AcceptStatus, Diagnosis, Notification,
+    NotifierConfig, NotifyAnswer, NotifyContent, Outcome, ReferAccepted, ReferNotifier,
+    ReferRefusal, ReferSubscriber, SubscriberState, SIPFRAG,
 };

@@ -5,8 +5,8 @@
 //! false` (RFC 4488).
 //!
 //! Two state machines, one per side, both sans-IO:
-//! - [`ReferNotifier`] — the transferee (REFER recipient): answers 202,
-//!   reports the new call's progress as NOTIFY content, ends the
+//! - [`ReferNotifier`] — the transferee (REFER recipient): answers 200
+//!   (RFC 7647 §5; 202 only to imitate RFC 3515 equipment), reports the new call's progress as NOTIFY content, ends the
 //!   subscription on the final status or when it expires.
 //! - [`ReferSubscriber`] — the transferor (REFER issuer): reads the REFER's
 //!   response and every NOTIFY, decides the [`Outcome`] and, when NOTIFYs do
@@ -52,6 +52,47 @@ pub fn lenient_status(body: &[u8]) -> Option<u16> {
 
 // ------------------------------------------------------------ notifier
 
+/// The 2xx a REFER recipient accepts a REFER with.
+///
+/// RFC 7647 §5 deprecates 202 for REFER: a recipient that accepts a REFER
+/// answers 200 and must not send 202. Transferors take both alike, so 202
+/// stays available to behave like legacy RFC 3515 equipment in tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AcceptStatus {
+    /// `200 OK` (RFC 7647 §5), the default.
+    #[default]
+    Ok,
+    /// `202 Accepted`, as RFC 3515 §2.4.2 had it (legacy).
+    Accepted,
+}
+
+impl AcceptStatus {
+    /// The status code.
+    pub fn code(self) -> u16 {
+        match self {
+            AcceptStatus::Ok => 200,
+            AcceptStatus::Accepted => 202,
+        }
+    }
+
+    /// Its reason phrase (RFC 3261 §21.2, RFC 3515 §2.4.2).
+    pub fn reason(self) -> &'static str {
+        match self {
+            AcceptStatus::Ok => "OK",
+            AcceptStatus::Accepted => "Accepted",
+        }
+    }
+
+    /// The accept status for code 200 or 202; `None` for any other code.
+    pub fn from_code(code: u16) -> Option<AcceptStatus> {
+        match code {
+            200 => Some(AcceptStatus::Ok),
+            202 => Some(AcceptStatus::Accepted),
+            _ => None,
+        }
+    }
+}
+
 /// How the transferee's notifier behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NotifierConfig {
@@ -60,6 +101,8 @@ pub struct NotifierConfig {
     pub duration: Duration,
     /// Honour `Refer-Sub: false` (RFC 4488 norefersub): no subscription, no NOTIFY.
     pub norefersub: bool,
+    /// The 2xx to accept a REFER with (200 by default, RFC 7647 §5).
+    pub accept: AcceptStatus,
 }
 
 impl Default for NotifierConfig {
@@ -67,6 +110,7 @@ impl Default for NotifierConfig {
         NotifierConfig {
             duration: Duration::from_secs(60),
             norefersub: true,
+            accept: AcceptStatus::Ok,
         }
     }
 }
@@ -85,9 +129,11 @@ pub struct ReferRefusal {
 /// An accepted REFER: what to answer and what to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReferAccepted {
-    /// 202 (RFC 3515 §2.4.2).
+    /// 200 (RFC 7647 §5), or 202 when configured to act like RFC 3515 equipment.
     pub status: u16,
-    /// Add `Refer-Sub: false` to the 202: the subscription is suppressed (RFC 4488 §4).
+    /// The reason phrase of `status`.
+    pub reason: &'static str,
+    /// Add `Refer-Sub: false` to the 2xx: the subscription is suppressed (RFC 4488 §4).
     pub refer_sub_false: bool,
     /// The Refer-To URI without its `?headers`: the new request's Request-URI.
     pub target: String,
@@ -128,7 +174,7 @@ pub struct NotifyContent {
 /// # #[allow(clippy::disallowed_methods)]
 /// let now = Instant::now();
 /// let (mut n, ok) = ReferNotifier::accept(now, refer.as_request().unwrap(), NotifierConfig::default()).unwrap();
-/// assert_eq!((ok.status, ok.target.as_str()), (202, "sip:carol@192.0.2.3"));
+/// assert_eq!((ok.status, ok.target.as_str()), (200, "sip:carol@192.0.2.3"));
 /// let first = n.notify(now, 100, "Trying").unwrap();
 /// assert_eq!(first.subscription_state, "active;expires=60");
 /// let last = n.notify(now, 200, "OK").unwrap();
@@ -146,8 +192,8 @@ pub struct ReferNotifier {
 
 impl ReferNotifier {
     /// Takes a REFER (RFC 3515 §2.4.2): exactly one Refer-To with a SIP or
-    /// SIPS URI, else a refusal to answer with. On success the answer is 202
-    /// and, unless `Refer-Sub: false` suppressed it, the subscription is
+    /// SIPS URI, else a refusal to answer with. On success the answer is
+    /// `config.accept` (200 unless configured otherwise, RFC 7647 §5) and, unless `Refer-Sub: false` suppressed it, the subscription is
     /// active for `config.duration`.
     pub fn accept(
         now: Instant,
@@ -204,7 +250,8 @@ impl ReferNotifier {
             last: (100, "Trying".to_owned()),
         };
         let ok = ReferAccepted {
-            status: 202,
+            status: config.accept.code(),
+            reason: config.accept.reason(),
             refer_sub_false: suppressed,
             target,
             target_headers,

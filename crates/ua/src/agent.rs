@@ -1,22 +1,41 @@
 //! `sipkit ua`: a headless user agent that listens, optionally registers,
 //! answers calls (with a configurable code and delay), and acts as
-//! transferee: on REFER it answers 202, sends NOTIFY "100 Trying", calls the
-//! Refer-To target with Referred-By, sends NOTIFY with the final status, and
-//! hangs up the old call (RFC 3515, RFC 3892, RFC 5589).
+//! transferee: on REFER it answers 200 (RFC 7647 §5; 202 on request),
+//! sends NOTIFY "100 Trying", calls the Refer-To target with Referred-By,
+//! sends NOTIFY with the final status, and hangs up the old call (RFC 3515,
+//! RFC 3892, RFC 5589).
+//!
+//! [`Agent`] decides without IO: it takes `(now, input)` — a received
+//! message ([`Agent::handle_datagram`]), an expired deadline
+//! ([`Agent::handle_timeout`]) or a command ([`Agent::call`],
+//! [`Agent::reinvite`], [`Agent::refer`], [`Agent::hangup`],
+//! [`Agent::shutdown`]) — and its outputs are drained with
+//! [`Agent::poll_transmit`], [`Agent::poll_note`] and
+//! [`Agent::poll_timeout`]. All its deadlines are one [`Timer`] enum in one
+//! table. [`run`] is the thin async shell: sockets, the clock, signals.
 
+use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use sipkit_codes::{agent_text, Lang};
 use sipkit_dialog::{
-    AckFor2xx, CallSetup, Dialog, DialogId, NotifierConfig, NotifyContent, ReferNotifier,
+    AcceptStatus, AckFor2xx, CallSetup, Dialog, DialogId, Next, NotifierConfig, NotifyContent,
+    Outcome, RedirectFollower, RedirectPolicy, ReferNotifier, ReferSubscriber, Stop,
 };
-use sipkit_message::{HeaderName, Method, Request, RequestBuilder};
+use sipkit_message::{parse, HeaderName, Message, Method, Request, RequestBuilder, Response};
 use sipkit_transaction::TransactionKey;
+use sipkit_transport::Transport;
 
-use crate::call::{as_request, as_response, note_request, note_response, reply};
-use crate::endpoint::{now, Endpoint, EpEvent};
-use crate::report::{AgentCallReport, AgentReport, Note, RegistrationReport, TransfereeReport};
+use crate::call::choices;
+use crate::call::{future_rule, CallOptions};
+use crate::core::{host_only, EpEvent, Transmit, UaCore};
+use crate::endpoint::{now, sleep_until, Endpoint};
+use crate::report::{
+    AgentCallReport, AgentReport, AttemptReport, CallReport, ContactReport, HangupReport, Note,
+    RedirectReport, RegistrationReport, TransfereeReport,
+};
 use crate::{sdp, Error, ALLOW, USER_AGENT};
 
 /// How the headless UA behaves.
@@ -47,6 +66,11 @@ pub struct AgentOptions {
     pub refer_subscription: Duration,
     /// Give up the call to a Refer-To target after this long (CANCEL is not sent; the NOTIFY reports 408).
     pub ring_timeout: Duration,
+    /// The 2xx an accepted REFER gets: 200 (RFC 7647 §5), or 202 to act
+    /// like legacy RFC 3515 equipment.
+    pub refer_response: AcceptStatus,
+    /// The language of what it prints (the `[agent]` table of the knowledge base).
+    pub lang: Lang,
 }
 
 impl Default for AgentOptions {
@@ -64,12 +88,84 @@ impl Default for AgentOptions {
             norefersub: true,
             refer_subscription: Duration::from_secs(60),
             ring_timeout: Duration::from_secs(60),
+            refer_response: AcceptStatus::Ok,
+            lang: Lang::EN,
         }
     }
 }
 
+/// Names one call of an [`Agent`] (inbound, outbound, or placed for a transfer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CallId(pub usize);
+
+/// Every deadline of the agent: one enum, one table, the next deadline is
+/// their minimum (STYLE.md habit 2). The transaction timers and the 2xx
+/// retransmissions are the [`UaCore`]'s; [`Agent::poll_timeout`] gives the
+/// earliest of both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Timer {
+    /// `--answer-delay` is over: send the final response.
+    Answer(CallId),
+    /// `--hangup-after` is over: send BYE.
+    Hangup(CallId),
+    /// An outbound call rang too long: give it up.
+    GiveUp(CallId),
+    /// The implicit subscription of an accepted REFER expires (RFC 6665 §4.2.2).
+    Subscription(CallId),
+    /// The transferor's wait for NOTIFYs (`ReferSubscriber`) is over.
+    NotifyWait(CallId),
+    /// Refresh the registration (half the granted expiry).
+    Refresh,
+    /// Stop waiting for the un-REGISTER's response.
+    Unregister,
+    /// `--duration` is over.
+    Stop,
+    /// `--calls` calls have ended and retransmissions had time to be absorbed.
+    Linger,
+}
+
+/// The timer table: at most one deadline per [`Timer`].
+#[derive(Debug, Default, Clone)]
+struct TimerTable(BTreeMap<Timer, Instant>);
+
+impl TimerTable {
+    fn set(&mut self, t: Timer, at: Instant) {
+        self.0.insert(t, at);
+    }
+    fn set_opt(&mut self, t: Timer, at: Option<Instant>) {
+        match at {
+            Some(at) => self.set(t, at),
+            None => self.clear(t),
+        }
+    }
+    fn clear(&mut self, t: Timer) {
+        self.0.remove(&t);
+    }
+    fn is_set(&self, t: Timer) -> bool {
+        self.0.contains_key(&t)
+    }
+    fn next(&self) -> Option<Instant> {
+        self.0.values().min().copied()
+    }
+    /// Removes and returns the timers due at `now`, earliest first.
+    fn expired(&mut self, now: Instant) -> Vec<Timer> {
+        let mut due: Vec<(Instant, Timer)> = self
+            .0
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(t, at)| (*at, *t))
+            .collect();
+        due.sort();
+        for (_, t) in &due {
+            self.0.remove(t);
+        }
+        due.into_iter().map(|(_, t)| t).collect()
+    }
+}
+
+/// Where a call is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
+pub enum CallState {
     /// Inbound, waiting to answer.
     Ringing,
     /// Inbound 2xx sent, waiting for the ACK.
@@ -91,22 +187,54 @@ struct Transferee {
     report: TransfereeReport,
 }
 
+/// The transferor's side of a REFER this agent sent.
+#[derive(Debug)]
+struct Transferor {
+    key: TransactionKey,
+    subscriber: ReferSubscriber,
+    wait: Duration,
+    reason: Option<String>,
+}
+
+/// What an outbound call keeps: its INVITE chain and redirects (RFC 3261
+/// §8.1.3.4), what to do when it rings too long, and what it reports.
+#[derive(Debug)]
+struct Outbound {
+    setup: CallSetup,
+    follower: RedirectFollower,
+    original: String,
+    /// Send every request here instead of resolving (an outbound proxy).
+    proxy: Option<SocketAddr>,
+    ring_timeout: Duration,
+    /// CANCEL when it rings too long (`sipkit call`, RFC 3261 §9.1); a
+    /// transferee's call to the target is given up without one.
+    cancel_on_timeout: bool,
+    /// Hang up this long after the answer.
+    hangup_after: Option<Duration>,
+    provisional: bool,
+    cancel_pending: bool,
+    attempts: Vec<AttemptReport>,
+    reasons: Vec<String>,
+    last: (Option<u16>, Option<String>),
+    hangup: Option<HangupReport>,
+}
+
 #[derive(Debug)]
 struct Call {
     dialog: Option<Dialog>,
     dest: Option<SocketAddr>,
     inbound: bool,
-    state: State,
+    state: CallState,
     invite_key: Option<TransactionKey>,
     invite: Vec<u8>,
     local_tag: String,
     call_id: String,
-    answer_at: Option<Instant>,
-    hangup_at: Option<Instant>,
-    give_up_at: Option<Instant>,
     bye_key: Option<TransactionKey>,
+    reinvite_key: Option<TransactionKey>,
     transfer: Option<Transferee>,
+    referring: Option<Transferor>,
     parent: Option<usize>,
+    out: Option<Box<Outbound>>,
     report: AgentCallReport,
 }
 
@@ -119,23 +247,36 @@ struct Registration {
     tag: String,
     cseq: u32,
     key: Option<TransactionKey>,
-    refresh_at: Option<Instant>,
     unregistering: bool,
     report: RegistrationReport,
 }
 
-/// The headless UA's state.
+/// Resolves a SIP URI to the address to send to. The agent calls it for a
+/// registrar, a Refer-To target and a dialog's next hop; tests pass
+/// [`crate::resolve_literal`], the shell a resolver that may block.
+pub type Resolver = fn(&str) -> Result<SocketAddr, Error>;
+
+/// The headless UA, sans-IO: `(now, input)` in, messages, notes and the
+/// next deadline out.
 #[derive(Debug)]
-struct Agent {
+pub struct Agent {
+    core: UaCore,
     opts: AgentOptions,
+    resolve: Resolver,
+    listen: String,
     calls: Vec<Call>,
     reg: Option<Registration>,
-    stop_at: Option<Instant>,
-    linger_until: Option<Instant>,
+    timers: TimerTable,
+    notes: VecDeque<Note>,
+    stopping: Option<String>,
+    stopped: Option<String>,
 }
 
 /// Runs the UA until `shutdown` resolves, `--duration` passes or `--calls`
-/// inbound calls have ended; then un-registers and reports.
+/// inbound calls have ended; then un-registers and reports. The thin async
+/// shell around [`Agent`]: it reads the clock, moves bytes between the
+/// sockets and the agent, sleeps until the agent's next deadline, and
+/// turns `shutdown` into [`Agent::shutdown`].
 pub async fn run(
     ep: &mut Endpoint,
     opts: AgentOptions,
@@ -147,123 +288,645 @@ pub async fn run(
         ep.transport().as_str().to_ascii_lowercase(),
         ep.local_addr()
     );
-    notes(Note::Listening {
-        listen: listen.clone(),
-        contact: ep.contact(&opts.user),
-    });
-    let mut agent = Agent {
-        stop_at: opts.duration.map(|d| now() + d),
-        opts,
-        calls: Vec::new(),
-        reg: None,
-        linger_until: None,
+    let mut agent = take_core(ep, opts, listen);
+    let result = match agent.start(now()) {
+        Ok(()) => drive(ep, &mut agent, notes, shutdown, |a| a.stopped().is_some()).await,
+        Err(e) => Err(e),
     };
-    if let Some(uri) = agent.opts.register.clone() {
-        agent.start_registration(ep, &uri, notes).await?;
+    while let Some(n) = agent.poll_note() {
+        notes(n);
     }
+    let report = agent.report();
+    give_back(ep, agent);
+    result.map(|()| report)
+}
+
+/// An agent that owns the endpoint's protocol core while it runs (the
+/// endpoint keeps the sockets); [`give_back`] returns the core.
+fn take_core(ep: &mut Endpoint, opts: AgentOptions, listen: String) -> Agent {
+    let placeholder = UaCore::new(ep.transport(), ep.advertised(), 0);
+    let core = std::mem::replace(&mut ep.core, placeholder);
+    Agent::new(now(), core, opts, listen, crate::endpoint::resolve_blocking)
+}
+
+/// The agent behind `sipkit call` and `sipkit transfer`: user `sipkit`,
+/// an unexpected INVITE is refused with 486, texts in `lang`.
+pub(crate) fn command_agent(ep: &mut Endpoint, lang: Lang) -> Agent {
+    let opts = AgentOptions {
+        answer_code: 486,
+        lang,
+        ..AgentOptions::default()
+    };
+    let listen = format!(
+        "{}:{}",
+        ep.transport().as_str().to_ascii_lowercase(),
+        ep.local_addr()
+    );
+    take_core(ep, opts, listen)
+}
+
+/// Gives the protocol core back to the endpoint.
+pub(crate) fn give_back(ep: &mut Endpoint, agent: Agent) {
+    ep.core = agent.into_core();
+}
+
+/// Runs the agent until `done` holds.
+pub(crate) async fn drive_until(
+    ep: &mut Endpoint,
+    agent: &mut Agent,
+    notes: &mut dyn FnMut(Note),
+    done: impl Fn(&Agent) -> bool,
+) -> Result<(), Error> {
+    drive(ep, agent, notes, std::future::pending(), done).await
+}
+
+/// The shell's loop: send what the agent has to send, print its notes,
+/// stop when `done`, else wait for a datagram, the agent's next deadline or
+/// `shutdown`, and feed it to the agent with the time.
+async fn drive(
+    ep: &mut Endpoint,
+    agent: &mut Agent,
+    notes: &mut dyn FnMut(Note),
+    shutdown: impl Future<Output = ()>,
+    done: impl Fn(&Agent) -> bool,
+) -> Result<(), Error> {
     let mut shutdown = std::pin::pin!(shutdown);
-    let stopped;
+    let mut signalled = false;
+    let mut closed = false;
     loop {
-        if agent.linger_until.is_some_and(|t| now() >= t) {
-            stopped = "calls".to_owned();
-            break;
+        while let Some(t) = agent.poll_transmit() {
+            ep.send(t).await;
         }
-        if agent.stop_at.is_some_and(|t| now() >= t) {
-            stopped = "duration".to_owned();
-            break;
+        while let Some(n) = agent.poll_note() {
+            notes(n);
         }
-        let deadline = agent.next_deadline();
+        if done(agent) {
+            return Ok(());
+        }
+        let wake = agent.poll_timeout();
+        if closed && wake.is_none() {
+            return Err(Error::Internal("the transports closed"));
+        }
         tokio::select! {
-            ev = ep.next(deadline) => agent.on_event(ep, ev, notes).await?,
-            () = &mut shutdown => {
-                stopped = "signal".to_owned();
-                break;
+            msg = ep.recv(), if !closed => match msg {
+                Some(m) => agent.handle_datagram(now(), &m.bytes, m.source, m.local, m.transport)?,
+                None => {
+                    closed = true;
+                    agent.shutdown(now(), "closed");
+                }
+            },
+            () = sleep_until(wake) => agent.handle_timeout(now())?,
+            () = &mut shutdown, if !signalled => {
+                signalled = true;
+                agent.shutdown(now(), "signal");
             }
         }
-        agent.check_done();
     }
-    agent.unregister(ep, notes).await;
-    ep.send_queued().await;
-    let calls = agent.calls.into_iter().map(|mut c| {
-        if c.state != State::Ended {
-            c.report.ended = "active".into();
-        }
-        if let Some(t) = c.transfer {
-            c.report.transfer = Some(t.report);
-        }
-        c.report
-    });
-    Ok(AgentReport {
-        listen,
-        registration: agent.reg.map(|r| r.report),
-        calls: calls.collect(),
-        stopped,
-    })
 }
 
 impl Agent {
-    fn next_deadline(&self) -> Option<Instant> {
-        let mut all: Vec<Instant> = Vec::new();
-        for c in &self.calls {
-            if c.state == State::Ended {
-                continue;
-            }
-            all.extend(c.answer_at);
-            all.extend(c.hangup_at);
-            all.extend(c.give_up_at);
-            if let Some(t) = &c.transfer {
-                all.extend(t.notifier.poll_timeout());
-            }
+    /// An agent on `core` that reports `listen` as its address. Nothing is
+    /// sent until [`Agent::start`].
+    pub fn new(
+        now: Instant,
+        core: UaCore,
+        opts: AgentOptions,
+        listen: String,
+        resolve: Resolver,
+    ) -> Agent {
+        let mut timers = TimerTable::default();
+        if let Some(d) = opts.duration {
+            timers.set(Timer::Stop, now + d);
         }
-        if let Some(r) = &self.reg {
-            all.extend(r.refresh_at);
+        Agent {
+            core,
+            opts,
+            resolve,
+            listen,
+            calls: Vec::new(),
+            reg: None,
+            timers,
+            notes: VecDeque::new(),
+            stopping: None,
+            stopped: None,
         }
-        all.extend(self.stop_at);
-        all.extend(self.linger_until);
-        all.into_iter().min()
     }
 
-    fn check_done(&mut self) {
+    /// Announces the address and, with `--register`, sends the first REGISTER.
+    pub fn start(&mut self, now: Instant) -> Result<(), Error> {
+        let contact = self.core.contact(&self.opts.user);
+        self.note(Note::Listening {
+            listen: self.listen.clone(),
+            contact,
+        });
+        if let Some(uri) = self.opts.register.clone() {
+            self.start_registration(now, &uri)?;
+        }
+        Ok(())
+    }
+
+    /// Gives the protocol core back (the shell's endpoint keeps it after a run).
+    pub fn into_core(self) -> UaCore {
+        self.core
+    }
+
+    // ------------------------------------------------------------ inputs
+
+    /// A message received from `source` on `local`.
+    pub fn handle_datagram(
+        &mut self,
+        now: Instant,
+        bytes: &[u8],
+        source: SocketAddr,
+        local: SocketAddr,
+        transport: Transport,
+    ) -> Result<(), Error> {
+        self.core
+            .handle_datagram(now, bytes, source, local, transport);
+        self.process(now)
+    }
+
+    /// Fires every deadline up to `now`: the core's, then the agent's timers.
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), Error> {
+        self.core.handle_timeout(now);
+        self.process(now)?;
+        for t in self.timers.expired(now) {
+            self.on_timer(now, t)?;
+            self.process(now)?;
+        }
+        Ok(())
+    }
+
+    /// Stops: un-registers first when registered (waiting at most 3 s for
+    /// the answer), then [`Agent::stopped`] says `reason`.
+    pub fn shutdown(&mut self, now: Instant, reason: &str) {
+        if self.stopping.is_some() || self.stopped.is_some() {
+            return;
+        }
+        let registered = self
+            .reg
+            .as_ref()
+            .is_some_and(|r| r.report.status.is_some_and(|s| (200..300).contains(&s)));
+        if registered {
+            if let Some(r) = self.reg.as_mut() {
+                r.unregistering = true;
+            }
+            self.timers.clear(Timer::Refresh);
+            if self.send_register(now, 0).is_ok() {
+                self.stopping = Some(reason.to_owned());
+                self.timers
+                    .set(Timer::Unregister, now + Duration::from_secs(3));
+                return;
+            }
+        }
+        self.stopped = Some(reason.to_owned());
+    }
+
+    // ----------------------------------------------------------- outputs
+
+    /// The next message to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.core.poll_transmit()
+    }
+
+    /// The next thing that happened, for the live log.
+    pub fn poll_note(&mut self) -> Option<Note> {
+        self.notes.pop_front()
+    }
+
+    /// The earliest deadline: the core's or one of the [`Timer`]s.
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        [self.core.poll_timeout(), self.timers.next()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// The deadline of one timer, if it is armed.
+    pub fn timer(&self, t: Timer) -> Option<Instant> {
+        self.timers.0.get(&t).copied()
+    }
+
+    /// Why the agent stopped, once it has.
+    pub fn stopped(&self) -> Option<&str> {
+        self.stopped.as_deref()
+    }
+
+    /// The report so far (the `--format json` document of `sipkit ua`).
+    pub fn report(&self) -> AgentReport {
+        let calls = self.calls.iter().map(|c| {
+            let mut r = c.report.clone();
+            if c.state != CallState::Ended {
+                r.ended = "active".into();
+            }
+            if let Some(t) = &c.transfer {
+                r.transfer = Some(t.report.clone());
+            }
+            r
+        });
+        AgentReport {
+            listen: self.listen.clone(),
+            registration: self.reg.as_ref().map(|r| r.report.clone()),
+            calls: calls.collect(),
+            stopped: self.stopped.clone().unwrap_or_default(),
+        }
+    }
+
+    /// The calls so far, oldest first.
+    pub fn call_ids(&self) -> impl Iterator<Item = CallId> {
+        (0..self.calls.len()).map(CallId)
+    }
+
+    /// Where call `id` is.
+    pub fn call_state(&self, id: CallId) -> Option<CallState> {
+        self.calls.get(id.0).map(|c| c.state)
+    }
+
+    /// The dialog of call `id`, once it has one.
+    pub fn dialog(&self, id: CallId) -> Option<&Dialog> {
+        self.calls.get(id.0).and_then(|c| c.dialog.as_ref())
+    }
+
+    /// The redirect follower of an outbound call `id`.
+    pub fn redirects(&self, id: CallId) -> Option<&RedirectFollower> {
+        self.calls
+            .get(id.0)
+            .and_then(|c| c.out.as_ref())
+            .map(|o| &o.follower)
+    }
+
+    /// The report of a call placed with [`Agent::place`] (the `--format
+    /// json` document of `sipkit call`).
+    pub fn call_report(&self, id: CallId) -> Option<CallReport> {
+        let c = self.calls.get(id.0)?;
+        let o = c.out.as_ref()?;
+        let f = &o.follower;
+        let redirects = f
+            .redirects()
+            .iter()
+            .zip(o.reasons.iter().chain(std::iter::repeat(&String::new())))
+            .map(|(r, reason)| RedirectReport {
+                status: r.status,
+                reason: reason.clone(),
+                from_uri: r.from_uri.clone(),
+                contacts: r
+                    .contacts
+                    .iter()
+                    .map(|c| ContactReport {
+                        uri: c.uri.clone(),
+                        q: c.q.map(|q| f32::from(q) / 1000.0),
+                    })
+                    .collect(),
+                queued: r.queued.clone(),
+                looped: r.looped.clone(),
+                followed: r.followed,
+            })
+            .collect::<Vec<_>>();
+        let permanent = f.permanent_address().map(str::to_owned);
+        let rule = future_rule(&redirects, permanent.is_some(), self.opts.lang);
+        Some(CallReport {
+            original_uri: o.original.clone(),
+            final_uri: f.current().to_owned(),
+            final_status: o.last.0,
+            final_reason: o.last.1.clone(),
+            stopped: f.stopped().unwrap_or(Stop::Failed).as_str().to_owned(),
+            redirects,
+            attempts: o.attempts.clone(),
+            future_requests_uri: f.future_uri().to_owned(),
+            future_requests_rule: rule,
+            permanent_address: permanent,
+            call_id: c.call_id.clone(),
+            hangup: o.hangup.clone(),
+        })
+    }
+
+    /// The final reason phrase of the REFER sent on call `id`.
+    pub fn refer_reason(&self, id: CallId) -> Option<&str> {
+        self.calls
+            .get(id.0)
+            .and_then(|c| c.referring.as_ref())
+            .and_then(|r| r.reason.as_deref())
+    }
+
+    /// The transferor's view of a REFER sent on call `id`.
+    pub fn referral(&self, id: CallId) -> Option<&ReferSubscriber> {
+        self.calls
+            .get(id.0)
+            .and_then(|c| c.referring.as_ref())
+            .map(|r| &r.subscriber)
+    }
+
+    /// The outcome of a REFER sent on call `id`, once decided.
+    pub fn transfer_outcome(&self, id: CallId) -> Option<Outcome> {
+        self.referral(id).and_then(ReferSubscriber::outcome)
+    }
+
+    // ---------------------------------------------------------- commands
+
+    /// Places a call to `uri`, following redirects as `policy` allows
+    /// (RFC 3261 §8.1.3.4, through [`RedirectFollower`]); it stays up
+    /// until [`Agent::hangup`] or the peer's BYE.
+    pub fn call(
+        &mut self,
+        now: Instant,
+        uri: &str,
+        policy: RedirectPolicy,
+    ) -> Result<CallId, Error> {
+        let mut opts = CallOptions::new(uri);
+        opts.policy = policy;
+        self.place(now, &opts, None)
+    }
+
+    /// Places a call as `sipkit call` does: INVITE to `opts.uri` (or its
+    /// proxy), redirects followed, CANCEL after `opts.ring_timeout` (RFC
+    /// 3261 §9.1), and with `hangup_after` a BYE that long after the answer.
+    /// A target that does not resolve is reported in the call's attempts.
+    pub fn place(
+        &mut self,
+        now: Instant,
+        opts: &CallOptions,
+        hangup_after: Option<Duration>,
+    ) -> Result<CallId, Error> {
+        sipkit_message::Uri::parse(&opts.uri)
+            .map_err(|e| Error::BadUri(opts.uri.clone(), e.to_string()))?;
+        let adv = self.core.advertised();
+        let from_uri = opts
+            .from
+            .clone()
+            .unwrap_or_else(|| format!("sip:{}@{}", self.opts.user, host_only(adv)));
+        let from = format!("<{from_uri}>;tag={}", self.core.tag());
+        let call_id = self.core.call_id();
+        let contact = self.core.contact(&self.opts.user);
+        let mut setup = CallSetup::new(&from, &format!("<{}>", opts.uri), &call_id, &contact, 1);
+        setup.headers.push(("User-Agent".into(), USER_AGENT.into()));
+        setup.headers.push(("Allow".into(), ALLOW.into()));
+        setup
+            .headers
+            .push(("Supported".into(), "norefersub".into()));
+        setup.headers.extend(opts.headers.iter().cloned());
+        setup.body = Some((
+            "application/sdp".into(),
+            sdp::session(adv.ip(), sdp::rtp_port(adv.port()), 1),
+        ));
+        let report = AgentCallReport {
+            call_id: call_id.clone(),
+            direction: "outbound".into(),
+            peer: opts.uri.clone(),
+            status: None,
+            ended: String::new(),
+            transfer: None,
+            referred_by: None,
+        };
+        let out = Outbound {
+            setup,
+            follower: RedirectFollower::new(&opts.uri, opts.policy),
+            original: opts.uri.clone(),
+            proxy: opts.proxy,
+            ring_timeout: opts.ring_timeout,
+            cancel_on_timeout: true,
+            hangup_after,
+            provisional: false,
+            cancel_pending: false,
+            attempts: Vec::new(),
+            reasons: Vec::new(),
+            last: (None, None),
+            hangup: None,
+        };
+        let i = self.push_outbound(out, None, report);
+        self.follow(now, i, Next::Try(opts.uri.clone()), 0, "")?;
+        self.process(now)?;
+        Ok(CallId(i))
+    }
+
+    /// Sends a re-INVITE on an established call (same session, version 2);
+    /// its 2xx is ACKed (RFC 3261 §14.1).
+    pub fn reinvite(&mut self, now: Instant, id: CallId) -> Result<(), Error> {
+        let via = self.core.via();
+        let adv = self.core.advertised();
+        let c = self
+            .calls
+            .get_mut(id.0)
+            .ok_or(Error::Internal("no such call"))?;
+        let (Some(d), Some(dest)) = (c.dialog.as_mut(), c.dest) else {
+            return Err(Error::Internal("the call has no dialog"));
+        };
+        let (b, seq) = d.request("INVITE", &via)?;
+        let bytes = b
+            .header(HeaderName::UserAgent, USER_AGENT)
+            .body(
+                "application/sdp",
+                sdp::session(adv.ip(), sdp::rtp_port(adv.port()), 2),
+            )
+            .build();
+        let uri = d.request_target().0;
+        c.reinvite_key = Some(self.core.send_request(now, &bytes, dest)?);
+        self.note(Note::Sent {
+            method: "INVITE".into(),
+            uri,
+            cseq: seq,
+            to: dest,
+        });
+        self.process(now)
+    }
+
+    /// Sends REFER with `Refer-To: <target>` on an established call and
+    /// follows the NOTIFYs of its subscription for at most `notify_wait`
+    /// (RFC 3515; the transferor's side, [`ReferSubscriber`]).
+    pub fn refer(
+        &mut self,
+        now: Instant,
+        id: CallId,
+        target: &str,
+        notify_wait: Duration,
+        no_refer_sub: bool,
+    ) -> Result<(), Error> {
+        let via = self.core.via();
+        let c = self
+            .calls
+            .get_mut(id.0)
+            .ok_or(Error::Internal("no such call"))?;
+        let (Some(d), Some(dest)) = (c.dialog.as_mut(), c.dest) else {
+            return Err(Error::Internal("the call has no dialog"));
+        };
+        let (b, seq) = d.request("REFER", &via)?;
+        let local = d.local_party().to_owned();
+        let referred_by = local.split(";tag=").next().unwrap_or(&local).to_owned();
+        let mut b = b
+            .header(HeaderName::ReferTo, format!("<{target}>"))
+            .header(HeaderName::ReferredBy, &referred_by)
+            .header(HeaderName::UserAgent, USER_AGENT)
+            .header(HeaderName::Supported, "norefersub");
+        if no_refer_sub {
+            b = b.raw_header("Refer-Sub", "false");
+        }
+        let bytes = b.build();
+        let uri = d.request_target().0;
+        let key = self.core.send_request(now, &bytes, dest)?;
+        let subscriber = ReferSubscriber::new(now, seq, notify_wait, no_refer_sub);
+        self.timers
+            .set_opt(Timer::NotifyWait(id), subscriber.poll_timeout());
+        c.referring = Some(Transferor {
+            key,
+            subscriber,
+            wait: notify_wait,
+            reason: None,
+        });
+        self.note(Note::Sent {
+            method: "REFER".into(),
+            uri,
+            cseq: seq,
+            to: dest,
+        });
+        self.process(now)
+    }
+
+    /// Hangs up call `id` (BYE); nothing when it has ended already.
+    pub fn hangup(&mut self, now: Instant, id: CallId) -> Result<(), Error> {
+        if id.0 >= self.calls.len() {
+            return Err(Error::Internal("no such call"));
+        }
+        if matches!(
+            self.calls[id.0].state,
+            CallState::Ended | CallState::Closing
+        ) {
+            return Ok(());
+        }
+        if self.calls[id.0].report.ended.is_empty() {
+            self.calls[id.0].report.ended = "bye_sent".into();
+        }
+        self.send_bye(now, id.0)?;
+        self.process(now)
+    }
+
+    // --------------------------------------------------------- internals
+
+    fn note(&mut self, n: Note) {
+        self.notes.push_back(n);
+    }
+
+    /// Notes the sentence `key` of the knowledge base's `[agent]` table.
+    fn say(&mut self, key: &str, args: &[(&str, &str)]) {
+        let text = agent_text(self.opts.lang, key, args);
+        self.note(Note::Info { text });
+    }
+
+    /// Hands every event of the core to the call logic, then checks `--calls`.
+    fn process(&mut self, now: Instant) -> Result<(), Error> {
+        while let Some(ev) = self.core.poll_event() {
+            self.on_event(now, ev)?;
+        }
+        self.check_done(now);
+        Ok(())
+    }
+
+    fn check_done(&mut self, now: Instant) {
         let Some(n) = self.opts.calls else { return };
         let ended = self
             .calls
             .iter()
-            .filter(|c| c.inbound && c.state == State::Ended)
+            .filter(|c| c.inbound && c.state == CallState::Ended)
             .count();
-        let busy = self.calls.iter().any(|c| c.state != State::Ended);
-        if ended >= n && !busy && self.linger_until.is_none() {
+        let busy = self.calls.iter().any(|c| c.state != CallState::Ended);
+        if ended >= n && !busy && !self.timers.is_set(Timer::Linger) && self.stopping.is_none() {
             // Let retransmissions of our last responses be absorbed.
-            self.linger_until = Some(now() + Duration::from_millis(1500));
+            self.timers
+                .set(Timer::Linger, now + Duration::from_millis(1500));
         }
     }
 
-    async fn on_event(
-        &mut self,
-        ep: &mut Endpoint,
-        ev: EpEvent,
-        notes: &mut dyn FnMut(Note),
-    ) -> Result<(), Error> {
+    fn on_timer(&mut self, now: Instant, t: Timer) -> Result<(), Error> {
+        match t {
+            Timer::Answer(CallId(i)) => {
+                if self.calls[i].state == CallState::Ringing {
+                    self.answer(now, i)?;
+                }
+            }
+            Timer::Hangup(CallId(i)) => {
+                if self.calls[i].state != CallState::Ended {
+                    // A call placed by `sipkit call` ends after --hold, silently as before.
+                    let placed = self.calls[i].out.is_some() && self.calls[i].parent.is_none();
+                    if !placed {
+                        let call_id = self.calls[i].call_id.clone();
+                        self.say("ua_hanging_up", &[("call_id", &call_id)]);
+                    }
+                    if self.calls[i].report.ended.is_empty() {
+                        self.calls[i].report.ended = "bye_sent".into();
+                    }
+                    self.send_bye(now, i)?;
+                }
+            }
+            Timer::GiveUp(CallId(i)) => {
+                let cancel = self.calls[i]
+                    .out
+                    .as_ref()
+                    .is_some_and(|o| o.cancel_on_timeout);
+                if self.calls[i].state == CallState::Calling && cancel {
+                    self.say("call_cancelling", &[]);
+                    let provisional = self.calls[i].out.as_ref().is_some_and(|o| o.provisional);
+                    if provisional {
+                        self.send_cancel(now, i);
+                    } else if let Some(o) = self.calls[i].out.as_mut() {
+                        // RFC 3261 §9.1: no CANCEL before a provisional response.
+                        o.cancel_pending = true;
+                    }
+                } else if self.calls[i].state == CallState::Calling {
+                    let peer = self.calls[i].report.peer.clone();
+                    self.say("ua_no_answer", &[("uri", &peer)]);
+                    self.calls[i].state = CallState::Ended;
+                    self.calls[i].report.ended = "failed".into();
+                    if let Some(p) = self.calls[i].parent {
+                        self.child_final(now, p, 408, "Request Timeout")?;
+                    }
+                }
+            }
+            Timer::Subscription(CallId(i)) => {
+                let expired = self.calls[i]
+                    .transfer
+                    .as_mut()
+                    .and_then(|tr| tr.notifier.handle_timeout(now));
+                if let Some(content) = expired {
+                    self.send_notify(now, i, &content)?;
+                }
+            }
+            Timer::NotifyWait(CallId(i)) => {
+                if let Some(r) = self.calls[i].referring.as_mut() {
+                    r.subscriber.handle_timeout(now);
+                }
+                self.after_subscriber(i);
+            }
+            Timer::Refresh => {
+                let expires = self.opts.register_expires;
+                self.send_register(now, expires)?;
+            }
+            Timer::Unregister => {
+                if let Some(reason) = self.stopping.take() {
+                    self.stopped = Some(reason);
+                }
+            }
+            Timer::Stop => self.shutdown(now, "duration"),
+            Timer::Linger => self.shutdown(now, "calls"),
+        }
+        Ok(())
+    }
+
+    fn on_event(&mut self, now: Instant, ev: EpEvent) -> Result<(), Error> {
         match ev {
             EpEvent::Request {
                 key,
                 bytes,
                 source,
                 cancels,
-            } => {
-                self.on_request(ep, key, &bytes, source, cancels, notes)
-                    .await
-            }
-            EpEvent::Response { key, status, bytes } => {
-                self.on_response(ep, key, status, &bytes, notes).await
-            }
+            } => self.on_request(now, key, &bytes, source, cancels),
+            EpEvent::Response { key, status, bytes } => self.on_response(now, key, status, &bytes),
             EpEvent::Ack { call_id, .. } => {
-                for c in &mut self.calls {
-                    if c.inbound && c.call_id == call_id && c.state == State::Answered {
-                        c.state = State::Up;
-                        notes(Note::Info {
-                            text: format!("call {call_id} established (ACK received)"),
-                        });
-                        c.hangup_at = self.opts.hangup_after.map(|d| now() + d);
+                for i in 0..self.calls.len() {
+                    let c = &mut self.calls[i];
+                    if c.inbound && c.call_id == call_id && c.state == CallState::Answered {
+                        c.state = CallState::Up;
+                        self.say("ua_established", &[("call_id", &call_id)]);
+                        if let Some(d) = self.opts.hangup_after {
+                            self.timers.set(Timer::Hangup(CallId(i)), now + d);
+                        }
                     }
                 }
                 Ok(())
@@ -274,44 +937,87 @@ impl Agent {
                     .iter()
                     .position(|c| c.call_id == call_id && c.local_tag == local_tag)
                 {
-                    notes(Note::Info { text: format!("no ACK for our 2xx within 64·T1: ending call {call_id} (RFC 3261 §13.3.1.4)") });
+                    self.say("ua_no_ack", &[("call_id", &call_id)]);
                     self.calls[i].report.ended = "no_ack".into();
-                    self.send_bye(ep, i, notes)?;
+                    self.send_bye(now, i)?;
                 }
                 Ok(())
             }
-            EpEvent::Timeout { key } => {
-                self.on_timeout(ep, &key, notes)?;
-                Ok(())
-            }
+            EpEvent::Timeout { key } => self.on_timeout(now, &key, false),
             EpEvent::TransportError { key } => {
-                notes(Note::Info {
-                    text: "a request could not be sent".into(),
-                });
-                self.on_timeout(ep, &key, notes)?;
-                Ok(())
+                self.say("ua_send_failed", &[]);
+                self.on_timeout(now, &key, true)
             }
-            EpEvent::Deadline => self.on_deadline(ep, notes).await,
+            EpEvent::Deadline => Ok(()),
         }
+    }
+
+    /// Answers `key` with a plain response built from `req` and notes it.
+    #[allow(clippy::too_many_arguments)]
+    fn reply(
+        &mut self,
+        now: Instant,
+        key: &TransactionKey,
+        req: &Request<'_>,
+        status: u16,
+        reason: &str,
+        tag: Option<&str>,
+    ) {
+        let mut b = sipkit_message::response_from_request(req, status, reason);
+        if status > 100 {
+            let t = tag.map(str::to_owned).unwrap_or_else(|| self.core.tag());
+            b = b.to_tag(&t);
+        }
+        if status == 405 {
+            b = b.header(HeaderName::Allow, ALLOW);
+        }
+        let bytes = b.header(HeaderName::UserAgent, USER_AGENT).build();
+        if let Err(e) = self.core.respond(now, key, &bytes) {
+            tracing::debug!(error = %e, "response refused");
+            return;
+        }
+        self.note(Note::Replied {
+            status,
+            reason: reason.to_owned(),
+            method: req.method_str().to_owned(),
+        });
+    }
+
+    fn note_response(&mut self, resp: &Response<'_>) {
+        self.note(Note::Response {
+            status: resp.status(),
+            reason: resp.reason().to_owned(),
+            method: resp.cseq().method.to_owned(),
+            contacts: if (300..400).contains(&resp.status()) {
+                choices(resp).into_iter().map(|c| c.uri).collect()
+            } else {
+                vec![]
+            },
+        });
     }
 
     // ------------------------------------------------------------ requests
 
-    async fn on_request(
+    fn on_request(
         &mut self,
-        ep: &mut Endpoint,
+        now: Instant,
         key: TransactionKey,
         bytes: &[u8],
         source: SocketAddr,
         cancels: Option<TransactionKey>,
-        notes: &mut dyn FnMut(Note),
     ) -> Result<(), Error> {
         let Some(req) = as_request(bytes) else {
             return Ok(());
         };
-        note_request(notes, &req, source);
+        self.note(Note::Request {
+            method: req.method_str().to_owned(),
+            uri: req.uri().as_str().to_owned(),
+            from: req.from().uri.as_str().to_owned(),
+            source,
+        });
         if req.method() == Method::Cancel {
-            return self.on_cancel(ep, &key, &req, cancels, notes);
+            self.on_cancel(now, &key, &req, cancels);
+            return Ok(());
         }
         let id = DialogId::of_request(&req);
         let found = id.as_ref().and_then(|id| {
@@ -320,12 +1026,11 @@ impl Agent {
                 .position(|c| c.dialog.as_ref().is_some_and(|d| d.id() == id))
         });
         match (req.method(), id.is_some(), found) {
-            (Method::Invite, false, _) => self.on_invite(ep, key, bytes, notes).await,
-            (_, true, Some(i)) => self.in_dialog(ep, i, key, &req, notes).await,
+            (Method::Invite, false, _) => self.on_invite(now, key, bytes),
+            (_, true, Some(i)) => self.in_dialog(now, i, key, &req),
             (_, true, None) => {
-                reply(
-                    ep,
-                    notes,
+                self.reply(
+                    now,
                     &key,
                     &req,
                     481,
@@ -335,11 +1040,22 @@ impl Agent {
                 Ok(())
             }
             (Method::Options, false, _) => {
-                reply(ep, notes, &key, &req, 200, "OK", None);
+                self.reply(now, &key, &req, 200, "OK", None);
+                Ok(())
+            }
+            (Method::Bye | Method::Notify, false, _) => {
+                self.reply(
+                    now,
+                    &key,
+                    &req,
+                    481,
+                    "Call/Transaction Does Not Exist",
+                    None,
+                );
                 Ok(())
             }
             _ => {
-                reply(ep, notes, &key, &req, 405, "Method Not Allowed", None);
+                self.reply(now, &key, &req, 405, "Method Not Allowed", None);
                 Ok(())
             }
         }
@@ -347,68 +1063,51 @@ impl Agent {
 
     fn on_cancel(
         &mut self,
-        ep: &mut Endpoint,
+        now: Instant,
         key: &TransactionKey,
         req: &Request<'_>,
         cancels: Option<TransactionKey>,
-        notes: &mut dyn FnMut(Note),
-    ) -> Result<(), Error> {
+    ) {
         let Some(invite_key) = cancels else {
-            reply(
-                ep,
-                notes,
-                key,
-                req,
-                481,
-                "Call/Transaction Does Not Exist",
-                None,
-            );
-            return Ok(());
+            self.reply(now, key, req, 481, "Call/Transaction Does Not Exist", None);
+            return;
         };
-        reply(ep, notes, key, req, 200, "OK", None);
-        if let Some(c) = self
-            .calls
-            .iter_mut()
-            .find(|c| c.invite_key.as_ref() == Some(&invite_key) && c.state == State::Ringing)
-        {
+        self.reply(now, key, req, 200, "OK", None);
+        if let Some(i) = self.calls.iter().position(|c| {
+            c.invite_key.as_ref() == Some(&invite_key) && c.state == CallState::Ringing
+        }) {
             // RFC 3261 §9.2: the INVITE gets 487.
-            if let Some(inv) = as_request(&c.invite) {
-                reply(
-                    ep,
-                    notes,
+            let invite = self.calls[i].invite.clone();
+            let tag = self.calls[i].local_tag.clone();
+            if let Some(inv) = as_request(&invite) {
+                self.reply(
+                    now,
                     &invite_key,
                     &inv,
                     487,
                     "Request Terminated",
-                    Some(&c.local_tag),
+                    Some(&tag),
                 );
             }
-            c.state = State::Ended;
+            let c = &mut self.calls[i];
+            c.state = CallState::Ended;
             c.report.status = Some(487);
             c.report.ended = "cancelled".into();
+            self.timers.clear(Timer::Answer(CallId(i)));
         }
-        Ok(())
     }
 
-    async fn on_invite(
-        &mut self,
-        ep: &mut Endpoint,
-        key: TransactionKey,
-        bytes: &[u8],
-        notes: &mut dyn FnMut(Note),
-    ) -> Result<(), Error> {
+    fn on_invite(&mut self, now: Instant, key: TransactionKey, bytes: &[u8]) -> Result<(), Error> {
         let Some(req) = as_request(bytes) else {
             return Ok(());
         };
-        let tag = ep.tag();
-        let contact = ep.contact(&self.opts.user);
+        let tag = self.core.tag();
+        let contact = self.core.contact(&self.opts.user);
         let dialog = match Dialog::uas(&req, &tag, &contact) {
             Ok(d) => d,
             Err(e) => {
-                notes(Note::Info {
-                    text: format!("cannot accept this INVITE: {e}"),
-                });
-                reply(ep, notes, &key, &req, 400, "Bad Request", Some(&tag));
+                self.say("ua_cannot_accept", &[("error", &e.to_string())]);
+                self.reply(now, &key, &req, 400, "Bad Request", Some(&tag));
                 return Ok(());
             }
         };
@@ -426,22 +1125,23 @@ impl Agent {
             dialog: Some(dialog),
             dest: None,
             inbound: true,
-            state: State::Ringing,
+            state: CallState::Ringing,
             invite_key: Some(key.clone()),
             invite: bytes.to_vec(),
             local_tag: tag.clone(),
             call_id: req.call_id().to_owned(),
-            answer_at: None,
-            hangup_at: None,
-            give_up_at: None,
             bye_key: None,
+            reinvite_key: None,
             transfer: None,
+            referring: None,
             parent: None,
+            out: None,
             report,
         };
+        let i = self.calls.len();
         if code >= 300 {
-            reply(ep, notes, &key, &req, code, reason_for(code), Some(&tag));
-            call.state = State::Ended;
+            self.reply(now, &key, &req, code, reason_for(code), Some(&tag));
+            call.state = CallState::Ended;
             call.report.status = Some(code);
             call.report.ended = "rejected".into();
             self.calls.push(call);
@@ -454,8 +1154,8 @@ impl Agent {
                     .response(&req, ring, reason_for(ring))
                     .header(HeaderName::UserAgent, USER_AGENT)
                     .build();
-                if ep.respond(&key, &b).is_ok() {
-                    notes(Note::Replied {
+                if self.core.respond(now, &key, &b).is_ok() {
+                    self.note(Note::Replied {
                         status: ring,
                         reason: reason_for(ring).into(),
                         method: "INVITE".into(),
@@ -463,26 +1163,21 @@ impl Agent {
                 }
             }
             if code >= 200 {
-                call.answer_at = Some(now() + self.opts.answer_delay);
+                self.timers
+                    .set(Timer::Answer(CallId(i)), now + self.opts.answer_delay);
             }
             self.calls.push(call);
             return Ok(());
         }
         self.calls.push(call);
-        let i = self.calls.len() - 1;
-        self.answer(ep, i, notes).await
+        self.answer(now, i)
     }
 
-    async fn answer(
-        &mut self,
-        ep: &mut Endpoint,
-        i: usize,
-        notes: &mut dyn FnMut(Note),
-    ) -> Result<(), Error> {
+    fn answer(&mut self, now: Instant, i: usize) -> Result<(), Error> {
         let code = self.opts.answer_code;
-        let adv = ep.advertised();
+        let adv = self.core.advertised();
+        self.timers.clear(Timer::Answer(CallId(i)));
         let c = &mut self.calls[i];
-        c.answer_at = None;
         let (Some(key), Some(d)) = (c.invite_key.clone(), c.dialog.as_mut()) else {
             return Ok(());
         };
@@ -499,55 +1194,70 @@ impl Agent {
                 sdp::session(adv.ip(), sdp::rtp_port(adv.port()), 1),
             )
             .build();
-        ep.respond_2xx(&key, &b, &c.call_id, &c.local_tag)?;
+        self.core
+            .respond_2xx(now, &key, &b, &c.call_id, &c.local_tag)?;
         d.set_confirmed();
-        notes(Note::Replied {
+        let hop = d.next_hop().to_owned();
+        c.state = CallState::Answered;
+        c.report.status = Some(code);
+        self.note(Note::Replied {
             status: code,
             reason: reason_for(code).into(),
             method: "INVITE".into(),
         });
-        c.state = State::Answered;
-        c.report.status = Some(code);
-        let hop = d.next_hop().to_owned();
-        c.dest = Some(ep.resolve(&hop).await?);
+        let dest = (self.resolve)(&hop)?;
+        self.calls[i].dest = Some(dest);
         Ok(())
     }
 
-    async fn in_dialog(
+    fn in_dialog(
         &mut self,
-        ep: &mut Endpoint,
+        now: Instant,
         i: usize,
         key: TransactionKey,
         req: &Request<'_>,
-        notes: &mut dyn FnMut(Note),
     ) -> Result<(), Error> {
         let tag = self.calls[i].local_tag.clone();
         let Some(d) = self.calls[i].dialog.as_mut() else {
             return Ok(());
         };
-        if let Err(e) = d.on_request(req) {
+        let checked = d.on_request(req);
+        if req.method() == Method::Notify && self.calls[i].referring.is_some() {
+            // The subscription outlives the INVITE usage and a NOTIFY may
+            // overtake the one before it: the subscriber judges it (RFC 6665).
+            self.on_refer_notify(now, i, &key, req, &tag);
+            return Ok(());
+        }
+        if let Err(e) = checked {
             let (s, r) = match e {
                 sipkit_dialog::Error::CSeqOutOfOrder { .. } => (500, "Server Internal Error"),
                 _ => (481, "Call/Transaction Does Not Exist"),
             };
-            reply(ep, notes, &key, req, s, r, Some(&tag));
+            self.reply(now, &key, req, s, r, Some(&tag));
             return Ok(());
         }
         match req.method() {
             Method::Bye => {
-                reply(ep, notes, &key, req, 200, "OK", Some(&tag));
+                self.reply(now, &key, req, 200, "OK", Some(&tag));
                 let c = &mut self.calls[i];
                 // Both sides may hang up at once (a transferor ends its dialog too, RFC 5589).
-                if c.state != State::Closing {
-                    c.state = State::Ended;
+                if c.state != CallState::Closing {
+                    c.state = CallState::Ended;
                 }
                 if c.report.ended.is_empty() {
                     c.report.ended = "bye_received".into();
                 }
+                if let (true, Some(o)) = (c.state == CallState::Ended, c.out.as_mut()) {
+                    o.hangup.get_or_insert(HangupReport {
+                        by: "remote".into(),
+                        status: Some(200),
+                    });
+                }
+                self.timers.clear(Timer::Hangup(CallId(i)));
             }
-            Method::Refer => self.on_refer(ep, i, key, req, notes).await?,
+            Method::Refer => self.on_refer(now, i, key, req)?,
             Method::Invite => {
-                let adv = ep.advertised();
+                let adv = self.core.advertised();
                 let c = &mut self.calls[i];
                 if let Some(d) = c.dialog.as_ref() {
                     let b = d
@@ -558,8 +1268,12 @@ impl Agent {
                             sdp::session(adv.ip(), sdp::rtp_port(adv.port()), 2),
                         )
                         .build();
-                    if ep.respond_2xx(&key, &b, &c.call_id, &c.local_tag).is_ok() {
-                        notes(Note::Replied {
+                    if self
+                        .core
+                        .respond_2xx(now, &key, &b, &c.call_id, &c.local_tag)
+                        .is_ok()
+                    {
+                        self.note(Note::Replied {
                             status: 200,
                             reason: "OK".into(),
                             method: "INVITE".into(),
@@ -568,29 +1282,66 @@ impl Agent {
                 }
             }
             Method::Info | Method::Options | Method::Update => {
-                reply(ep, notes, &key, req, 200, "OK", Some(&tag))
+                self.reply(now, &key, req, 200, "OK", Some(&tag))
             }
-            Method::Notify => reply(
-                ep,
-                notes,
+            Method::Notify => self.reply(
+                now,
                 &key,
                 req,
                 481,
                 "Subscription Does Not Exist",
                 Some(&tag),
             ),
-            _ => reply(ep, notes, &key, req, 405, "Method Not Allowed", Some(&tag)),
+            _ => self.reply(now, &key, req, 405, "Method Not Allowed", Some(&tag)),
         }
         Ok(())
     }
 
-    async fn on_refer(
+    /// A NOTIFY of the subscription of a REFER this agent sent.
+    fn on_refer_notify(
         &mut self,
-        ep: &mut Endpoint,
+        now: Instant,
+        i: usize,
+        key: &TransactionKey,
+        req: &Request<'_>,
+        tag: &str,
+    ) {
+        let answer = match self.calls[i].referring.as_mut() {
+            Some(r) => r.subscriber.on_notify(now, req),
+            None => return,
+        };
+        self.reply(now, key, req, answer.status, answer.reason, Some(tag));
+        let last = self.calls[i]
+            .referring
+            .as_ref()
+            .and_then(|r| r.subscriber.notifications().last().cloned());
+        if let Some(n) = last {
+            self.note(Note::Notify {
+                sipfrag_status: n.sipfrag_status,
+                sipfrag: n.sipfrag,
+                subscription_state: n.subscription_state,
+                reason: n.reason,
+                answered: n.answered,
+            });
+        }
+        self.after_subscriber(i);
+    }
+
+    /// Re-arms the transferor's wait after its subscriber moved.
+    fn after_subscriber(&mut self, i: usize) {
+        let next = self.calls[i]
+            .referring
+            .as_ref()
+            .and_then(|r| r.subscriber.poll_timeout());
+        self.timers.set_opt(Timer::NotifyWait(CallId(i)), next);
+    }
+
+    fn on_refer(
+        &mut self,
+        now: Instant,
         i: usize,
         key: TransactionKey,
         req: &Request<'_>,
-        notes: &mut dyn FnMut(Note),
     ) -> Result<(), Error> {
         let tag = self.calls[i].local_tag.clone();
         if self.calls[i]
@@ -598,28 +1349,19 @@ impl Agent {
             .as_ref()
             .is_some_and(|t| t.notifier.is_active())
         {
-            reply(ep, notes, &key, req, 491, "Request Pending", Some(&tag));
+            self.reply(now, &key, req, 491, "Request Pending", Some(&tag));
             return Ok(());
         }
         let cfg = NotifierConfig {
             duration: self.opts.refer_subscription,
             norefersub: self.opts.norefersub,
+            accept: self.opts.refer_response,
         };
-        let (notifier, ok) = match ReferNotifier::accept(now(), req, cfg) {
+        let (notifier, ok) = match ReferNotifier::accept(now, req, cfg) {
             Ok(x) => x,
             Err(refusal) => {
-                notes(Note::Info {
-                    text: format!("REFER refused: {}", refusal.why),
-                });
-                reply(
-                    ep,
-                    notes,
-                    &key,
-                    req,
-                    refusal.status,
-                    refusal.reason,
-                    Some(&tag),
-                );
+                self.say("ua_refer_refused", &[("why", refusal.why)]);
+                self.reply(now, &key, req, refusal.status, refusal.reason, Some(&tag));
                 return Ok(());
             }
         };
@@ -627,24 +1369,24 @@ impl Agent {
             return Ok(());
         };
         let mut b = d
-            .response(req, ok.status, "Accepted")
+            .response(req, ok.status, ok.reason)
             .header(HeaderName::UserAgent, USER_AGENT);
         if ok.refer_sub_false {
             b = b.raw_header("Refer-Sub", "false");
         }
         let bytes = b.build();
-        ep.respond(&key, &bytes)?;
-        notes(Note::Replied {
+        self.core.respond(now, &key, &bytes)?;
+        self.note(Note::Replied {
             status: ok.status,
-            reason: "Accepted".into(),
+            reason: ok.reason.into(),
             method: "REFER".into(),
         });
-        notes(Note::Info {
-            text: format!(
-                "transferring to {} (Referred-By: {})",
-                ok.target, ok.referred_by
-            ),
-        });
+        self.say(
+            "ua_transferring",
+            &[("target", &ok.target), ("referred_by", &ok.referred_by)],
+        );
+        self.timers
+            .set_opt(Timer::Subscription(CallId(i)), notifier.poll_timeout());
         self.calls[i].transfer = Some(Transferee {
             notifier,
             child: None,
@@ -656,12 +1398,17 @@ impl Agent {
                 new_call_status: None,
             },
         });
-        self.notify(ep, i, 100, "Trying", notes)?;
+        self.notify(now, i, 100, "Trying")?;
         // The new call, with Referred-By (RFC 3892) and this UA as caller.
-        let adv = ep.advertised();
-        let from = format!("<sip:{}@{}>;tag={}", self.opts.user, host_of(adv), ep.tag());
-        let call_id = ep.call_id();
-        let contact = ep.contact(&self.opts.user);
+        let adv = self.core.advertised();
+        let from = format!(
+            "<sip:{}@{}>;tag={}",
+            self.opts.user,
+            host_only(adv),
+            self.core.tag()
+        );
+        let call_id = self.core.call_id();
+        let contact = self.core.contact(&self.opts.user);
         let mut setup = CallSetup::new(&from, &format!("<{}>", ok.target), &call_id, &contact, 1);
         setup
             .headers
@@ -672,84 +1419,204 @@ impl Agent {
             "application/sdp".into(),
             sdp::session(adv.ip(), sdp::rtp_port(adv.port()), 1),
         ));
-        let dest = match ep.resolve(&ok.target).await {
-            Ok(d) => d,
-            Err(e) => {
-                notes(Note::Info {
-                    text: format!("cannot call {}: {e}", ok.target),
-                });
-                self.notify(ep, i, 503, "Service Unavailable", notes)?;
-                return Ok(());
-            }
-        };
-        let via = ep.via();
-        let (invite, seq) = setup.invite(&ok.target, &via);
-        let k = ep.send_request(&invite, dest)?;
-        notes(Note::Sent {
-            method: "INVITE".into(),
-            uri: ok.target.clone(),
-            cseq: seq,
-            to: dest,
-        });
-        self.calls.push(Call {
-            dialog: None,
-            dest: Some(dest),
-            inbound: false,
-            state: State::Calling,
-            invite_key: Some(k),
-            invite,
-            local_tag: String::new(),
-            call_id: call_id.clone(),
-            answer_at: None,
-            hangup_at: None,
-            give_up_at: Some(now() + self.opts.ring_timeout),
-            bye_key: None,
+        let report = AgentCallReport {
+            call_id,
+            direction: "outbound".into(),
+            peer: ok.target.clone(),
+            status: None,
+            ended: String::new(),
             transfer: None,
-            parent: Some(i),
-            report: AgentCallReport {
-                call_id,
-                direction: "outbound".into(),
-                peer: ok.target,
-                status: None,
-                ended: String::new(),
-                transfer: None,
-                referred_by: Some(ok.referred_by),
-            },
-        });
-        let child = self.calls.len() - 1;
+            referred_by: Some(ok.referred_by),
+        };
+        // The transferee calls the target without following redirects, and
+        // gives up after --ring-timeout without CANCEL.
+        if let Err(e) = (self.resolve)(&ok.target) {
+            {
+                self.say(
+                    "ua_cannot_call",
+                    &[("uri", &ok.target), ("error", &e.to_string())],
+                );
+                return self.notify(now, i, 503, "Service Unavailable");
+            }
+        }
+        let out = Outbound {
+            setup,
+            follower: RedirectFollower::new(&ok.target, RedirectPolicy { max_redirects: 0 }),
+            original: ok.target.clone(),
+            proxy: None,
+            ring_timeout: self.opts.ring_timeout,
+            cancel_on_timeout: false,
+            hangup_after: self.opts.hangup_after,
+            provisional: false,
+            cancel_pending: false,
+            attempts: Vec::new(),
+            reasons: Vec::new(),
+            last: (None, None),
+            hangup: None,
+        };
+        let child = self.push_outbound(out, Some(i), report);
         if let Some(t) = self.calls[i].transfer.as_mut() {
             t.child = Some(child);
         }
+        self.follow(now, child, Next::Try(ok.target.clone()), 0, "")
+    }
+
+    /// Adds an outbound call that has not sent anything yet.
+    fn push_outbound(
+        &mut self,
+        out: Outbound,
+        parent: Option<usize>,
+        report: AgentCallReport,
+    ) -> usize {
+        let i = self.calls.len();
+        self.calls.push(Call {
+            dialog: None,
+            dest: None,
+            inbound: false,
+            state: CallState::Calling,
+            invite_key: None,
+            invite: Vec::new(),
+            local_tag: String::new(),
+            call_id: out.setup.call_id.clone(),
+            bye_key: None,
+            reinvite_key: None,
+            transfer: None,
+            referring: None,
+            parent,
+            out: Some(Box::new(out)),
+            report,
+        });
+        i
+    }
+
+    /// Where call `i` sends a request for `uri`: its proxy, or the URI resolved.
+    fn dest_for(&self, i: usize, uri: &str) -> Result<SocketAddr, Error> {
+        match self.calls[i].out.as_ref().and_then(|o| o.proxy) {
+            Some(p) => Ok(p),
+            None => (self.resolve)(uri),
+        }
+    }
+
+    /// Goes on with call `i` after an attempt ended with `status` (0: no
+    /// response) and `reason`: the next target of its redirect chain, or
+    /// the end of the call (reported to a transfer it was placed for).
+    fn follow(
+        &mut self,
+        now: Instant,
+        i: usize,
+        mut next: Next,
+        status: u16,
+        reason: &str,
+    ) -> Result<(), Error> {
+        loop {
+            match next {
+                Next::Try(uri) => match self.dest_for(i, &uri) {
+                    Ok(dest) => return self.send_invite(now, i, &uri, dest),
+                    Err(e) => {
+                        let error = e.to_string();
+                        self.say("cannot_send", &[("target", &uri), ("error", &error)]);
+                        let Some(o) = self.calls[i].out.as_mut() else {
+                            return Ok(());
+                        };
+                        o.attempts.push(AttemptReport {
+                            uri,
+                            cseq: o.setup.next_seq(),
+                            destination: None,
+                            status: None,
+                            reason: error.clone(),
+                        });
+                        o.last = (None, Some(error));
+                        next = o.follower.on_final(0, vec![]);
+                    }
+                },
+                Next::Stop(_) => {
+                    self.timers.clear(Timer::GiveUp(CallId(i)));
+                    self.calls[i].state = CallState::Ended;
+                    self.calls[i].report.ended = "failed".into();
+                    if let Some(p) = self.calls[i].parent {
+                        let (status, reason) = if status == 0 {
+                            (408, "Request Timeout")
+                        } else {
+                            (status, reason)
+                        };
+                        self.child_final(now, p, status, reason)?;
+                    }
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// CANCELs call `i`'s INVITE (RFC 3261 §9.1).
+    fn send_cancel(&mut self, now: Instant, i: usize) {
+        let Some(key) = self.calls[i].invite_key.clone() else {
+            return;
+        };
+        match self.core.cancel(now, &key) {
+            Ok(_) => self.say("call_cancel_sent", &[]),
+            Err(e) => self.say("call_cannot_cancel", &[("error", &e.to_string())]),
+        }
+    }
+
+    /// Sends the next INVITE of call `i`'s chain to `uri` at `dest`.
+    fn send_invite(
+        &mut self,
+        now: Instant,
+        i: usize,
+        uri: &str,
+        dest: SocketAddr,
+    ) -> Result<(), Error> {
+        let via = self.core.via();
+        let Some(o) = self.calls[i].out.as_mut() else {
+            return Err(Error::Internal("an outbound call without its setup"));
+        };
+        let (invite, seq) = o.setup.invite(uri, &via);
+        o.provisional = false;
+        o.cancel_pending = false;
+        o.attempts.push(AttemptReport {
+            uri: uri.to_owned(),
+            cseq: seq,
+            destination: Some(dest.to_string()),
+            status: None,
+            reason: String::new(),
+        });
+        let ring = o.ring_timeout;
+        let k = self.core.send_request(now, &invite, dest)?;
+        let c = &mut self.calls[i];
+        c.invite_key = Some(k);
+        c.invite = invite;
+        c.dest = Some(dest);
+        self.note(Note::Sent {
+            method: "INVITE".into(),
+            uri: uri.to_owned(),
+            cseq: seq,
+            to: dest,
+        });
+        self.timers.set(Timer::GiveUp(CallId(i)), now + ring);
         Ok(())
     }
 
     /// Sends the NOTIFY reporting `status` on call `i`'s subscription.
-    fn notify(
-        &mut self,
-        ep: &mut Endpoint,
-        i: usize,
-        status: u16,
-        reason: &str,
-        notes: &mut dyn FnMut(Note),
-    ) -> Result<(), Error> {
+    fn notify(&mut self, now: Instant, i: usize, status: u16, reason: &str) -> Result<(), Error> {
         let Some(t) = self.calls[i].transfer.as_mut() else {
             return Ok(());
         };
-        let Some(content) = t.notifier.notify(now(), status, reason) else {
+        let Some(content) = t.notifier.notify(now, status, reason) else {
             return Ok(());
         };
         t.report.notified.push(status);
-        self.send_notify(ep, i, &content, notes)
+        let next = t.notifier.poll_timeout();
+        self.timers.set_opt(Timer::Subscription(CallId(i)), next);
+        self.send_notify(now, i, &content)
     }
 
     fn send_notify(
         &mut self,
-        ep: &mut Endpoint,
+        now: Instant,
         i: usize,
         content: &NotifyContent,
-        notes: &mut dyn FnMut(Note),
     ) -> Result<(), Error> {
-        let via = ep.via();
+        let via = self.core.via();
         let c = &mut self.calls[i];
         let (Some(d), Some(dest)) = (c.dialog.as_mut(), c.dest) else {
             return Ok(());
@@ -771,43 +1638,40 @@ impl Agent {
             .body(content.content_type, content.body.clone())
             .build();
         let uri = d.request_target().0;
-        ep.send_request(&bytes, dest)?;
+        self.core.send_request(now, &bytes, dest)?;
         let frag = String::from_utf8_lossy(&content.body).trim_end().to_owned();
-        notes(Note::Sent {
+        self.note(Note::Sent {
             method: "NOTIFY".into(),
             uri,
             cseq: seq,
             to: dest,
         });
-        notes(Note::Info {
-            text: format!(
-                "NOTIFY carries \"{frag}\", Subscription-State: {}",
-                content.subscription_state
-            ),
-        });
+        self.say(
+            "ua_notify_carries",
+            &[("sipfrag", &frag), ("state", &content.subscription_state)],
+        );
         Ok(())
     }
 
     // ----------------------------------------------------------- responses
 
-    async fn on_response(
+    fn on_response(
         &mut self,
-        ep: &mut Endpoint,
+        now: Instant,
         key: TransactionKey,
         status: u16,
         bytes: &[u8],
-        notes: &mut dyn FnMut(Note),
     ) -> Result<(), Error> {
         let Some(resp) = as_response(bytes) else {
             return Ok(());
         };
-        note_response(notes, &resp);
+        self.note_response(&resp);
         if self
             .reg
             .as_ref()
             .is_some_and(|r| r.key.as_ref() == Some(&key))
         {
-            self.on_register_response(&resp, notes);
+            self.on_register_response(now, &resp);
             return Ok(());
         }
         if let Some(i) = self
@@ -816,10 +1680,50 @@ impl Agent {
             .position(|c| c.bye_key.as_ref() == Some(&key))
         {
             if status >= 200 {
-                self.calls[i].state = State::Ended;
+                if let Some(d) = self.calls[i].dialog.as_mut() {
+                    d.on_response(&resp);
+                }
+                self.calls[i].state = CallState::Ended;
                 if self.calls[i].report.ended.is_empty() {
                     self.calls[i].report.ended = "bye_sent".into();
                 }
+                if let Some(o) = self.calls[i].out.as_mut() {
+                    o.hangup.get_or_insert(HangupReport {
+                        by: "local".into(),
+                        status: Some(status),
+                    });
+                }
+            }
+            return Ok(());
+        }
+        if let Some(i) = self
+            .calls
+            .iter()
+            .position(|c| c.referring.as_ref().is_some_and(|r| r.key == key))
+        {
+            let mut waiting = None;
+            if let Some(r) = self.calls[i].referring.as_mut() {
+                if status >= 200 && r.reason.is_none() {
+                    r.reason = Some(resp.reason().to_owned());
+                    r.subscriber.on_refer_response(now, &resp);
+                    if status < 300 && r.subscriber.outcome().is_none() {
+                        waiting = Some(r.wait.as_secs());
+                    }
+                }
+            }
+            if let Some(secs) = waiting {
+                self.say("transfer_waiting", &[("secs", &secs.to_string())]);
+            }
+            self.after_subscriber(i);
+            return Ok(());
+        }
+        if let Some(i) = self
+            .calls
+            .iter()
+            .position(|c| c.reinvite_key.as_ref() == Some(&key))
+        {
+            if (200..300).contains(&status) {
+                self.ack_2xx(now, i, &resp)?;
             }
             return Ok(());
         }
@@ -830,67 +1734,121 @@ impl Agent {
         else {
             return Ok(());
         };
-        if status < 200 || self.calls[i].state != State::Calling {
+        if self.calls[i].state != CallState::Calling {
             return Ok(());
         }
-        self.calls[i].give_up_at = None;
+        if status < 200 {
+            let cancel = match self.calls[i].out.as_mut() {
+                Some(o) => {
+                    o.provisional = true;
+                    std::mem::take(&mut o.cancel_pending)
+                }
+                None => false,
+            };
+            if cancel {
+                self.send_cancel(now, i);
+            }
+            return Ok(());
+        }
+        self.timers.clear(Timer::GiveUp(CallId(i)));
         self.calls[i].report.status = Some(status);
         let parent = self.calls[i].parent;
+        let reason = resp.reason().to_owned();
+        let Some(o) = self.calls[i].out.as_mut() else {
+            return Ok(());
+        };
+        if let Some(a) = o.attempts.last_mut() {
+            a.status = Some(status);
+            a.reason = reason.clone();
+        }
+        o.last = (Some(status), Some(reason.clone()));
+        if (300..400).contains(&status) {
+            o.reasons.push(reason.clone());
+        }
+        let hangup_after = o.hangup_after;
+        let next = o.follower.on_final(status, choices(&resp));
+        let rec = o.follower.redirects().last().cloned();
         if status < 300 {
-            let Some(inv) = as_request(&self.calls[i].invite) else {
-                return Ok(());
-            };
-            let dialog = Dialog::uac(&inv, &resp)?;
-            let dest = ep.resolve(dialog.next_hop()).await?;
-            let via = ep.via();
-            let ack = dialog
-                .ack(inv.cseq().seq, &via)
-                .header(HeaderName::UserAgent, USER_AGENT)
-                .build();
-            ep.send_ack(
-                AckFor2xx::new(inv.call_id(), inv.cseq().seq, &dialog.id().remote_tag, ack),
-                dest,
-            );
-            notes(Note::Sent {
-                method: "ACK".into(),
-                uri: dialog.request_target().0,
-                cseq: inv.cseq().seq,
-                to: dest,
-            });
-            let c = &mut self.calls[i];
-            c.local_tag = dialog.id().local_tag.clone();
-            c.dialog = Some(dialog);
-            c.dest = Some(dest);
-            c.state = State::Up;
-            c.hangup_at = self.opts.hangup_after.map(|d| now() + d);
+            self.ack_2xx(now, i, &resp)?;
+            self.calls[i].state = CallState::Up;
+            if let Some(d) = hangup_after {
+                self.timers.set(Timer::Hangup(CallId(i)), now + d);
+            }
             if let Some(p) = parent {
-                self.child_final(ep, p, status, resp.reason(), notes)?;
+                self.child_final(now, p, status, resp.reason())?;
                 // RFC 5589 §6.1: the transfer succeeded; the old call ends.
-                if self.calls[p].state == State::Up || self.calls[p].state == State::Answered {
-                    notes(Note::Info {
-                        text: "transfer done: hanging up the old call".into(),
-                    });
+                if matches!(self.calls[p].state, CallState::Up | CallState::Answered) {
+                    self.say("ua_transfer_done", &[]);
                     self.calls[p].report.ended = "transferred".into();
-                    self.send_bye(ep, p, notes)?;
+                    self.send_bye(now, p)?;
                 }
             }
-        } else {
-            self.calls[i].state = State::Ended;
-            self.calls[i].report.ended = "failed".into();
-            if let Some(p) = parent {
-                self.child_final(ep, p, status, resp.reason(), notes)?;
-            }
+            return Ok(());
         }
+        if let (true, Some(rec)) = ((300..400).contains(&status), rec) {
+            let (next_uri, stop) = match &next {
+                Next::Try(u) => (Some(u.clone()), None),
+                Next::Stop(s) => (None, Some(s.as_str().to_owned())),
+            };
+            self.note(Note::Redirect {
+                status,
+                queued: rec.queued,
+                looped: rec.looped,
+                next: next_uri,
+                stop,
+            });
+        }
+        self.follow(now, i, next, status, &reason)
+    }
+
+    /// ACKs the 2xx of call `i`'s INVITE or re-INVITE and keeps the ACK for
+    /// the 2xx's retransmissions (RFC 3261 §13.2.2.4); the first 2xx makes
+    /// the dialog.
+    fn ack_2xx(&mut self, _now: Instant, i: usize, resp: &Response<'_>) -> Result<(), Error> {
+        let seq = resp.cseq().seq;
+        let via = self.core.via();
+        let c = &mut self.calls[i];
+        if c.dialog.is_none() {
+            let Some(inv) = as_request(&c.invite) else {
+                return Err(Error::Internal("the INVITE does not parse"));
+            };
+            let d = Dialog::uac(&inv, resp)?;
+            c.local_tag = d.id().local_tag.clone();
+            c.dialog = Some(d);
+        } else if let Some(d) = c.dialog.as_mut() {
+            // A re-INVITE's 2xx refreshes the remote target (§12.2.1.2).
+            d.on_response(resp);
+        }
+        let Some(d) = c.dialog.as_ref() else {
+            return Ok(());
+        };
+        let hop = d.next_hop().to_owned();
+        let ack = d
+            .ack(seq, &via)
+            .header(HeaderName::UserAgent, USER_AGENT)
+            .build();
+        let remote_tag = d.id().remote_tag.clone();
+        let uri = d.request_target().0;
+        let call_id = d.id().call_id.clone();
+        let dest = self.dest_for(i, &hop)?;
+        self.core
+            .send_ack(AckFor2xx::new(&call_id, seq, &remote_tag, ack), dest);
+        self.calls[i].dest = Some(dest);
+        self.note(Note::Sent {
+            method: "ACK".into(),
+            uri,
+            cseq: seq,
+            to: dest,
+        });
         Ok(())
     }
 
     fn child_final(
         &mut self,
-        ep: &mut Endpoint,
+        now: Instant,
         parent: usize,
         status: u16,
         reason: &str,
-        notes: &mut dyn FnMut(Note),
     ) -> Result<(), Error> {
         if let Some(t) = self.calls[parent].transfer.as_mut() {
             t.report.new_call_status = Some(status);
@@ -900,21 +1858,25 @@ impl Agent {
         } else {
             reason
         };
-        self.notify(ep, parent, status, reason, notes)
+        self.notify(now, parent, status, reason)
     }
 
+    /// A client transaction ended without a final response: Timer B or F,
+    /// or (`transport_error`) a failed send.
     fn on_timeout(
         &mut self,
-        ep: &mut Endpoint,
+        now: Instant,
         key: &TransactionKey,
-        notes: &mut dyn FnMut(Note),
+        transport_error: bool,
     ) -> Result<(), Error> {
         if let Some(r) = self.reg.as_mut().filter(|r| r.key.as_ref() == Some(key)) {
-            notes(Note::Info {
-                text: format!("no response from the registrar {}", r.uri),
-            });
+            let uri = r.uri.clone();
             r.report.status = None;
             r.key = None;
+            self.say("ua_registrar_silent", &[("uri", &uri)]);
+            if let Some(reason) = self.stopping.take() {
+                self.stopped = Some(reason);
+            }
             return Ok(());
         }
         if let Some(i) = self
@@ -922,45 +1884,70 @@ impl Agent {
             .iter()
             .position(|c| c.bye_key.as_ref() == Some(key))
         {
-            self.calls[i].state = State::Ended;
+            self.calls[i].state = CallState::Ended;
+            let placed = self.calls[i].parent.is_none();
+            if let (true, Some(o)) = (placed, self.calls[i].out.as_mut()) {
+                o.hangup.get_or_insert(HangupReport {
+                    by: "local".into(),
+                    status: None,
+                });
+                self.say("call_bye_no_response", &[]);
+            }
+            return Ok(());
+        }
+        if let Some(i) = self
+            .calls
+            .iter()
+            .position(|c| c.referring.as_ref().is_some_and(|r| &r.key == key))
+        {
+            if let Some(r) = self.calls[i].referring.as_mut() {
+                r.subscriber.on_refer_timeout();
+            }
+            self.after_subscriber(i);
             return Ok(());
         }
         if let Some(i) = self.calls.iter().position(|c| {
-            !c.inbound && c.invite_key.as_ref() == Some(key) && c.state == State::Calling
+            !c.inbound && c.invite_key.as_ref() == Some(key) && c.state == CallState::Calling
         }) {
-            self.calls[i].state = State::Ended;
-            self.calls[i].report.ended = "failed".into();
-            self.calls[i].give_up_at = None;
-            if let Some(p) = self.calls[i].parent {
-                self.child_final(ep, p, 408, "Request Timeout", notes)?;
+            self.timers.clear(Timer::GiveUp(CallId(i)));
+            let why = if transport_error {
+                "call_transport_failed"
+            } else {
+                "call_no_response"
+            };
+            let reason = agent_text(self.opts.lang, why, &[]);
+            let Some(o) = self.calls[i].out.as_mut() else {
+                return Ok(());
+            };
+            if let Some(a) = o.attempts.last_mut() {
+                a.reason = reason.clone();
             }
+            o.last = (None, Some(reason));
+            // The follower takes 408 for "no response" (RFC 3261 §8.1.3.1).
+            let next = o.follower.on_final(408, vec![]);
+            return self.follow(now, i, next, 0, "");
         }
         Ok(())
     }
 
-    fn send_bye(
-        &mut self,
-        ep: &mut Endpoint,
-        i: usize,
-        notes: &mut dyn FnMut(Note),
-    ) -> Result<(), Error> {
-        let via = ep.via();
+    fn send_bye(&mut self, now: Instant, i: usize) -> Result<(), Error> {
+        let via = self.core.via();
+        self.timers.clear(Timer::Hangup(CallId(i)));
         let c = &mut self.calls[i];
-        c.hangup_at = None;
         let (Some(d), Some(dest)) = (c.dialog.as_mut(), c.dest) else {
-            c.state = State::Ended;
+            c.state = CallState::Ended;
             return Ok(());
         };
         let Ok((b, seq)) = d.request("BYE", &via) else {
-            c.state = State::Ended;
+            c.state = CallState::Ended;
             return Ok(());
         };
         let bytes = b.header(HeaderName::UserAgent, USER_AGENT).build();
         let uri = d.request_target().0;
         d.terminate();
-        c.bye_key = Some(ep.send_request(&bytes, dest)?);
-        c.state = State::Closing;
-        notes(Note::Sent {
+        c.bye_key = Some(self.core.send_request(now, &bytes, dest)?);
+        c.state = CallState::Closing;
+        self.note(Note::Sent {
             method: "BYE".into(),
             uri,
             cseq: seq,
@@ -969,70 +1956,9 @@ impl Agent {
         Ok(())
     }
 
-    async fn on_deadline(
-        &mut self,
-        ep: &mut Endpoint,
-        notes: &mut dyn FnMut(Note),
-    ) -> Result<(), Error> {
-        let t = now();
-        for i in 0..self.calls.len() {
-            if self.calls[i].state == State::Ended {
-                continue;
-            }
-            if self.calls[i].answer_at.is_some_and(|a| t >= a)
-                && self.calls[i].state == State::Ringing
-            {
-                self.answer(ep, i, notes).await?;
-            }
-            if self.calls[i].hangup_at.is_some_and(|a| t >= a) {
-                notes(Note::Info {
-                    text: format!("hanging up call {} (--hangup-after)", self.calls[i].call_id),
-                });
-                if self.calls[i].report.ended.is_empty() {
-                    self.calls[i].report.ended = "bye_sent".into();
-                }
-                self.send_bye(ep, i, notes)?;
-            }
-            if self.calls[i].give_up_at.is_some_and(|a| t >= a)
-                && self.calls[i].state == State::Calling
-            {
-                notes(Note::Info {
-                    text: format!("{} did not answer in time", self.calls[i].report.peer),
-                });
-                self.calls[i].give_up_at = None;
-                self.calls[i].state = State::Ended;
-                self.calls[i].report.ended = "failed".into();
-                if let Some(p) = self.calls[i].parent {
-                    self.child_final(ep, p, 408, "Request Timeout", notes)?;
-                }
-            }
-            let expired = self.calls[i]
-                .transfer
-                .as_mut()
-                .and_then(|tr| tr.notifier.handle_timeout(t));
-            if let Some(content) = expired {
-                self.send_notify(ep, i, &content, notes)?;
-            }
-        }
-        if self
-            .reg
-            .as_ref()
-            .is_some_and(|r| r.refresh_at.is_some_and(|a| t >= a))
-        {
-            let expires = self.opts.register_expires;
-            self.send_register(ep, expires, notes)?;
-        }
-        Ok(())
-    }
-
     // -------------------------------------------------------- registration
 
-    async fn start_registration(
-        &mut self,
-        ep: &mut Endpoint,
-        uri: &str,
-        notes: &mut dyn FnMut(Note),
-    ) -> Result<(), Error> {
+    fn start_registration(&mut self, now: Instant, uri: &str) -> Result<(), Error> {
         let u = sipkit_message::Uri::parse(uri)
             .map_err(|e| Error::BadUri(uri.to_owned(), e.to_string()))?;
         let host = u.host.map(|h| h.to_string()).unwrap_or_default();
@@ -1041,16 +1967,15 @@ impl Agent {
             .aor
             .clone()
             .unwrap_or_else(|| format!("sip:{}@{host}", self.opts.user));
-        let dest = ep.resolve(uri).await?;
+        let dest = (self.resolve)(uri)?;
         self.reg = Some(Registration {
             uri: uri.to_owned(),
             aor: aor.clone(),
             dest,
-            call_id: ep.call_id(),
-            tag: ep.tag(),
+            call_id: self.core.call_id(),
+            tag: self.core.tag(),
             cseq: 0,
             key: None,
-            refresh_at: None,
             unregistering: false,
             report: RegistrationReport {
                 registrar: uri.to_owned(),
@@ -1061,22 +1986,17 @@ impl Agent {
             },
         });
         let expires = self.opts.register_expires;
-        self.send_register(ep, expires, notes)
+        self.send_register(now, expires)
     }
 
-    fn send_register(
-        &mut self,
-        ep: &mut Endpoint,
-        expires: u32,
-        notes: &mut dyn FnMut(Note),
-    ) -> Result<(), Error> {
-        let via = ep.via();
-        let contact = ep.contact(&self.opts.user);
+    fn send_register(&mut self, now: Instant, expires: u32) -> Result<(), Error> {
+        let via = self.core.via();
+        let contact = self.core.contact(&self.opts.user);
+        self.timers.clear(Timer::Refresh);
         let Some(r) = self.reg.as_mut() else {
             return Ok(());
         };
         r.cseq += 1;
-        r.refresh_at = None;
         let bytes = RequestBuilder::new("REGISTER", &r.uri)
             .header(HeaderName::Via, via)
             .header(HeaderName::MaxForwards, "70")
@@ -1088,21 +2008,18 @@ impl Agent {
             .header(HeaderName::Expires, expires.to_string())
             .header(HeaderName::UserAgent, USER_AGENT)
             .build();
-        r.key = Some(ep.send_request(&bytes, r.dest)?);
-        notes(Note::Sent {
+        r.key = Some(self.core.send_request(now, &bytes, r.dest)?);
+        let n = Note::Sent {
             method: "REGISTER".into(),
             uri: r.uri.clone(),
             cseq: r.cseq,
             to: r.dest,
-        });
+        };
+        self.note(n);
         Ok(())
     }
 
-    fn on_register_response(
-        &mut self,
-        resp: &sipkit_message::Response<'_>,
-        notes: &mut dyn FnMut(Note),
-    ) {
+    fn on_register_response(&mut self, now: Instant, resp: &Response<'_>) {
         let Some(r) = self.reg.as_mut() else { return };
         let status = resp.status();
         if status < 200 {
@@ -1111,10 +2028,14 @@ impl Agent {
         r.key = None;
         if r.unregistering {
             r.report.unregister_status = Some(status);
+            self.timers.clear(Timer::Unregister);
+            if let Some(reason) = self.stopping.take() {
+                self.stopped = Some(reason);
+            }
             return;
         }
         r.report.status = Some(status);
-        if (200..300).contains(&status) {
+        let (key, args) = if (200..300).contains(&status) {
             let granted = resp
                 .contacts()
                 .filter_map(Result::ok)
@@ -1122,60 +2043,35 @@ impl Agent {
                 .or_else(|| resp.expires().ok().flatten())
                 .unwrap_or(self.opts.register_expires);
             r.report.expires = Some(granted);
-            notes(Note::Info {
-                text: format!("registered {} for {granted} s", r.aor),
-            });
+            let args = vec![("aor", r.aor.clone()), ("secs", granted.to_string())];
             if granted > 0 {
-                r.refresh_at = Some(now() + Duration::from_secs(u64::from(granted.max(2) / 2)));
+                self.timers.set(
+                    Timer::Refresh,
+                    now + Duration::from_secs(u64::from(granted.max(2) / 2)),
+                );
             }
+            ("ua_registered", args)
         } else if status == 401 || status == 407 {
-            notes(Note::Info { text: "the registrar asks for digest authentication, which sipkit ua does not do yet: not registered".into() });
+            ("ua_digest", vec![])
         } else {
-            notes(Note::Info {
-                text: format!("registration refused with {status}"),
-            });
-        }
-    }
-
-    async fn unregister(&mut self, ep: &mut Endpoint, notes: &mut dyn FnMut(Note)) {
-        let registered = self
-            .reg
-            .as_ref()
-            .is_some_and(|r| r.report.status.is_some_and(|s| (200..300).contains(&s)));
-        if !registered {
-            return;
-        }
-        if let Some(r) = self.reg.as_mut() {
-            r.unregistering = true;
-        }
-        if self.send_register(ep, 0, notes).is_err() {
-            return;
-        }
-        let give_up = now() + Duration::from_secs(3);
-        while self.reg.as_ref().is_some_and(|r| r.key.is_some()) {
-            match ep.next(Some(give_up)).await {
-                EpEvent::Response { key, bytes, .. }
-                    if self
-                        .reg
-                        .as_ref()
-                        .is_some_and(|r| r.key.as_ref() == Some(&key)) =>
-                {
-                    if let Some(resp) = as_response(&bytes) {
-                        note_response(notes, &resp);
-                        self.on_register_response(&resp, notes);
-                    }
-                }
-                EpEvent::Deadline => break,
-                _ => {}
-            }
-        }
+            ("ua_register_refused", vec![("status", status.to_string())])
+        };
+        let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.say(key, &args);
     }
 }
 
-fn host_of(a: SocketAddr) -> String {
-    match a {
-        SocketAddr::V4(v) => v.ip().to_string(),
-        SocketAddr::V6(v) => format!("[{}]", v.ip()),
+fn as_request(bytes: &[u8]) -> Option<Request<'_>> {
+    match parse(bytes) {
+        Ok(Message::Request(r)) => Some(r),
+        _ => None,
+    }
+}
+
+fn as_response(bytes: &[u8]) -> Option<Response<'_>> {
+    match parse(bytes) {
+        Ok(Message::Response(r)) => Some(r),
+        _ => None,
     }
 }
 

@@ -3,14 +3,55 @@
 //! diagnose the NOTIFYs (`sipkit transfer`), and answer calls as a headless
 //! UA that acts as transferee (`sipkit ua`).
 //!
-//! This crate is the driver of the sans-IO layers: it owns the sockets
-//! (through `sipkit-transport`) and the clock, feeds the transaction layer
-//! (`sipkit-transaction`) and the dialog layer (`sipkit-dialog`), and runs
-//! the loop of ARCHITECTURE.md in [`Endpoint::next`]: feed one input, drain
-//! every output, wait for the earliest deadline. The protocol decisions —
-//! dialogs, the ACK and 2xx retransmission, REFER and its subscription, the
-//! redirect policy — live in `sipkit-dialog` and are tested there without
-//! sockets or sleeps.
+//! Two layers. The sans-IO one decides: [`UaCore`] (the transaction layer,
+//! the ACK to every retransmitted 2xx and the retransmission of this side's
+//! 2xx until its ACK, RFC 3261 §13) and, on it, the headless phone
+//! [`Agent`], which takes `(now, input)` and returns messages, notes and its
+//! next deadline — all its timers are one [`Timer`] enum in one table. It
+//! answers calls and acts as transferee (`sipkit ua`), and places calls that
+//! follow redirects and transfers them with REFER (`sipkit call`, `sipkit
+//! transfer`). The async one is thin: [`Endpoint`] owns the sockets
+//! (through `sipkit-transport`) and the clock, and [`run_agent`], [`call`]
+//! and [`transfer`] run the loop of ARCHITECTURE.md around an [`Agent`] —
+//! feed one input with the time, drain every output, wait for the earliest
+//! deadline. The protocol decisions below the
+//! UA — dialogs, REFER and its subscription, the redirect policy — live in
+//! `sipkit-dialog`. Only `endpoint.rs` reads the clock (clippy.toml bans it
+//! elsewhere); the agent is tested with two or three agents against each
+//! other on a jumping clock and a lossy link (`tests/integration`).
+//!
+//! ```
+//! use std::time::Instant;
+//! use sipkit_dialog::RedirectPolicy;
+//! use sipkit_ua::{resolve_literal, Agent, AgentOptions, CallState, Transport, UaCore};
+//!
+//! # #[allow(clippy::disallowed_methods)]
+//! let t0 = Instant::now(); // the driver's clock; the agent never reads it
+//! let alice_at = "192.0.2.1:5060".parse()?;
+//! let bob_at = "192.0.2.2:5060".parse()?;
+//! let mut alice = Agent::new(t0, UaCore::new(Transport::Udp, alice_at, 1),
+//!     AgentOptions::default(), "udp:192.0.2.1:5060".into(), resolve_literal);
+//! let mut bob = Agent::new(t0, UaCore::new(Transport::Udp, bob_at, 2),
+//!     AgentOptions::default(), "udp:192.0.2.2:5060".into(), resolve_literal);
+//! let call = alice.call(t0, "sip:bob@192.0.2.2:5060", RedirectPolicy::default())?;
+//! // A perfect network: deliver until both are quiet.
+//! loop {
+//!     let mut moved = false;
+//!     while let Some(t) = alice.poll_transmit() {
+//!         bob.handle_datagram(t0, &t.bytes, alice_at, bob_at, Transport::Udp)?;
+//!         moved = true;
+//!     }
+//!     while let Some(t) = bob.poll_transmit() {
+//!         alice.handle_datagram(t0, &t.bytes, bob_at, alice_at, Transport::Udp)?;
+//!         moved = true;
+//!     }
+//!     if !moved { break; }
+//! }
+//! assert_eq!(alice.call_state(call), Some(CallState::Up));
+//! // The driver then sleeps until the earliest deadline and calls handle_timeout.
+//! assert!(alice.poll_timeout().is_some_and(|t| t > t0));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! What it does not do (yet): media (the SDP announces a port nobody
 //! listens on), digest authentication, RFC 3263 DNS (SRV/NAPTR; plain
@@ -23,14 +64,18 @@
 mod agent;
 pub mod book;
 mod call;
+mod core;
 mod endpoint;
 mod report;
 pub mod sdp;
 mod transfer;
 
-pub use agent::{reason_for, run as run_agent, AgentOptions};
-pub use call::{call, hangup, hold, place_call, CallOptions, Established};
-pub use endpoint::{local_ip_for, now, resolve, seed, Endpoint, EpEvent};
+pub use agent::{
+    reason_for, run as run_agent, Agent, AgentOptions, CallId, CallState, Resolver, Timer,
+};
+pub use call::{call, CallOptions};
+pub use core::{resolve_literal, Transmit, UaCore};
+pub use endpoint::{local_ip_for, now, resolve, resolve_blocking, seed, Endpoint, EpEvent};
 pub use report::{
     AgentCallReport, AgentReport, AttemptReport, CallReport, ContactReport, HangupReport, Note,
     NotificationReport, RedirectReport, RegistrationReport, TransferReport, TransfereeReport,

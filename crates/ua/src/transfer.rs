@@ -1,21 +1,20 @@
 //! `sipkit transfer`: call the transferee, REFER it to the target (RFC 3515),
 //! follow the NOTIFYs of the implicit subscription, decide the outcome,
 //! diagnose a missing NOTIFY, and end the call (RFC 5589 blind transfer:
-//! the transferor ends its own dialog).
+//! the transferor ends its own dialog). The decisions are the synchronous
+//! [`Agent`]'s ([`Agent::place`], [`Agent::refer`], [`Agent::hangup`]);
+//! this is its thin async shell and the diagnosis in words.
 
 use std::time::Duration;
 
-use sipkit_codes::Lang;
-use sipkit_dialog::{Diagnosis, DialogId, Outcome, ReferSubscriber};
-use sipkit_message::{HeaderName, Method};
+use sipkit_codes::{agent_text, Lang};
+use sipkit_dialog::{Diagnosis, Outcome};
 
-use crate::call::{
-    as_request, as_response, hangup, in_dialog_request, note_response, place_call, reply,
-    reply_default, CallOptions,
-};
-use crate::endpoint::{now, Endpoint, EpEvent};
+use crate::agent::{command_agent, drive_until, give_back, Agent, CallState};
+use crate::call::CallOptions;
+use crate::endpoint::{now, Endpoint};
 use crate::report::{Note, NotificationReport, TransferReport};
-use crate::{Error, USER_AGENT};
+use crate::Error;
 
 /// What `sipkit transfer` is asked to do.
 #[derive(Debug, Clone)]
@@ -40,11 +39,32 @@ pub async fn transfer(
 ) -> Result<TransferReport, Error> {
     sipkit_message::Uri::parse(&opts.target)
         .map_err(|e| Error::BadUri(opts.target.clone(), e.to_string()))?;
-    let (call, est) = place_call(ep, &opts.call, notes).await?;
-    let Some(mut est) = est else {
-        let status = call.final_status;
-        let diagnosis = text(opts.lang, &Why::NotAnswered(status), &ctx(ep, &opts.target));
-        ep.send_queued().await;
+    let c = ctx(ep, &opts.target);
+    let mut agent = command_agent(ep, opts.lang);
+    let result = run_transfer(ep, &mut agent, opts, &c, notes).await;
+    give_back(ep, agent);
+    result
+}
+
+async fn run_transfer(
+    ep: &mut Endpoint,
+    agent: &mut Agent,
+    opts: &TransferOptions,
+    c: &Ctx,
+    notes: &mut dyn FnMut(Note),
+) -> Result<TransferReport, Error> {
+    let mut call_opts = opts.call.clone();
+    call_opts.lang = opts.lang;
+    let id = agent.place(now(), &call_opts, None)?;
+    drive_until(ep, agent, notes, |a| {
+        a.call_state(id) != Some(CallState::Calling)
+    })
+    .await?;
+    let call = agent
+        .call_report(id)
+        .ok_or(Error::Internal("the placed call has no report"))?;
+    if agent.call_state(id) != Some(CallState::Up) {
+        let diagnosis = text(opts.lang, &Why::NotAnswered(call.final_status), c);
         return Ok(TransferReport {
             call,
             target: opts.target.clone(),
@@ -57,97 +77,20 @@ pub async fn transfer(
             diagnosis_code: "call_not_answered".into(),
             hangup: None,
         });
-    };
-    let via = ep.via();
-    let (b, seq) = est.dialog.request("REFER", &via)?;
-    let local = est.dialog.local_party().to_owned();
-    let referred_by = local.split(";tag=").next().unwrap_or(&local).to_owned();
-    let mut b = b
-        .header(HeaderName::ReferTo, format!("<{}>", opts.target))
-        .header(HeaderName::ReferredBy, &referred_by)
-        .header(HeaderName::UserAgent, USER_AGENT)
-        .header(HeaderName::Supported, "norefersub");
-    if opts.no_refer_sub {
-        b = b.raw_header("Refer-Sub", "false");
     }
-    let refer = b.build();
-    let refer_key = ep.send_request(&refer, est.dest)?;
-    notes(Note::Sent {
-        method: "REFER".into(),
-        uri: est.dialog.request_target().0,
-        cseq: seq,
-        to: est.dest,
-    });
-    let start = now();
-    let mut sub = ReferSubscriber::new(start, seq, opts.notify_timeout, opts.no_refer_sub);
-    let mut refer_reason = None;
-    let dialog_id: DialogId = est.dialog.id().clone();
-    while sub.outcome().is_none() {
-        match ep.next(sub.poll_timeout()).await {
-            EpEvent::Response { key, status, bytes } if key == refer_key => {
-                let Some(r) = as_response(&bytes) else {
-                    continue;
-                };
-                note_response(notes, &r);
-                if status >= 200 {
-                    refer_reason = Some(r.reason().to_owned());
-                    sub.on_refer_response(now(), &r);
-                    if status < 300 && sub.outcome().is_none() {
-                        notes(Note::Info {
-                            text: format!(
-                                "waiting up to {} s for NOTIFY",
-                                opts.notify_timeout.as_secs()
-                            ),
-                        });
-                    }
-                }
-            }
-            EpEvent::Timeout { key } if key == refer_key => sub.on_refer_timeout(),
-            EpEvent::Response { bytes, .. } => {
-                if let Some(r) = as_response(&bytes) {
-                    note_response(notes, &r);
-                }
-            }
-            EpEvent::Request {
-                key, bytes, source, ..
-            } => {
-                let Some(req) = as_request(&bytes) else {
-                    continue;
-                };
-                let ours = DialogId::of_request(&req).as_ref() == Some(&dialog_id);
-                if ours && req.method() == Method::Notify {
-                    crate::call::note_request(notes, &req, source);
-                    // The CSeq check (§12.2.2) applies; the subscription survives a BYE.
-                    let _ = est.dialog.on_request(&req);
-                    let answer = sub.on_notify(now(), &req);
-                    reply(
-                        ep,
-                        notes,
-                        &key,
-                        &req,
-                        answer.status,
-                        answer.reason,
-                        Some(&dialog_id.local_tag),
-                    );
-                    if let Some(n) = sub.notifications().last() {
-                        notes(Note::Notify {
-                            sipfrag_status: n.sipfrag_status,
-                            sipfrag: n.sipfrag.clone(),
-                            subscription_state: n.subscription_state.clone(),
-                            reason: n.reason.clone(),
-                            answered: n.answered,
-                        });
-                    }
-                } else if ours {
-                    in_dialog_request(ep, &mut est, &key, &req, source, notes);
-                } else {
-                    reply_default(ep, notes, &key, &bytes, source);
-                }
-            }
-            EpEvent::Deadline => sub.handle_timeout(now()),
-            _ => {}
-        }
-    }
+    agent.refer(
+        now(),
+        id,
+        &opts.target,
+        opts.notify_timeout,
+        opts.no_refer_sub,
+    )?;
+    drive_until(ep, agent, notes, |a| a.transfer_outcome(id).is_some()).await?;
+    let sub = agent
+        .referral(id)
+        .cloned()
+        .ok_or(Error::Internal("the REFER has no subscriber"))?;
+    let refer_reason = agent.refer_reason(id).map(str::to_owned);
     let outcome = sub.outcome().unwrap_or(Outcome::NoNotify);
     let diag = sub
         .diagnosis()
@@ -155,14 +98,20 @@ pub async fn transfer(
         .unwrap_or(Diagnosis::NoNotifyAtAll {
             waited: opts.notify_timeout,
         });
-    let c = ctx(ep, &opts.target);
-    let diagnosis = text(opts.lang, &Why::Sub(&diag), &c);
-    let code = code(&diag);
+    let diagnosis = text(opts.lang, &Why::Sub(&diag), c);
     notes(Note::Info {
-        text: format!("outcome: {} — {diagnosis}", outcome.as_str()),
+        text: agent_text(
+            opts.lang,
+            "transfer_outcome",
+            &[("outcome", outcome.as_str()), ("diagnosis", &diagnosis)],
+        ),
     });
-    let hangup = Some(hangup(ep, &mut est, notes).await?);
-    ep.send_queued().await;
+    agent.hangup(now(), id)?;
+    drive_until(ep, agent, notes, |a| {
+        a.call_state(id) == Some(CallState::Ended)
+    })
+    .await?;
+    let hangup = agent.call_report(id).and_then(|r| r.hangup);
     let notifications = sub
         .notifications()
         .iter()
@@ -188,7 +137,7 @@ pub async fn transfer(
         notifications,
         outcome: outcome.as_str().into(),
         diagnosis,
-        diagnosis_code: code.into(),
+        diagnosis_code: code(&diag).into(),
         hangup,
     })
 }
@@ -247,186 +196,75 @@ fn summary(code: u16, lang: Lang) -> String {
 fn last(s: Option<u16>, lang: Lang) -> String {
     match s {
         Some(s) => named(s, lang),
-        None => {
-            if lang == Lang::RU {
-                "нет".into()
-            } else {
-                "none".into()
-            }
-        }
+        None => agent_text(lang, "diag_none", &[]),
     }
 }
 
+/// The diagnosis in words, from the `[agent]` table of the knowledge base.
 fn text(lang: Lang, why: &Why<'_>, c: &Ctx) -> String {
-    let ru = lang == Lang::RU;
+    let say = |key: &str, args: &[(&str, &str)]| agent_text(lang, key, args);
+    let target = c.target.as_str();
     match why {
         Why::NotAnswered(s) => {
-            let s = s.map_or_else(
-                || {
-                    if ru {
-                        "ответа нет".to_owned()
-                    } else {
-                        "no response".to_owned()
-                    }
-                },
-                |s| named(s, lang),
-            );
-            if ru {
-                format!(
-                    "вызов переводимому не был принят ({s}): переводить нечего, REFER не отправлен"
-                )
-            } else {
-                format!("the call to the transferee was not answered ({s}): there is nothing to transfer, no REFER was sent")
-            }
+            let s = s.map_or_else(|| say("diag_no_response", &[]), |s| named(s, lang));
+            say("diag_not_answered", &[("status", &s)])
         }
         Why::Sub(d) => match d {
-            Diagnosis::Transferred { status } => {
-                if ru {
-                    format!(
-                        "переводимый дозвонился до {}: новый вызов принят ({})",
-                        c.target,
-                        named(*status, lang)
-                    )
-                } else {
-                    format!(
-                        "the transferee reached {}: the new call was answered ({})",
-                        c.target,
-                        named(*status, lang)
-                    )
-                }
-            }
-            Diagnosis::NewCallFailed { status } => {
-                if ru {
-                    format!(
-                        "пришёл NOTIFY с ошибкой: вызов переводимого на {} завершился {} — {}",
-                        c.target,
-                        named(*status, lang),
-                        summary(*status, lang)
-                    )
-                } else {
-                    format!(
-                        "a NOTIFY arrived with a failure: the transferee's call to {} ended with {} — {}",
-                        c.target,
-                        named(*status, lang),
-                        summary(*status, lang)
-                    )
-                }
-            }
-            Diagnosis::ReferRejected { status } => {
-                if ru {
-                    format!(
-                        "переводимый отклонил REFER: {} — {}",
-                        named(*status, lang),
-                        summary(*status, lang)
-                    )
-                } else {
-                    format!(
-                        "the transferee refused the REFER with {} — {}",
-                        named(*status, lang),
-                        summary(*status, lang)
-                    )
-                }
-            }
-            Diagnosis::ReferTimedOut => {
-                if ru {
-                    "на REFER не пришло ответа за 32 с (таймер F): переводимый или прокси его потерял или отбросил".into()
-                } else {
-                    "no response to the REFER within 32 s (Timer F): the transferee or a proxy lost or dropped it".into()
-                }
-            }
-            Diagnosis::SubscriptionRefused { requested: true } => {
-                if ru {
-                    "переводимый принял REFER без подписки (Refer-Sub: false), как и просили: NOTIFY не будет, исход перевода неизвестен".into()
-                } else {
-                    "the transferee accepted the REFER without a subscription (Refer-Sub: false), as asked: no NOTIFY will come, so the outcome is unknown".into()
-                }
-            }
-            Diagnosis::SubscriptionRefused { requested: false } => {
-                if ru {
-                    "подписка отклонена: ответ 2xx на REFER содержит Refer-Sub: false, хотя REFER этого не просил (RFC 4488 §4 разрешает это, только если REFER сам содержал Refer-Sub: false); NOTIFY не будет, исход перевода неизвестен".into()
-                } else {
-                    "the subscription was refused: the 2xx to the REFER says Refer-Sub: false although the REFER did not ask for it (RFC 4488 §4 allows that only when the REFER carried Refer-Sub: false); no NOTIFY will come, so the outcome is unknown".into()
-                }
-            }
-            Diagnosis::ExpiresZero => {
-                if ru {
-                    "подписке дали нулевой срок (Expires: 0 или expires=0): она закончилась сразу, и NOTIFY с результатом не пришёл".into()
-                } else {
-                    "the subscription was given zero lifetime (Expires: 0 or expires=0): it ended at once, and no NOTIFY with the result came".into()
-                }
-            }
+            Diagnosis::Transferred { status } => say(
+                "diag_transferred",
+                &[("target", target), ("status", &named(*status, lang))],
+            ),
+            Diagnosis::NewCallFailed { status } => say(
+                "diag_new_call_failed",
+                &[
+                    ("target", target),
+                    ("status", &named(*status, lang)),
+                    ("summary", &summary(*status, lang)),
+                ],
+            ),
+            Diagnosis::ReferRejected { status } => say(
+                "diag_refer_rejected",
+                &[
+                    ("status", &named(*status, lang)),
+                    ("summary", &summary(*status, lang)),
+                ],
+            ),
+            Diagnosis::ReferTimedOut => say("diag_refer_timeout", &[]),
+            Diagnosis::SubscriptionRefused { requested: true } => say("diag_refused_as_asked", &[]),
+            Diagnosis::SubscriptionRefused { requested: false } => say("diag_refused_unasked", &[]),
+            Diagnosis::ExpiresZero => say("diag_expires_zero", &[]),
             Diagnosis::SubscriptionExpired { last_status } => {
-                if ru {
-                    format!(
-                        "подписка истекла (expires в Subscription-State) раньше, чем пришёл NOTIFY с итогом; последний статус: {}",
-                        last(*last_status, lang)
-                    )
-                } else {
-                    format!(
-                        "the subscription expired (the expires of Subscription-State) before a NOTIFY with the final result; the last status was {}",
-                        last(*last_status, lang)
-                    )
-                }
+                say("diag_expired", &[("last", &last(*last_status, lang))])
             }
-            Diagnosis::NoNotifyAtAll { waited } => {
-                if ru {
-                    format!(
-                        "за {} с не пришло ни одного NOTIFY, хотя REFER принят: проверьте, что Contact переводящего <{}> достижим от переводимого по {} — NAT (частный адрес в Contact или Via), межсетевой экран, отбрасывающий входящие запросы, или несовпадение транспорта (переводимый шлёт NOTIFY по другому транспорту или порту)",
-                        waited.as_secs(),
-                        c.contact,
-                        c.transport
-                    )
-                } else {
-                    format!(
-                        "no NOTIFY arrived within {} s although the REFER was accepted: check that the transferor's Contact <{}> is reachable from the transferee over {} — NAT (a private address in Contact or Via), a firewall dropping inbound requests, or a transport mismatch (the transferee sending NOTIFY over another transport or port)",
-                        waited.as_secs(),
-                        c.contact,
-                        c.transport
-                    )
-                }
-            }
+            Diagnosis::NoNotifyAtAll { waited } => say(
+                "diag_no_notify",
+                &[
+                    ("secs", &waited.as_secs().to_string()),
+                    ("contact", &c.contact),
+                    ("transport", c.transport),
+                ],
+            ),
             Diagnosis::NoFinalNotify {
                 last_status,
                 waited,
-            } => {
-                if ru {
-                    format!(
-                        "NOTIFY приходили (последний: {}), но итогового за {} с не было: новый вызов, возможно, ещё звонит (увеличьте --notify-timeout), или переводимый перестал сообщать",
-                        last(*last_status, lang),
-                        waited.as_secs()
-                    )
-                } else {
-                    format!(
-                        "NOTIFYs came (the last: {}) but no final one within {} s: the new call may still be ringing (raise --notify-timeout), or the transferee stopped reporting",
-                        last(*last_status, lang),
-                        waited.as_secs()
-                    )
-                }
-            }
+            } => say(
+                "diag_no_final_notify",
+                &[
+                    ("last", &last(*last_status, lang)),
+                    ("secs", &waited.as_secs().to_string()),
+                ],
+            ),
             Diagnosis::TerminatedWithoutResult {
                 reason,
                 last_status,
             } => {
                 let r = reason.clone().unwrap_or_else(|| "-".into());
-                if ru {
-                    format!(
-                        "переводимый завершил подписку (reason={r}), не сообщив итог нового вызова; последний статус: {}",
-                        last(*last_status, lang)
-                    )
-                } else {
-                    format!(
-                        "the transferee ended the subscription (reason={r}) without reporting the new call's final status; the last status was {}",
-                        last(*last_status, lang)
-                    )
-                }
+                say(
+                    "diag_terminated",
+                    &[("reason", &r), ("last", &last(*last_status, lang))],
+                )
             }
-            _ => {
-                if ru {
-                    "исход неизвестен".into()
-                } else {
-                    "the outcome is unknown".into()
-                }
-            }
+            _ => say("diag_unknown", &[]),
         },
     }
 }

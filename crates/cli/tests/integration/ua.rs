@@ -322,6 +322,46 @@ fn ua_call_text_shows_each_response_with_its_explanation() {
 }
 
 #[test]
+fn ua_explanations_are_the_text_of_sipkit_explain() {
+    let ua = start_ua(&["--answer", "486", "--calls", "1", "--duration", "20"]);
+    let o = run(&["call", &format!("sip:sipkit@{}", ua.addr), "--lang", "ru"]);
+    let text = stdout(&o);
+    let line = text
+        .lines()
+        .find(|l| l.contains("← 486 "))
+        .unwrap_or_else(|| panic!("{text}"));
+    let (_, said) = line.split_once("(INVITE): ").unwrap();
+    let explain = json(&sipkit(&[
+        "explain", "486", "--lang", "ru", "--format", "json",
+    ]));
+    assert_eq!(
+        said,
+        explain["summary"].as_str().unwrap(),
+        "the same text as sipkit explain"
+    );
+}
+
+#[test]
+fn ua_prints_the_knowledge_base_sentences_in_russian() {
+    // The UA's and the caller's own lines come from the [agent] table of ru.toml.
+    let ua = start_ua(&["--calls", "1", "--duration", "20", "--lang", "ru"]);
+    let o = run(&["call", &format!("sip:sipkit@{}", ua.addr), "--lang", "ru"]);
+    assert_eq!(code(&o), 0);
+    let text = stdout(&o);
+    let say =
+        |k: &str, args: &[(&str, &str)]| sipkit_codes::agent_text(sipkit_codes::Lang::RU, k, args);
+    assert!(text.contains("итог: ответ 200 OK на "), "{text}");
+    assert!(
+        text.contains(&say("rule_none", &[])),
+        "the future-calls rule:\n{text}"
+    );
+    let (rc, out) = ua.finish(20);
+    assert_eq!(rc, 0, "{out}");
+    assert!(out.contains("установлен (пришёл ACK)"), "{out}");
+    assert!(out.contains("остановлен (calls)"), "{out}");
+}
+
+#[test]
 fn ua_answer_delay_rings_first() {
     let ua = start_ua(&["--answer-delay", "0.5", "--calls", "1", "--duration", "20"]);
     let o = run(&["call", &format!("sip:sipkit@{}", ua.addr)]);
@@ -335,9 +375,21 @@ fn ua_answer_delay_rings_first() {
 
 #[test]
 fn ua_transfer_between_three_sipkit_uas() {
-    // Bob is transferred to Carol; both are `sipkit ua`.
+    transfer_between_three_sipkit_uas(&[], 200);
+}
+
+#[test]
+fn ua_transfer_between_three_sipkit_uas_with_a_legacy_202() {
+    transfer_between_three_sipkit_uas(&["--refer-response", "202"], 202);
+}
+
+/// Bob is transferred to Carol; both are `sipkit ua`. Bob accepts the
+/// REFER with `status` (200 by default, RFC 7647 §5).
+fn transfer_between_three_sipkit_uas(bob_args: &[&str], status: i64) {
     let carol = start_ua(&["--hangup-after", "0.5", "--duration", "20"]);
-    let bob = start_ua(&["--calls", "1", "--duration", "20", "--format", "json"]);
+    let mut args = vec!["--calls", "1", "--duration", "20", "--format", "json"];
+    args.extend_from_slice(bob_args);
+    let bob = start_ua(&args);
     let target = format!("sip:carol@{}", carol.addr);
     let o = run(&[
         "transfer",
@@ -351,7 +403,7 @@ fn ua_transfer_between_three_sipkit_uas() {
     ]);
     let j = json(&o);
     assert_eq!(code(&o), 0, "{j:#}");
-    assert_eq!(j["refer_status"], 202);
+    assert_eq!(j["refer_status"], status);
     assert_eq!(j["outcome"], "transferred");
     assert_eq!(j["refer_sub"], true);
     let frags: Vec<i64> = j["notifications"]
@@ -375,6 +427,7 @@ fn ua_transfer_between_three_sipkit_uas() {
     let calls = b["calls"].as_array().unwrap();
     assert_eq!(calls.len(), 2, "{b:#}");
     assert_eq!(calls[0]["transfer"]["refer_to"], target.as_str());
+    assert_eq!(calls[0]["transfer"]["refer_status"], status);
     assert_eq!(
         calls[0]["transfer"]["notified"],
         serde_json::json!([100, 200])
@@ -644,6 +697,7 @@ fn ua_sipp_call_through_sipkit_serve_redirect() {
     assert_eq!(uas.finish(30).0, 0);
 }
 
+/// `file` is a name in testdata/sipp/ua, or an absolute path.
 fn sipp_transfer(file: &str, notify_timeout: &str) -> (i32, Value, String) {
     let sipp = sipp().expect("checked by the caller");
     let port = free_port();
@@ -670,14 +724,33 @@ fn sipp_transfer(file: &str, notify_timeout: &str) -> (i32, Value, String) {
     (code(&o), j, out)
 }
 
-#[test]
-fn ua_sipp_transfer_202_and_notifies() {
-    if sipp().is_none() {
-        return;
+/// `sipkit transfer` takes 200 (RFC 7647 §5) and 202 (RFC 3515) alike:
+/// transferee_notify.xml answers the REFER with 202, and a copy of it made
+/// here with 200.
+fn sipp_transfer_accepted_and_notifies(status: i64) {
+    let file = if status == 202 {
+        scenario("transferee_notify.xml")
+    } else {
+        let text = std::fs::read_to_string(scenario("transferee_notify.xml")).unwrap();
+        assert!(text.contains("SIP/2.0 202 Accepted"));
+        let path = std::env::temp_dir().join(format!(
+            "sipkit-transferee-notify-200-{}.xml",
+            std::process::id()
+        ));
+        std::fs::write(
+            &path,
+            text.replace("SIP/2.0 202 Accepted", "SIP/2.0 200 OK"),
+        )
+        .unwrap();
+        path
+    };
+    let (rc, j, log) = sipp_transfer(file.to_str().unwrap(), "10");
+    if status != 202 {
+        let _ = std::fs::remove_file(&file);
     }
-    let (rc, j, log) = sipp_transfer("transferee_notify.xml", "10");
     assert_eq!(rc, 0, "{j:#}");
-    assert_eq!(j["refer_status"], 202);
+    assert_eq!(j["refer_status"], status);
+    assert_eq!(j["refer_sub"], true);
     assert_eq!(j["outcome"], "transferred");
     assert_eq!(j["diagnosis_code"], "transferred");
     assert_eq!(j["notifications"][0]["sipfrag_status"], 100);
@@ -692,6 +765,22 @@ fn ua_sipp_transfer_202_and_notifies() {
         log.contains("REFER Refer-To sip:carol@127.0.0.1:9 Referred-By sip:sipkit@127.0.0.1"),
         "{log}"
     );
+}
+
+#[test]
+fn ua_sipp_transfer_200_and_notifies() {
+    if sipp().is_none() {
+        return;
+    }
+    sipp_transfer_accepted_and_notifies(200);
+}
+
+#[test]
+fn ua_sipp_transfer_202_and_notifies() {
+    if sipp().is_none() {
+        return;
+    }
+    sipp_transfer_accepted_and_notifies(202);
 }
 
 #[test]
@@ -754,7 +843,19 @@ fn ua_sipp_transfer_refused_subscription() {
 #[test]
 fn ua_sipp_transferor_moves_the_call_to_a_target_that_sees_referred_by() {
     let Some(sipp) = sipp() else { return };
-    let ua = start_ua(&[
+    transferor_moves_the_call(&sipp, &[], 200);
+}
+
+#[test]
+fn ua_sipp_transferor_gets_a_legacy_202_when_asked_for() {
+    let Some(sipp) = sipp() else { return };
+    transferor_moves_the_call(&sipp, &["--refer-response", "202"], 202);
+}
+
+/// SIPp transfers a call to `sipkit ua` (started with `ua_extra`) to a SIPp
+/// target; the REFER is answered with `status`.
+fn transferor_moves_the_call(sipp: &Path, ua_extra: &[&str], status: u16) {
+    let mut args = vec![
         "--hangup-after",
         "0.5",
         "--calls",
@@ -763,10 +864,12 @@ fn ua_sipp_transferor_moves_the_call_to_a_target_that_sees_referred_by() {
         "30",
         "--format",
         "json",
-    ]);
+    ];
+    args.extend_from_slice(ua_extra);
+    let ua = start_ua(&args);
     let carol_port = free_port();
     let carol = start_sipp(
-        &sipp,
+        sipp,
         "target_referred_by.xml",
         carol_port,
         &["-trace_logs", "-log_file", "/dev/stdout"],
@@ -802,6 +905,9 @@ fn ua_sipp_transferor_moves_the_call_to_a_target_that_sees_referred_by() {
             "-timeout_error",
             "-nostdin",
             "-trace_err",
+            "-trace_logs",
+            "-log_file",
+            "/dev/stdout",
             "-error_file",
         ])
         .arg(&errors)
@@ -813,11 +919,16 @@ fn ua_sipp_transferor_moves_the_call_to_a_target_that_sees_referred_by() {
     if alice.status.code() != Some(0) {
         let (_, ua_out) = ua.finish(30);
         panic!(
-            "the transferor (SIPp, exit {:?}) should see 202, NOTIFY 100 (active), NOTIFY 200 (terminated) and BYE:\n{}\n{unexpected}\nsipkit ua:\n{ua_out}",
+            "the transferor (SIPp, exit {:?}) should see {status}, NOTIFY 100 (active), NOTIFY 200 (terminated) and BYE:\n{}\n{unexpected}\nsipkit ua:\n{ua_out}",
             alice.status.code(),
             String::from_utf8_lossy(&alice.stdout)
         );
     }
+    let alice_log = String::from_utf8_lossy(&alice.stdout);
+    assert!(
+        alice_log.contains(&format!("REFER answered {status}")),
+        "{alice_log}"
+    );
     let (rc, log) = carol.finish(30);
     assert_eq!(rc, 0, "the target got the INVITE with Referred-By:\n{log}");
     assert!(
@@ -828,6 +939,10 @@ fn ua_sipp_transferor_moves_the_call_to_a_target_that_sees_referred_by() {
     assert_eq!(rc, 0, "{out}");
     assert!(
         out.contains("\"notified\": [\n") && out.contains("\"new_call_status\": 200"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("\"refer_status\": {status}")),
         "{out}"
     );
 }
@@ -940,4 +1055,48 @@ fn ua_ring_timeout_cancels_and_the_ua_answers_487() {
         out.contains("→ 200 OK (CANCEL)") && out.contains("→ 487 Request Terminated (INVITE)"),
         "{out}"
     );
+}
+
+#[test]
+fn ua_sipkit_serve_never_answers_refer_with_202() {
+    // RFC 7647 §5: 202 is deprecated for REFER. The redirect server answers
+    // a REFER like any request it redirects, and 481 inside a dialog.
+    use crate::serve::{status, Client, Server};
+    let server = Server::start(":memory:", &[]);
+    let c = Client::new(server.udp);
+    let register = "REGISTER sip:127.0.0.1 SIP/2.0\n\
+Via: SIP/2.0/UDP 127.0.0.1:PORT;branch=z9hG4bK-refer-r1;rport\n\
+Max-Forwards: 70\n\
+From: <sip:bob@example.com>;tag=r1\n\
+To: <sip:bob@example.com>\n\
+Call-ID: refer-reg\n\
+CSeq: 1 REGISTER\n\
+Contact: <sip:bob@192.0.2.20:5070>\n\
+Expires: 600\n\
+Content-Length: 0\n\n";
+    assert_eq!(status(&c.ask(register)), 200);
+    let refer = |user: &str, branch: &str, to_tag: &str| {
+        format!(
+            "REFER sip:{user}@example.com SIP/2.0\n\
+Via: SIP/2.0/UDP 127.0.0.1:PORT;branch=z9hG4bK-{branch}\n\
+Max-Forwards: 70\n\
+From: <sip:alice@example.net>;tag=a-{branch}\n\
+To: <sip:{user}@example.com>{to_tag}\n\
+Call-ID: refer-{branch}\n\
+CSeq: 1 REFER\n\
+Contact: <sip:alice@127.0.0.1:PORT>\n\
+Refer-To: <sip:carol@example.com>\n\
+Content-Length: 0\n\n"
+        )
+    };
+    let cases = [
+        ("bob", "rf1", "", 302),
+        ("nobody", "rf2", "", 404),
+        ("bob", "rf3", ";tag=b1", 481),
+    ];
+    for (user, branch, tag, want) in cases {
+        let r = c.ask(&refer(user, branch, tag));
+        assert_eq!(status(&r), want, "{r}");
+        assert_ne!(status(&r), 202, "{r}");
+    }
 }

@@ -9,6 +9,7 @@
     missing_docs
 )] // test code: a panic is a failed test
 
+mod agent;
 mod compare_all;
 mod data;
 mod grammar;

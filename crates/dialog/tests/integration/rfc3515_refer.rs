@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant};
 
 use sipkit_dialog::{
-    CallSetup, Diagnosis, Dialog, NotifierConfig, NotifyContent, Outcome, ReferNotifier,
-    ReferSubscriber, SubscriberState, SIPFRAG,
+    AcceptStatus, CallSetup, Diagnosis, Dialog, NotifierConfig, NotifyContent, Outcome,
+    ReferNotifier, ReferSubscriber, SubscriberState, SIPFRAG,
 };
 use sipkit_message::HeaderName;
 
@@ -105,14 +105,36 @@ fn refer_answer(bob: &Dialog, refer: &[u8], status: u16, extra: &[(&str, &str)])
 // ------------------------------------------------------------ notifier
 
 #[test]
-fn s2_4_2_refer_accepted_with_202() {
+fn rfc7647_5_refer_accepted_with_200_not_202() {
+    let (mut alice, mut bob) = call();
+    let (r, _) = default_refer(&mut alice);
+    bob.on_request(&req(&r)).unwrap();
+    let (_, ok) = ReferNotifier::accept(epoch(), &req(&r), NotifierConfig::default()).unwrap();
+    assert_eq!(
+        (ok.status, ok.reason),
+        (200, "OK"),
+        "RFC 7647 §5: a REFER recipient answers 200 and must not send 202"
+    );
+    let resp200 = refer_answer(&bob, &r, ok.status, &[]);
+    assert_eq!(resp(&resp200).status(), 200);
+}
+
+#[test]
+fn s2_4_2_refer_accepted_with_202_when_acting_as_legacy_equipment() {
     let (mut alice, mut bob) = call();
     let (r, seq) = default_refer(&mut alice);
     assert_eq!(seq, 2);
     bob.on_request(&req(&r)).unwrap();
     let t0 = epoch();
-    let (n, ok) = ReferNotifier::accept(t0, &req(&r), NotifierConfig::default()).unwrap();
-    assert_eq!(ok.status, 202);
+    let cfg = NotifierConfig {
+        accept: AcceptStatus::Accepted,
+        ..NotifierConfig::default()
+    };
+    let (n, ok) = ReferNotifier::accept(t0, &req(&r), cfg).unwrap();
+    assert_eq!((ok.status, ok.reason), (202, "Accepted"));
+    assert_eq!(AcceptStatus::from_code(202), Some(AcceptStatus::Accepted));
+    assert_eq!(AcceptStatus::from_code(200), Some(AcceptStatus::Ok));
+    assert_eq!(AcceptStatus::from_code(201), None);
     assert!(!ok.refer_sub_false);
     assert_eq!(ok.target, "sip:carol@192.0.2.3");
     assert!(ok.target_headers.is_empty());
@@ -265,7 +287,7 @@ fn rfc6665_4_2_2_subscription_expiry_sends_terminated_timeout() {
     let t0 = epoch();
     let cfg = NotifierConfig {
         duration: SECS(30),
-        norefersub: true,
+        ..NotifierConfig::default()
     };
     let (mut n, _) = ReferNotifier::accept(t0, &req(&r), cfg).unwrap();
     n.notify(t0, 100, "Trying").unwrap();

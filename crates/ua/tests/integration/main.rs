@@ -1,0 +1,14 @@
+//! sipkit-ua's synchronous agent driven on a jumping clock: two or three
+//! agents against each other (and scripted redirect servers and
+//! registrars) over a perfect and a lossy link. Nothing sleeps; no socket
+//! is opened.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    missing_docs
+)] // test code: a panic is a failed test
+
+mod harness;
+mod two_agents;
