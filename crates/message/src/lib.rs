@@ -68,8 +68,10 @@ mod message;
 mod name;
 mod params;
 mod parser;
+mod routing;
 mod scan;
 mod stream;
+mod transport;
 pub mod typed;
 mod uri;
 
@@ -85,8 +87,10 @@ pub use parser::{
     parse, parse_fragment, parse_raw, parse_raw_with, parse_with, Fragment, Limits, Mode,
     RawMessage, StartLine,
 };
+pub use routing::{is_forbidden_destination, response_destination, stamp_received, ViaRoute};
 pub use scan::{unescape, Unescaped};
 pub use stream::{Event, StreamDecoder};
+pub use transport::{Transport, UnknownTransport};
 pub use typed::{
     Auth, CSeq, Contact, Event as EventHeader, MediaType, NameAddr, RetryAfter, SubscriptionState,
     Via, Warning,

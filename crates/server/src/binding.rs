@@ -6,6 +6,8 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
 
+pub use sipkit_message::Transport;
+
 use crate::error::{Error, Result};
 use crate::time::UnixMs;
 use crate::uri::contact_key;
@@ -87,66 +89,6 @@ impl FromStr for Q {
     }
 }
 
-/// A SIP transport (RFC 3261 §18, RFC 4168 SCTP, RFC 7118 WebSocket).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Transport {
-    /// UDP.
-    Udp,
-    /// TCP.
-    Tcp,
-    /// TLS over TCP.
-    Tls,
-    /// SCTP.
-    Sctp,
-    /// WebSocket.
-    Ws,
-    /// WebSocket over TLS.
-    Wss,
-}
-
-impl Transport {
-    /// The lowercase name, as in a Via `transport` or `udp:` of a listen
-    /// address.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Transport::Udp => "udp",
-            Transport::Tcp => "tcp",
-            Transport::Tls => "tls",
-            Transport::Sctp => "sctp",
-            Transport::Ws => "ws",
-            Transport::Wss => "wss",
-        }
-    }
-}
-
-impl fmt::Display for Transport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Case-insensitive: `UDP`, `udp` and `Udp` are one transport.
-impl FromStr for Transport {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Transport> {
-        Ok(match s.to_ascii_lowercase().as_str() {
-            "udp" => Transport::Udp,
-            "tcp" => Transport::Tcp,
-            "tls" => Transport::Tls,
-            "sctp" => Transport::Sctp,
-            "ws" => Transport::Ws,
-            "wss" => Transport::Wss,
-            _ => {
-                return Err(Error::InvalidTransportAddr {
-                    text: s.to_owned(),
-                    reason: "unknown transport",
-                })
-            }
-        })
-    }
-}
-
 /// A transport and a socket address: where a REGISTER came from (kept for
 /// NAT traversal, RFC 3261 §18.2.1 `received`, RFC 5626) or where the server
 /// listens. Written `udp:127.0.0.1:5060` or `tcp:[::1]:5060`.
@@ -167,7 +109,7 @@ impl TransportAddr {
 
 impl fmt::Display for TransportAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.transport, self.addr)
+        write!(f, "{}:{}", self.transport.as_lowercase(), self.addr)
     }
 }
 

@@ -122,14 +122,7 @@ pub fn local_ip_for(peer: SocketAddr) -> std::net::IpAddr {
         .unwrap_or_else(|_| any.ip())
 }
 
-/// A seed for tags, branches and Call-IDs: not secret, only distinct per run.
-pub fn seed() -> u64 {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    t ^ (u64::from(std::process::id()) << 32)
-}
+pub use sipkit_transport::seed;
 
 impl Endpoint {
     /// Binds `transport` on `listen` (port 0 picks one). `advertise`
@@ -232,10 +225,7 @@ impl Endpoint {
     }
 
     fn tx_transport(&self) -> TxTransport {
-        match self.transport {
-            Transport::Udp => TxTransport::Udp,
-            Transport::Tcp => TxTransport::Tcp,
-        }
+        self.transport
     }
 
     /// Sends a request in a new client transaction.
@@ -361,10 +351,7 @@ impl Endpoint {
         if let Some(c) = msg.conn {
             self.conn_of.insert(msg.source, c);
         }
-        let t = match msg.transport {
-            Transport::Udp => TxTransport::Udp,
-            Transport::Tcp => TxTransport::Tcp,
-        };
+        let t = msg.transport;
         self.tx
             .handle_datagram(now(), &msg.bytes, msg.source, msg.local, t);
         self.drain();
@@ -570,7 +557,7 @@ impl Endpoint {
         local: Option<SocketAddr>,
         bytes: Vec<u8>,
     ) {
-        if sipkit_transport::via::is_forbidden_destination(destination) {
+        if sipkit_message::is_forbidden_destination(destination) {
             return;
         }
         let t = match transport {
