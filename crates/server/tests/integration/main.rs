@@ -41,6 +41,7 @@ macro_rules! for_each_store {
 }
 
 mod config;
+mod core;
 mod durability;
 mod redirect;
 mod registrar;
