@@ -72,4 +72,4 @@ pub use store::{
     open_store, open_store_with, Counts, DbSync, LocationService, MemoryStore, SqliteStore,
 };
 pub use time::UnixMs;
-pub use uri::{canonical_aor, contact_key};
+pub use uri::{canonical_aor, contact_key, same_contact};
