@@ -92,7 +92,7 @@ pub use scan::{unescape, Unescaped};
 pub use stream::{Event, StreamDecoder};
 pub use transport::{Transport, UnknownTransport};
 pub use typed::{
-    Auth, CSeq, Contact, Event as EventHeader, MediaType, NameAddr, RetryAfter, SubscriptionState,
-    Via, Warning,
+    qvalue, Auth, CSeq, Contact, Event as EventHeader, MediaType, NameAddr, RetryAfter,
+    SubscriptionState, Via, Warning,
 };
 pub use uri::{uri_eq, Host, Scheme, Uri};

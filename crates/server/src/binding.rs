@@ -64,28 +64,14 @@ impl fmt::Display for Q {
 }
 
 /// Parses a `qvalue` exactly as RFC 3261 §25.1 writes it:
-/// `"0" ["." 0*3DIGIT]` or `"1" ["." 0*3("0")]`.
+/// `"0" ["." 0*3DIGIT]` or `"1" ["." 0*3("0")]` ([`sipkit_message::qvalue`]).
 impl FromStr for Q {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Q> {
-        let bad = || Error::InvalidQ { text: s.to_owned() };
-        let (int, frac) = match s.split_once('.') {
-            Some((i, f)) => (i, f),
-            None => (s, ""),
-        };
-        if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad());
-        }
-        let mut thousandths: u16 = 0;
-        for (i, b) in frac.bytes().enumerate() {
-            thousandths += u16::from(b - b'0') * [100, 10, 1][i];
-        }
-        match int {
-            "0" => Ok(Q(thousandths)),
-            "1" if thousandths == 0 => Ok(Q::MAX),
-            _ => Err(bad()),
-        }
+        sipkit_message::qvalue(s)
+            .map(Q)
+            .ok_or_else(|| Error::InvalidQ { text: s.to_owned() })
     }
 }
 
