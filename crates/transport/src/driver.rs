@@ -24,10 +24,13 @@
 //! is tested without it by feeding the same inputs with a clock that jumps
 //! (see `sipkit-server`'s core tests and the transaction layer's harness).
 //!
-//! ```no_run
-//! # async fn serve() -> std::io::Result<()> {
+//! A runnable loop: an endpoint that answers every request 200 OK, run
+//! until a client on loopback has its answer.
+//!
+//! ```
 //! use std::time::Instant;
-//! use sipkit_transport::{driver, Endpoint, Inbound, ListenSpec, Now, Transports, TransportConfig};
+//! use sipkit_transport::driver::{self, DriverConfig, Stopped};
+//! use sipkit_transport::{Endpoint, Inbound, ListenSpec, Now, TransportConfig, Transports};
 //! use sipkit_transaction::{Config, Event, Transactions, Transmit};
 //!
 //! /// Answers every request 200 OK.
@@ -59,19 +62,25 @@
 //!     }
 //! }
 //!
-//! let specs: Vec<ListenSpec> = vec!["udp:127.0.0.1:0".parse().unwrap()];
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let specs: Vec<ListenSpec> = vec!["udp:127.0.0.1:0".parse()?];
 //! let (transports, inbound) = Transports::bind(&specs, TransportConfig::default()).await?;
+//! let server = transports.local_addrs()[0].1;
+//! // The shutdown future: a client that sends an OPTIONS and reads the answer.
+//! let client = async move {
+//!     let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.ok()?;
+//!     let options = "OPTIONS sip:echo@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK1;rport\r\n\
+//!         Max-Forwards: 70\r\nTo: <sip:echo@127.0.0.1>\r\nFrom: <sip:c@127.0.0.1>;tag=1\r\nCall-ID: c1\r\n\
+//!         CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+//!     sock.send_to(options.as_bytes(), server).await.ok()?;
+//!     let mut buf = [0u8; 1500];
+//!     let n = sock.recv(&mut buf).await.ok()?;
+//!     Some(String::from_utf8_lossy(&buf[..n]).lines().next()?.to_owned())
+//! };
 //! let mut echo = Echo(Transactions::new(Config::default()));
-//! let stopped = driver::run(
-//!     &mut echo,
-//!     &transports,
-//!     inbound,
-//!     None,
-//!     tokio::signal::ctrl_c(),
-//!     &driver::DriverConfig::default(),
-//! )
-//! .await;
-//! # let _ = stopped;
+//! let stopped = driver::run(&mut echo, &transports, inbound, None, client, &DriverConfig::default()).await?;
+//! assert_eq!(stopped, Stopped::Shutdown(Some("SIP/2.0 200 OK".to_owned())));
 //! # Ok(()) }
 //! ```
 
