@@ -173,7 +173,11 @@ impl ResponseBuilder {
 
     /// Appends a header under any name, in place.
     pub fn push_header(&mut self, name: &str, value: &str) {
-        let known = HeaderName::from_bytes(name.as_bytes());
+        self.push_named(HeaderName::from_bytes(name.as_bytes()), name, value);
+    }
+
+    /// Appends a header whose name is already classified as `known`.
+    fn push_named(&mut self, known: HeaderName, name: &str, value: &str) {
         push_line(&mut self.head, name);
         self.head.extend_from_slice(b": ");
         let start = self.head.len();
@@ -219,9 +223,18 @@ impl ResponseBuilder {
         out
     }
 
-    /// Writes the response, consuming the builder.
-    pub fn finish(self) -> Vec<u8> {
-        self.build()
+    /// Writes the response, consuming the builder: the bytes are written
+    /// in its own buffer, without a copy.
+    pub fn finish(mut self) -> Vec<u8> {
+        // Splice from the end so the earlier offsets stay valid.
+        for (start, end, text, is_tag) in self.splices().into_iter().flatten().rev() {
+            let tag: &[u8] = if is_tag { b";tag=" } else { b"" };
+            self.head
+                .splice(start..end, tag.iter().copied().chain(text.into_bytes()));
+        }
+        let mut out = std::mem::take(&mut self.head);
+        self.write_tail(&mut out);
+        out
     }
 
     /// Writes the response and checks it parses.
@@ -231,20 +244,25 @@ impl ResponseBuilder {
         Ok(out)
     }
 
-    fn write_to(&self, out: &mut Vec<u8>) {
-        // At most two splices, applied in the order of their offsets.
+    /// The To tag and the stamped top Via to put in, in the order of their
+    /// offsets: (start, end, text, whether it is the tag).
+    fn splices(&self) -> [Option<(usize, usize, String, bool)>; 2] {
         let tag = match (&self.to_tag, self.to_end, self.to_has_tag) {
-            (Some(tag), Some(at), false) => Some((at, at, tag.as_str(), true)),
+            (Some(tag), Some(at), false) => Some((at, at, tag.clone(), true)),
             _ => None,
         };
         let via = match (&self.top_via, self.via_value) {
-            (Some(v), Some((a, b))) => Some((a, b, v.as_str(), false)),
+            (Some(v), Some((a, b))) => Some((a, b, v.clone(), false)),
             _ => None,
         };
         let mut splices = [via, tag];
-        splices.sort_by_key(|s| s.map(|(a, ..)| a));
+        splices.sort_by_key(|s| s.as_ref().map(|(a, ..)| *a));
+        splices
+    }
+
+    fn write_to(&self, out: &mut Vec<u8>) {
         let mut at = 0;
-        for (start, end, text, is_tag) in splices.into_iter().flatten() {
+        for (start, end, text, is_tag) in self.splices().into_iter().flatten() {
             out.extend_from_slice(self.head.get(at..start).unwrap_or_default());
             if is_tag {
                 out.extend_from_slice(b";tag=");
@@ -253,6 +271,11 @@ impl ResponseBuilder {
             at = end;
         }
         out.extend_from_slice(self.head.get(at..).unwrap_or_default());
+        self.write_tail(out);
+    }
+
+    /// Content-Type, Content-Length, the blank line and the body.
+    fn write_tail(&self, out: &mut Vec<u8>) {
         if let Some(ct) = &self.content_type {
             out.extend_from_slice(b"Content-Type: ");
             out.extend_from_slice(ct.as_bytes());
@@ -270,10 +293,14 @@ impl ResponseBuilder {
 
 /// Appends `s` with CR and LF turned into spaces (see [`one_line`]).
 fn push_line(out: &mut Vec<u8>, s: &str) {
-    out.extend(
-        s.bytes()
-            .map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
-    );
+    if s.bytes().any(|b| b == b'\r' || b == b'\n') {
+        out.extend(
+            s.bytes()
+                .map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
+        );
+    } else {
+        out.extend_from_slice(s.as_bytes());
+    }
 }
 
 /// Appends a number in decimal.
@@ -343,7 +370,7 @@ pub fn response_from_request(req: &Request<'_>, status: u16, reason: &str) -> Re
     let mut b = ResponseBuilder::new(status, reason);
     for h in req.headers() {
         if copied_into_response(h.name, status) {
-            b.push_header(h.name.as_str(), h.value);
+            b.push_named(h.name, h.name.as_str(), h.value);
         }
     }
     b.to_has_tag = req.to().tag().is_some();
@@ -390,11 +417,13 @@ Call-ID: c\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
         let crate::Message::Request(req) = req else {
             panic!("a request")
         };
-        let bytes = response_from_request(&req, 200, "OK")
+        let builder = response_from_request(&req, 200, "OK")
             .top_via("SIP/2.0/UDP a;rport=4000;branch=z9hG4bK1;received=192.0.2.1")
             .to_tag("t1")
-            .raw_header("Server", "x")
-            .finish();
+            .raw_header("Server", "x");
+        let built = builder.build();
+        let bytes = builder.finish();
+        assert_eq!(built, bytes, "build and finish write the same bytes");
         assert_eq!(
             String::from_utf8(bytes).unwrap(),
             "SIP/2.0 200 OK\r\n\
