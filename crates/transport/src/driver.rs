@@ -353,11 +353,26 @@ fn send(transports: &Transports, t: TxTransmit, failed: &mpsc::UnboundedSender<S
     let local = t
         .local
         .filter(|l| !l.ip().is_unspecified() && l.is_ipv4() == dest.is_ipv4());
-    if t.transport == Transport::Udp {
-        if let Err(e) = transports.try_send_udp(local, dest, t.bytes.as_slice()) {
-            tracing::debug!(%dest, error = %e, "udp send failed");
+    match t.transport {
+        Transport::Udp => {
+            if let Err(e) = transports.try_send_udp(local, dest, t.bytes.as_slice()) {
+                tracing::debug!(%dest, error = %e, "udp send failed");
+            }
+            return;
         }
-        return;
+        Transport::Tcp => {}
+        other => {
+            let _ = failed.send(SendFailure {
+                key: t.key,
+                destination: dest,
+                transport: other,
+                error: io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    format!("sipkit-transport does not carry {other}"),
+                ),
+            });
+            return;
+        }
     }
     let key = t.key;
     let owned = Transmit {

@@ -173,12 +173,7 @@ impl Transports {
                     let local = table.listen(spec.addr).await?;
                     locals.push((Transport::Tcp, local));
                 }
-                other => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::Unsupported,
-                        format!("sipkit-transport does not listen on {other}"),
-                    ))
-                }
+                other => return Err(unsupported(other)),
             }
         }
         Ok((
@@ -214,7 +209,8 @@ impl Transports {
                 let sock = self.udp_socket(t.local, t.destination)?;
                 sock.send_to(&t.bytes, t.destination).await.map(|_| ())
             }
-            _ => self.tcp.send(t.conn, t.destination, t.bytes).await,
+            Transport::Tcp => self.tcp.send(t.conn, t.destination, t.bytes).await,
+            other => Err(unsupported(other)),
         }
     }
 
@@ -279,6 +275,14 @@ impl Transports {
     pub fn tcp_connections(&self) -> usize {
         self.tcp.len()
     }
+}
+
+/// The error for a transport this crate does not carry (TLS, SCTP, WS).
+fn unsupported(t: Transport) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!("sipkit-transport does not carry {t}"),
+    )
 }
 
 /// A UDP socket for the runtime and a duplicate of its descriptor for

@@ -273,3 +273,30 @@ async fn a_due_deadline_is_handed_to_the_endpoint() {
     assert_eq!(stopped, Ok(Stopped::Finished));
     assert!(echo.rang);
 }
+
+#[tokio::test]
+async fn a_transport_it_does_not_carry_is_a_send_failure() {
+    let (transports, inbound) = bind(&["udp:127.0.0.1:0"]).await;
+    let (cmd_tx, cmd_rx) = mpsc::channel(1);
+    let to: SocketAddr = "127.0.0.1:5061".parse().unwrap();
+    cmd_tx
+        .send((to, Transport::Tls, b"OPTIONS".to_vec()))
+        .await
+        .unwrap();
+    let mut echo = Echo::new();
+    echo.finish_on_failure = true;
+    let stopped = within(driver::run(
+        &mut echo,
+        &transports,
+        inbound,
+        Some(cmd_rx),
+        std::future::pending::<()>(),
+        &DriverConfig::default(),
+    ))
+    .await;
+    assert_eq!(stopped, Ok(Stopped::Finished));
+    assert_eq!(
+        echo.failures[0].error.kind(),
+        std::io::ErrorKind::Unsupported
+    );
+}
