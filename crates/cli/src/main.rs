@@ -12,7 +12,6 @@ mod logging;
 mod parse_cmd;
 mod render;
 mod serve_cmd;
-mod serve_core;
 mod ua_cmd;
 mod web_cmd;
 

@@ -1,22 +1,13 @@
-//! `sipkit serve`: the registrar and redirect server on UDP and TCP.
-//!
-//! The driver loop of ARCHITECTURE.md: one task owns the transaction layer
-//! and the service; it takes one input at a time (a received message, an
-//! expired timer, a signal), drains every output, then waits for the
-//! earliest of the next deadline, a socket and a signal.
+//! `sipkit serve`: the registrar and redirect server on UDP and TCP —
+//! its arguments and what it prints. The server itself is
+//! `sipkit_server::Server`: its core on `sipkit-transport`'s one driver.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::Args;
-use sipkit_server::{
-    open_store_with, LocationService, ServerConfig, Service, TransportAddr, UnixMs,
-};
-use sipkit_transport::{ListenSpec, Transport, TransportConfig, Transports};
-
-use crate::serve_core::Core;
+use sipkit_server::{Server, ServerConfig, TransportAddr};
+use sipkit_transport::{ListenSpec, Now, Shutdown};
 
 /// Arguments of `sipkit serve`.
 #[derive(Args, Debug)]
@@ -53,9 +44,8 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
         config.listen = args
             .listen
             .iter()
-            .map(|l| l.to_string().parse::<TransportAddr>())
-            .collect::<Result<_, _>>()
-            .context("listen address")?;
+            .map(|l| TransportAddr::new(l.transport, l.addr))
+            .collect();
     }
     if let Some(db) = &args.db {
         config.db = db.clone();
@@ -77,45 +67,23 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
 }
 
 async fn serve(config: ServerConfig) -> anyhow::Result<u8> {
-    let store: Arc<dyn LocationService> = Arc::from(
-        open_store_with(&config.db, config.db_sync)
-            .with_context(|| format!("opening the location service {:?}", config.db))?,
-    );
-    let now = UnixMs::from_system_time(SystemTime::now());
-    let counts = store.count(now).context("reading the location service")?;
-    let specs: Vec<ListenSpec> = config
-        .listen
-        .iter()
-        .map(|l| l.to_string().parse::<ListenSpec>())
-        .collect::<Result<_, _>>()
-        .context("listen address")?;
-    let tconfig = TransportConfig {
-        max_message_size: config.max_message_size,
-        ..TransportConfig::default()
-    };
-    let (transports, mut inbound) = Transports::bind(&specs, tconfig).await.with_context(|| {
-        format!(
-            "binding {}",
-            specs
-                .iter()
-                .map(|s| s.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    })?;
+    let server = Server::bind(&config, Now::read(), sipkit_transport::seed())
+        .await
+        .with_context(|| format!("starting the server (location service {:?})", config.db))?;
     // Signal handlers go in before the address is announced, so a SIGTERM
     // sent right after the announcement stops the server gracefully.
-    let mut shutdown = std::pin::pin!(Shutdown::install()?.wait());
-    let listening: Vec<String> = transports
+    let shutdown = Shutdown::install().context("installing the signal handlers")?;
+    let listening: Vec<String> = server
         .local_addrs()
         .iter()
-        .map(|(t, a)| format!("{}:{a}", t.as_str().to_ascii_lowercase()))
+        .map(|(t, a)| format!("{}:{a}", t.as_lowercase()))
         .collect();
     let db = if config.db == ":memory:" {
         "in memory (lost on exit)".to_owned()
     } else {
         config.db.clone()
     };
+    let counts = server.counts();
     say(&format!(
         "sipkit serve: listening on {}; location service {db} with {} binding(s) of {} AOR(s); Ctrl-C stops",
         listening.join(", "),
@@ -123,97 +91,16 @@ async fn serve(config: ServerConfig) -> anyhow::Result<u8> {
         counts.aors
     ));
     tracing::info!(listen = %listening.join(", "), db = %config.db, "serving");
-    let service = Service {
-        store: store.clone(),
-        registrar: config.registrar_config()?,
-        redirect: config.redirect_config()?,
-        tag_key: seed(),
-    };
-    let mut core = Core::new(service, &config, seed());
-    let mut purge = tokio::time::interval(Duration::from_secs(60));
-    // One timer, re-armed only when the earliest deadline changes.
-    let timer = tokio::time::sleep(Duration::from_secs(3600));
-    let mut timer = std::pin::pin!(timer);
-    let mut armed: Option<Instant> = None;
-    let mut outgoing = Vec::new();
-    loop {
-        let deadline = core.poll_timeout();
-        if deadline != armed {
-            if let Some(d) = deadline {
-                timer.as_mut().reset(tokio::time::Instant::from_std(d));
-            }
-            armed = deadline;
-        }
-        tokio::select! {
-            msg = inbound.recv() => {
-                let Some(msg) = msg else { bail!("the transport stopped") };
-                let now = Instant::now();
-                let wall = wall();
-                // Group commit: the REGISTERs of this turn are committed
-                // together, before any of their 200s is sent below.
-                store.begin_batch().context("starting a group commit")?;
-                core.handle_inbound(now, wall, msg);
-                // Whatever else is already queued goes in the same turn.
-                for _ in 0..BATCH {
-                    match inbound.try_recv() {
-                        Ok(msg) => core.handle_inbound(now, wall, msg),
-                        Err(_) => break,
-                    }
-                }
-                let took = now.elapsed();
-                if took > SLOW_TURN {
-                    tracing::warn!(ms = took.as_millis() as u64, "slow turn: the loop was busy; datagrams may have queued up");
-                }
-                if let Err(e) = store.end_batch() {
-                    // Nothing of this turn is stored, and its answers were
-                    // not sent: stop rather than acknowledge it later.
-                    bail!("the location service could not commit registrations ({e}); stopping without acknowledging them");
-                }
-            }
-            () = &mut timer, if armed.is_some() => {
-                armed = None;
-                core.handle_timeout(Instant::now());
-            }
-            _ = purge.tick() => {
-                match store.purge_expired(wall()) {
-                    Ok(0) => {}
-                    Ok(n) => tracing::debug!(purged = n, "expired bindings purged"),
-                    Err(e) => tracing::warn!(error = %e, "purging expired bindings failed"),
-                }
-            }
-            signal = &mut shutdown => {
-                tracing::info!(signal, "shutting down");
-                say(&format!("sipkit serve: {signal} received, stopped"));
-                return Ok(0);
-            }
-        }
-        core.take_outgoing(&mut outgoing);
-        for o in outgoing.drain(..) {
-            let dest = o.destination;
-            if o.transport == Transport::Udp {
-                if let Err(e) = transports.try_send_udp(o.local, dest, o.bytes.as_slice()) {
-                    tracing::debug!(%dest, error = %e, "udp send failed");
-                }
-            } else if let Err(t) = transports.try_send_tcp(o.into_transmit()) {
-                // No open connection (or its queue is full): connect or wait in a task.
-                let transports = transports.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = transports.send(t).await {
-                        tracing::debug!(%dest, error = %e, "tcp send failed");
-                    }
-                });
-            }
-        }
-    }
+    let signal = server.run(shutdown.wait()).await.map_err(|e| match e {
+        sipkit_server::Error::TransportClosed => anyhow::anyhow!("the transport stopped"),
+        e => anyhow::Error::new(e).context(
+            "the location service could not commit registrations; stopping without acknowledging them",
+        ),
+    })?;
+    tracing::info!(signal, "shutting down");
+    say(&format!("sipkit serve: {signal} received, stopped"));
+    Ok(0)
 }
-
-/// How many queued messages one turn of the loop takes before it looks at
-/// timers and signals again.
-const BATCH: usize = 64;
-
-/// A loop turn longer than this is logged: at high rates the kernel's socket
-/// buffer fills while the loop is busy.
-const SLOW_TURN: Duration = Duration::from_millis(20);
 
 /// One line on stdout; a closed stdout (the reader went away) is no reason to fail.
 fn say(line: &str) {
@@ -221,57 +108,4 @@ fn say(line: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
     let _ = out.flush();
-}
-
-/// Wall-clock time for the location service (expiry is persisted).
-fn wall() -> UnixMs {
-    UnixMs::from_system_time(SystemTime::now())
-}
-
-/// A seed for tags and branches: not secret, only distinct per process.
-fn seed() -> u64 {
-    let t = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    t ^ (u64::from(std::process::id()) << 32)
-}
-
-/// SIGINT and SIGTERM, listened to from the moment `install` returns.
-struct Shutdown {
-    #[cfg(unix)]
-    term: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    int: tokio::signal::unix::Signal,
-}
-
-impl Shutdown {
-    fn install() -> anyhow::Result<Shutdown> {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{signal, SignalKind};
-            Ok(Shutdown {
-                term: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
-                int: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
-            })
-        }
-        #[cfg(not(unix))]
-        Ok(Shutdown {})
-    }
-
-    /// Resolves with the signal's name.
-    async fn wait(mut self) -> &'static str {
-        #[cfg(unix)]
-        {
-            tokio::select! {
-                _ = self.term.recv() => "SIGTERM",
-                _ = self.int.recv() => "SIGINT",
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-            "Ctrl-C"
-        }
-    }
 }

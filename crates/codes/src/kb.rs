@@ -140,6 +140,12 @@ pub fn registered_codes() -> impl Iterator<Item = u16> {
     kb().facts.keys().copied()
 }
 
+/// The registered reason phrase of `code` (the text on the wire, RFC 3261
+/// §21 and the IANA registry), or `None` for an unregistered code.
+pub fn reason_phrase(code: u16) -> Option<&'static str> {
+    kb().facts.get(&code).map(|f| f.reason.as_str())
+}
+
 /// The class digit of a code in 100..=699 (`3` for 302).
 pub fn class_of(code: u16) -> u8 {
     (code / 100) as u8
@@ -184,4 +190,16 @@ pub fn translated_classes(lang: Lang) -> Vec<u8> {
 /// The user-interface keys defined in `lang`.
 pub fn ui_keys(lang: Lang) -> Vec<&'static str> {
     lang.data().ui.keys().map(String::as_str).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reason_phrases_are_the_registered_ones() {
+        assert_eq!(reason_phrase(302), Some("Moved Temporarily"));
+        assert_eq!(reason_phrase(487), Some("Request Terminated"));
+        assert_eq!(reason_phrase(499), None);
+    }
 }

@@ -33,7 +33,7 @@ pub use agent::{agent_keys, agent_template, agent_text};
 pub use compare::{compare, Comparison};
 pub use explain::{explain, Explanation, RelatedCode, SpecRef};
 pub use kb::{
-    class_of, noted_pairs, registered_codes, translated_classes, translated_codes, ui, ui_keys,
-    Lang,
+    class_of, noted_pairs, reason_phrase, registered_codes, translated_classes, translated_codes,
+    ui, ui_keys, Lang,
 };
 pub use lookup::{lookup, LookupError};

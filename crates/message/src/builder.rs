@@ -118,14 +118,22 @@ impl RequestBuilder {
 }
 
 /// Builds a response. See [`response_from_request`] for the usual start.
+///
+/// Headers are written into one buffer as they are added (a server builds
+/// one per request, so nothing is kept per header); the To tag and a
+/// stamped top Via are spliced in when the response is written.
 #[derive(Debug, Clone)]
 pub struct ResponseBuilder {
-    status: u16,
-    reason: String,
-    headers: Vec<(String, String)>,
-    to_index: Option<usize>,
+    /// Status line and header lines so far.
+    head: Vec<u8>,
+    /// Where the first To value ends in `head` (before its CRLF).
+    to_end: Option<usize>,
     to_has_tag: bool,
     to_tag: Option<String>,
+    /// The first value of the first Via line in `head`.
+    via_value: Option<(usize, usize)>,
+    top_via: Option<String>,
+    has_content_length: bool,
     content_type: Option<String>,
     body: Vec<u8>,
 }
@@ -133,13 +141,20 @@ pub struct ResponseBuilder {
 impl ResponseBuilder {
     /// Starts a status line `SIP/2.0 status reason`.
     pub fn new(status: u16, reason: &str) -> Self {
+        let mut head = Vec::with_capacity(512);
+        head.extend_from_slice(b"SIP/2.0 ");
+        push_u64(&mut head, u64::from(status));
+        head.push(b' ');
+        push_line(&mut head, reason);
+        head.extend_from_slice(b"\r\n");
         ResponseBuilder {
-            status,
-            reason: one_line(reason),
-            headers: Vec::new(),
-            to_index: None,
+            head,
+            to_end: None,
             to_has_tag: false,
             to_tag: None,
+            via_value: None,
+            top_via: None,
+            has_content_length: false,
             content_type: None,
             body: Vec::new(),
         }
@@ -152,17 +167,45 @@ impl ResponseBuilder {
 
     /// Appends a header under any name.
     pub fn raw_header(mut self, name: &str, value: impl AsRef<str>) -> Self {
-        if HeaderName::from_bytes(name.as_bytes()) == HeaderName::To && self.to_index.is_none() {
-            self.to_index = Some(self.headers.len());
-        }
-        self.headers
-            .push((one_line(name), one_line(value.as_ref())));
+        self.push_header(name, value.as_ref());
         self
+    }
+
+    /// Appends a header under any name, in place.
+    pub fn push_header(&mut self, name: &str, value: &str) {
+        self.push_named(HeaderName::from_bytes(name.as_bytes()), name, value);
+    }
+
+    /// Appends a header whose name is already classified as `known`.
+    fn push_named(&mut self, known: HeaderName, name: &str, value: &str) {
+        push_line(&mut self.head, name);
+        self.head.extend_from_slice(b": ");
+        let start = self.head.len();
+        push_line(&mut self.head, value);
+        let end = self.head.len();
+        match known {
+            HeaderName::To if self.to_end.is_none() => self.to_end = Some(end),
+            HeaderName::Via if self.via_value.is_none() => {
+                let first = first_value_len(&self.head[start..end]);
+                self.via_value = Some((start, start + first));
+            }
+            HeaderName::ContentLength => self.has_content_length = true,
+            _ => {}
+        }
+        self.head.extend_from_slice(b"\r\n");
     }
 
     /// Adds `;tag=tag` to the To header if it has no tag yet (RFC 3261 §8.2.6.2).
     pub fn to_tag(mut self, tag: &str) -> Self {
         self.to_tag = Some(one_line(tag));
+        self
+    }
+
+    /// Replaces the first value of the first Via with `via`: the top Via
+    /// as the server stamped it with `received` and `rport` (RFC 3261
+    /// §18.2.1, RFC 3581 §4), which the response must carry back.
+    pub fn top_via(mut self, via: &str) -> Self {
+        self.top_via = Some(one_line(via));
         self
     }
 
@@ -175,16 +218,22 @@ impl ResponseBuilder {
 
     /// Writes the response.
     pub fn build(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(256 + self.body.len());
-        out.extend_from_slice(format!("SIP/2.0 {} {}\r\n", self.status, self.reason).as_bytes());
-        let mut headers = self.headers.clone();
-        if let (Some(i), Some(tag), false) = (self.to_index, &self.to_tag, self.to_has_tag) {
-            if let Some((_, v)) = headers.get_mut(i) {
-                v.push_str(";tag=");
-                v.push_str(tag);
-            }
+        let mut out = Vec::with_capacity(self.head.len() + 64 + self.body.len());
+        self.write_to(&mut out);
+        out
+    }
+
+    /// Writes the response, consuming the builder: the bytes are written
+    /// in its own buffer, without a copy.
+    pub fn finish(mut self) -> Vec<u8> {
+        // Splice from the end so the earlier offsets stay valid.
+        for (start, end, text, is_tag) in self.splices().into_iter().flatten().rev() {
+            let tag: &[u8] = if is_tag { b";tag=" } else { b"" };
+            self.head
+                .splice(start..end, tag.iter().copied().chain(text.into_bytes()));
         }
-        write_headers(&mut out, &headers, &self.body, self.content_type.as_deref());
+        let mut out = std::mem::take(&mut self.head);
+        self.write_tail(&mut out);
         out
     }
 
@@ -194,11 +243,117 @@ impl ResponseBuilder {
         parse(&out)?;
         Ok(out)
     }
+
+    /// The To tag and the stamped top Via to put in, in the order of their
+    /// offsets: (start, end, text, whether it is the tag).
+    fn splices(&self) -> [Option<(usize, usize, String, bool)>; 2] {
+        let tag = match (&self.to_tag, self.to_end, self.to_has_tag) {
+            (Some(tag), Some(at), false) => Some((at, at, tag.clone(), true)),
+            _ => None,
+        };
+        let via = match (&self.top_via, self.via_value) {
+            (Some(v), Some((a, b))) => Some((a, b, v.clone(), false)),
+            _ => None,
+        };
+        let mut splices = [via, tag];
+        splices.sort_by_key(|s| s.as_ref().map(|(a, ..)| *a));
+        splices
+    }
+
+    fn write_to(&self, out: &mut Vec<u8>) {
+        let mut at = 0;
+        for (start, end, text, is_tag) in self.splices().into_iter().flatten() {
+            out.extend_from_slice(self.head.get(at..start).unwrap_or_default());
+            if is_tag {
+                out.extend_from_slice(b";tag=");
+            }
+            out.extend_from_slice(text.as_bytes());
+            at = end;
+        }
+        out.extend_from_slice(self.head.get(at..).unwrap_or_default());
+        self.write_tail(out);
+    }
+
+    /// Content-Type, Content-Length, the blank line and the body.
+    fn write_tail(&self, out: &mut Vec<u8>) {
+        if let Some(ct) = &self.content_type {
+            out.extend_from_slice(b"Content-Type: ");
+            out.extend_from_slice(ct.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        if !self.has_content_length {
+            out.extend_from_slice(b"Content-Length: ");
+            push_u64(out, self.body.len() as u64);
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(&self.body);
+    }
+}
+
+/// Appends `s` with CR and LF turned into spaces (see [`one_line`]).
+fn push_line(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().any(|b| b == b'\r' || b == b'\n') {
+        out.extend(
+            s.bytes()
+                .map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
+        );
+    } else {
+        out.extend_from_slice(s.as_bytes());
+    }
+}
+
+/// Appends a number in decimal.
+fn push_u64(out: &mut Vec<u8>, n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+/// The length of the first value of a Via line: up to the first comma
+/// outside a quoted string (Via parameters may be quoted, RFC 3261 §25.1).
+fn first_value_len(line: &[u8]) -> usize {
+    let mut quoted = false;
+    let mut escaped = false;
+    for (i, &c) in line.iter().enumerate() {
+        match c {
+            _ if escaped => escaped = false,
+            b'\\' if quoted => escaped = true,
+            b'"' => quoted = !quoted,
+            b',' if !quoted => return i,
+            _ => {}
+        }
+    }
+    line.len()
+}
+
+/// Whether a response copies header `name` from its request (RFC 3261
+/// §8.2.6.2: Via, From, To, Call-ID, CSeq; §8.2.6.1: Timestamp in a 100).
+fn copied_into_response(name: HeaderName, status: u16) -> bool {
+    match name {
+        HeaderName::Via
+        | HeaderName::From
+        | HeaderName::To
+        | HeaderName::CallId
+        | HeaderName::CSeq => true,
+        HeaderName::Timestamp => status == 100,
+        _ => false,
+    }
 }
 
 /// Starts a response to `req` as RFC 3261 §8.2.6 says: every Via in order,
 /// From, To, Call-ID and CSeq copied (and Timestamp for a 100, §8.2.6.1).
-/// Add a To tag with [`ResponseBuilder::to_tag`] (needed for all but 100).
+/// Add a To tag with [`ResponseBuilder::to_tag`] (needed for all but 100)
+/// and, in a server, the stamped top Via with [`ResponseBuilder::top_via`].
 ///
 /// ```
 /// use sipkit_message::{parse, response_from_request, Message};
@@ -214,17 +369,8 @@ impl ResponseBuilder {
 pub fn response_from_request(req: &Request<'_>, status: u16, reason: &str) -> ResponseBuilder {
     let mut b = ResponseBuilder::new(status, reason);
     for h in req.headers() {
-        let copy = match h.name {
-            HeaderName::Via
-            | HeaderName::From
-            | HeaderName::To
-            | HeaderName::CallId
-            | HeaderName::CSeq => true,
-            HeaderName::Timestamp => status == 100,
-            _ => false,
-        };
-        if copy {
-            b = b.header(h.name, h.value);
+        if copied_into_response(h.name, status) {
+            b.push_named(h.name, h.name.as_str(), h.value);
         }
     }
     b.to_has_tag = req.to().tag().is_some();
@@ -243,5 +389,47 @@ mod tests {
         let text = String::from_utf8(bytes).unwrap();
         assert_eq!(text.matches("Via:").count(), 1);
         assert!(text.contains("X-Evil: a  Via: SIP/2.0/UDP evil\r\n"));
+    }
+
+    #[test]
+    fn first_via_value_ends_at_an_unquoted_comma() {
+        assert_eq!(first_value_len(b"SIP/2.0/UDP a;branch=z9hG4bK1"), 29);
+        assert_eq!(
+            first_value_len(b"SIP/2.0/UDP a;branch=z9hG4bK1, SIP/2.0/UDP b"),
+            29
+        );
+        assert_eq!(
+            first_value_len(b"SIP/2.0/UDP a;x=\"p,q\", SIP/2.0/UDP b"),
+            21
+        );
+    }
+
+    /// RFC 3261 §18.2.1: the response carries the top Via as the server
+    /// stamped it; the other values of that line and other lines stay.
+    #[test]
+    fn stamped_top_via_and_to_tag_are_spliced_in() {
+        let req = parse(
+            b"OPTIONS sip:b@x SIP/2.0\r\nVia: SIP/2.0/UDP a;rport;branch=z9hG4bK1, SIP/2.0/UDP c;branch=z9hG4bK3\r\n\
+Via: SIP/2.0/UDP b;branch=z9hG4bK2\r\nMax-Forwards: 70\r\nTo: <sip:b@x>\r\nFrom: <sip:a@x>;tag=1\r\n\
+Call-ID: c\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+        )
+        .unwrap();
+        let crate::Message::Request(req) = req else {
+            panic!("a request")
+        };
+        let builder = response_from_request(&req, 200, "OK")
+            .top_via("SIP/2.0/UDP a;rport=4000;branch=z9hG4bK1;received=192.0.2.1")
+            .to_tag("t1")
+            .raw_header("Server", "x");
+        let built = builder.build();
+        let bytes = builder.finish();
+        assert_eq!(built, bytes, "build and finish write the same bytes");
+        assert_eq!(
+            String::from_utf8(bytes).unwrap(),
+            "SIP/2.0 200 OK\r\n\
+Via: SIP/2.0/UDP a;rport=4000;branch=z9hG4bK1;received=192.0.2.1, SIP/2.0/UDP c;branch=z9hG4bK3\r\n\
+Via: SIP/2.0/UDP b;branch=z9hG4bK2\r\nTo: <sip:b@x>;tag=t1\r\nFrom: <sip:a@x>;tag=1\r\n\
+Call-ID: c\r\nCSeq: 1 OPTIONS\r\nServer: x\r\nContent-Length: 0\r\n\r\n"
+        );
     }
 }

@@ -80,10 +80,12 @@ mod name;
 mod params;
 mod parser;
 mod raw;
+mod routing;
 mod scan;
 mod sipfrag;
 mod split;
 mod stream;
+mod transport;
 pub mod typed;
 mod typed_value;
 mod uri;
@@ -106,13 +108,15 @@ pub use name::HeaderName;
 pub use params::{unquote, Param, ParamIter, Params};
 pub use parser::{parse, parse_raw, parse_raw_with, parse_with};
 pub use raw::RawMessage;
+pub use routing::{is_forbidden_destination, response_destination, stamp_received, ViaRoute};
 pub use scan::{unescape, Unescaped};
 pub use sipfrag::{parse_fragment, Fragment};
 pub use split::StartLine;
 pub use stream::{Event, StreamDecoder};
+pub use transport::{Transport, UnknownTransport};
 pub use typed::{
-    Auth, CSeq, Contact, Event as EventHeader, MediaType, NameAddr, RetryAfter, SubscriptionState,
-    Via, Warning,
+    qvalue, Auth, CSeq, Contact, Event as EventHeader, MediaType, NameAddr, RetryAfter,
+    SubscriptionState, Via, Warning,
 };
 pub use typed_value::TypedValue;
 pub use uri::{uri_eq, Host, Scheme, Uri};

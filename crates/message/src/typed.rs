@@ -470,8 +470,11 @@ impl<'a> Contact<'a> {
     }
 }
 
-/// Parses a qvalue (RFC 3261 §25.1) into thousandths.
-fn qvalue(v: &str) -> Option<u16> {
+/// Parses a `qvalue` exactly as RFC 3261 §25.1 writes it
+/// (`"0" ["." 0*3DIGIT]` or `"1" ["." 0*3("0")]`) into thousandths:
+/// `0.5` → 500, `1.000` → 1000; `None` for anything else. sipkit's one
+/// q-value parser (Contact, Accept-Contact preferences, the registrar).
+pub fn qvalue(v: &str) -> Option<u16> {
     qvalue_bytes(v.as_bytes())
 }
 

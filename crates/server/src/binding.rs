@@ -6,6 +6,8 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
 
+pub use sipkit_message::Transport;
+
 use crate::error::{Error, Result};
 use crate::time::UnixMs;
 use crate::uri::contact_key;
@@ -62,88 +64,14 @@ impl fmt::Display for Q {
 }
 
 /// Parses a `qvalue` exactly as RFC 3261 §25.1 writes it:
-/// `"0" ["." 0*3DIGIT]` or `"1" ["." 0*3("0")]`.
+/// `"0" ["." 0*3DIGIT]` or `"1" ["." 0*3("0")]` ([`sipkit_message::qvalue`]).
 impl FromStr for Q {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Q> {
-        let bad = || Error::InvalidQ { text: s.to_owned() };
-        let (int, frac) = match s.split_once('.') {
-            Some((i, f)) => (i, f),
-            None => (s, ""),
-        };
-        if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad());
-        }
-        let mut thousandths: u16 = 0;
-        for (i, b) in frac.bytes().enumerate() {
-            thousandths += u16::from(b - b'0') * [100, 10, 1][i];
-        }
-        match int {
-            "0" => Ok(Q(thousandths)),
-            "1" if thousandths == 0 => Ok(Q::MAX),
-            _ => Err(bad()),
-        }
-    }
-}
-
-/// A SIP transport (RFC 3261 §18, RFC 4168 SCTP, RFC 7118 WebSocket).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Transport {
-    /// UDP.
-    Udp,
-    /// TCP.
-    Tcp,
-    /// TLS over TCP.
-    Tls,
-    /// SCTP.
-    Sctp,
-    /// WebSocket.
-    Ws,
-    /// WebSocket over TLS.
-    Wss,
-}
-
-impl Transport {
-    /// The lowercase name, as in a Via `transport` or `udp:` of a listen
-    /// address.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Transport::Udp => "udp",
-            Transport::Tcp => "tcp",
-            Transport::Tls => "tls",
-            Transport::Sctp => "sctp",
-            Transport::Ws => "ws",
-            Transport::Wss => "wss",
-        }
-    }
-}
-
-impl fmt::Display for Transport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Case-insensitive: `UDP`, `udp` and `Udp` are one transport.
-impl FromStr for Transport {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Transport> {
-        Ok(match s.to_ascii_lowercase().as_str() {
-            "udp" => Transport::Udp,
-            "tcp" => Transport::Tcp,
-            "tls" => Transport::Tls,
-            "sctp" => Transport::Sctp,
-            "ws" => Transport::Ws,
-            "wss" => Transport::Wss,
-            _ => {
-                return Err(Error::InvalidTransportAddr {
-                    text: s.to_owned(),
-                    reason: "unknown transport",
-                })
-            }
-        })
+        sipkit_message::qvalue(s)
+            .map(Q)
+            .ok_or_else(|| Error::InvalidQ { text: s.to_owned() })
     }
 }
 
@@ -167,7 +95,7 @@ impl TransportAddr {
 
 impl fmt::Display for TransportAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.transport, self.addr)
+        write!(f, "{}:{}", self.transport.as_lowercase(), self.addr)
     }
 }
 

@@ -96,6 +96,20 @@ pub enum Error {
         message: String,
     },
 
+    /// A listener could not be bound.
+    #[error("binding {listen}: {source}")]
+    Bind {
+        /// The listen addresses.
+        listen: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The transports stopped delivering messages.
+    #[error("the transport stopped")]
+    TransportClosed,
+
     /// A file could not be read.
     #[error("reading {path}: {source}")]
     Io {

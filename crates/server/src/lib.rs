@@ -46,10 +46,12 @@
 
 mod binding;
 mod config;
+pub mod core;
 mod directory;
 mod error;
 mod redirect;
 mod registrar;
+mod serve;
 pub mod sip;
 mod store;
 mod time;
@@ -57,15 +59,17 @@ mod uri;
 
 pub use binding::{reply_order, Binding, Change, ContactReply, Plan, Transport, TransportAddr, Q};
 pub use config::{RegistrarSection, ServerConfig, TransactionSection, UsersSection};
+pub use core::Core;
 pub use directory::{Directory, Standing};
 pub use error::{Error, Result};
 pub use redirect::{redirect, RedirectConfig, RedirectOutcome};
 pub use registrar::{
     register, ContactEntry, RegisterContact, RegisterOutcome, RegisterRequest, RegistrarConfig,
 };
+pub use serve::Server;
 pub use sip::{Reply, Service};
 pub use store::{
     open_store, open_store_with, Counts, DbSync, LocationService, MemoryStore, SqliteStore,
 };
 pub use time::UnixMs;
-pub use uri::{canonical_aor, contact_key};
+pub use uri::{canonical_aor, contact_key, same_contact};

@@ -4,10 +4,9 @@
 //! call it and sends (and retransmits) what it returns.
 
 use std::hash::{Hash, Hasher};
-use std::io::Write as _;
 use std::sync::Arc;
 
-use sipkit_message::{Contact, HeaderName, Method, Request};
+use sipkit_message::{response_from_request, Contact, Method, Request};
 
 use crate::binding::TransportAddr;
 use crate::redirect::{redirect, RedirectConfig, RedirectOutcome};
@@ -291,9 +290,10 @@ impl Service {
         h.finish()
     }
 
-    /// Writes a response to `req` (§8.2.6): every Via (the top one as
-    /// stamped), From, To (with our tag, except on 100), Call-ID, CSeq, then
-    /// `extra`, Server, and Content-Length.
+    /// Writes a response to `req` (§8.2.6) with `sipkit_message`'s one
+    /// response builder: every Via (the top one as stamped), From, To (with
+    /// our tag, except on 100), Call-ID, CSeq, then `extra`, Server, and
+    /// Content-Length. A non-empty `body` is sent as `application/sdp`.
     pub fn reply(
         &self,
         req: &Request<'_>,
@@ -303,93 +303,24 @@ impl Service {
         extra: &[(&str, String)],
         body: &[u8],
     ) -> Reply {
-        let mut out = Vec::with_capacity(384 + extra.len() * 64 + body.len());
-        // Writing into a Vec cannot fail.
-        let _ = write!(out, "SIP/2.0 {status} ");
-        // A reason phrase is one line (§25.1 Reason-Phrase).
-        out.extend(reason.bytes().filter(|b| *b != b'\r' && *b != b'\n'));
-        out.extend_from_slice(b"\r\n");
-        let mut first_via = true;
-        for h in req.headers() {
-            match h.name {
-                HeaderName::Via => {
-                    out.extend_from_slice(b"Via: ");
-                    match (first_via, top_via) {
-                        (true, Some(stamped)) => {
-                            // Replace the first value of this line only.
-                            let rest = first_value_rest(h.value);
-                            out.extend_from_slice(stamped.as_bytes());
-                            out.extend_from_slice(rest.as_bytes());
-                        }
-                        _ => out.extend_from_slice(h.value.as_bytes()),
-                    }
-                    first_via = false;
-                }
-                HeaderName::To => {
-                    out.extend_from_slice(b"To: ");
-                    out.extend_from_slice(h.value.as_bytes());
-                    if status != 100 && req.to().tag().is_none() {
-                        let _ = write!(out, ";tag={:016x}", self.to_tag(req));
-                    }
-                }
-                HeaderName::From | HeaderName::CallId | HeaderName::CSeq => {
-                    out.extend_from_slice(h.name.as_str().as_bytes());
-                    out.extend_from_slice(b": ");
-                    out.extend_from_slice(h.value.as_bytes());
-                }
-                _ => continue,
-            }
-            out.extend_from_slice(b"\r\n");
+        let mut b = response_from_request(req, status, reason);
+        if let Some(stamped) = top_via {
+            b = b.top_via(stamped);
+        }
+        if status != 100 {
+            b = b.to_tag(&format!("{:016x}", self.to_tag(req)));
         }
         for (name, value) in extra {
-            out.extend_from_slice(name.as_bytes());
-            out.extend_from_slice(b": ");
-            out.extend_from_slice(value.as_bytes());
-            out.extend_from_slice(b"\r\n");
+            b.push_header(name, value);
         }
-        out.extend_from_slice(b"Server: ");
-        out.extend_from_slice(SERVER.as_bytes());
-        let _ = write!(out, "\r\nContent-Length: {}\r\n\r\n", body.len());
-        out.extend_from_slice(body);
+        b.push_header("Server", SERVER);
+        if !body.is_empty() {
+            b = b.body("application/sdp", body);
+        }
         Reply {
             status,
-            bytes: out,
+            bytes: b.finish(),
             log: None,
         }
-    }
-}
-
-/// The part of a Via header line after its first value: `, v2, v3` or "".
-/// Commas inside quoted strings do not count (Via params may be quoted).
-fn first_value_rest(line: &str) -> &str {
-    let mut quoted = false;
-    let mut escaped = false;
-    for (i, c) in line.char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' if quoted => escaped = true,
-            '"' => quoted = !quoted,
-            ',' if !quoted => return &line[i..],
-            _ => {}
-        }
-    }
-    ""
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rest_after_first_via_value() {
-        assert_eq!(first_value_rest("SIP/2.0/UDP a;branch=z9hG4bK1"), "");
-        assert_eq!(
-            first_value_rest("SIP/2.0/UDP a;branch=z9hG4bK1, SIP/2.0/UDP b"),
-            ", SIP/2.0/UDP b"
-        );
-        assert_eq!(
-            first_value_rest("SIP/2.0/UDP a;x=\"p,q\", SIP/2.0/UDP b"),
-            ", SIP/2.0/UDP b"
-        );
     }
 }

@@ -2,10 +2,14 @@
 //! address-of-record (RFC 3261 §10.3 step 5) and the comparison form of a
 //! contact (§19.1.4).
 //!
-//! This is not a general SIP URI parser (that is `sipkit-message`'s job); it
-//! reads just enough of a `sip:`/`sips:` URI to build these keys.
+//! Both are built on `sipkit-message`'s one URI parser ([`Uri::parse`]) and
+//! follow its one URI comparison ([`uri_eq`]): two contacts with the same
+//! [`contact_key`] are equal by §19.1.4, and two equal contacts have the
+//! same key unless they differ in the documented exception below.
 
 use std::borrow::Cow;
+
+use sipkit_message::{unescape, uri_eq, Host, Scheme, Uri};
 
 use crate::error::{Error, Result};
 
@@ -37,33 +41,30 @@ use crate::error::{Error, Result};
 /// [`Error::UnsupportedScheme`] for a scheme other than `sip`/`sips`,
 /// [`Error::InvalidUri`] for text that is not a SIP URI.
 pub fn canonical_aor(uri: &str) -> Result<String> {
-    let p = SipUri::parse(uri)?;
+    let u = sip_uri(uri)?;
     let mut out = String::with_capacity(uri.len());
-    out.push_str(&p.scheme);
+    out.push_str(u.scheme.as_str());
     out.push(':');
-    if let Some(userinfo) = p.userinfo {
-        let user = userinfo.split(':').next().unwrap_or(userinfo);
-        let user = unescape(user).ok_or_else(|| Error::InvalidUri {
-            uri: uri.to_owned(),
-            reason: "invalid %-escape in the user part",
-        })?;
-        out.push_str(&user);
+    if let Some(user) = u.user {
+        out.push_str(&unescaped(user));
         out.push('@');
     }
-    out.push_str(&p.host.to_ascii_lowercase());
+    push_host(&mut out, u.host);
     Ok(out)
 }
 
 /// The form in which two contact URIs of one AOR compare equal, so that a
 /// refresh replaces its binding instead of adding a second one.
 ///
-/// It follows RFC 3261 §19.1.4 where a key can: scheme, host and URI
-/// parameters compare case-insensitively and in any order, the user part
-/// case-sensitively after unescaping, and the port is significant. Two
-/// deliberate simplifications: a parameter present in only one of the URIs
-/// makes them differ (§19.1.4 ignores most such parameters), and URI headers
-/// compare as written. A URI that is not `sip:`/`sips:` (a `tel:` contact,
-/// say) keys on its text with the scheme lowercased.
+/// It follows RFC 3261 §19.1.4 ([`uri_eq`]): scheme, host and URI
+/// parameters compare case-insensitively and in any order, user and
+/// password case-sensitively after unescaping, the port is significant, URI
+/// headers compare as a set. One documented exception: a parameter present
+/// in only one of the URIs makes the keys differ, where §19.1.4 ignores it
+/// unless it is `user`, `ttl`, `method`, `maddr` or `transport` — a key
+/// cannot know which parameters the other URI has. A URI that is not
+/// `sip:`/`sips:` (a `tel:` contact, say) keys on its text with the scheme
+/// lowercased.
 ///
 /// ```
 /// # use sipkit_server::contact_key;
@@ -74,7 +75,7 @@ pub fn canonical_aor(uri: &str) -> Result<String> {
 /// assert_ne!(contact_key("sip:Alice@pc33"), contact_key("sip:alice@pc33"));
 /// ```
 pub fn contact_key(uri: &str) -> String {
-    let Ok(p) = SipUri::parse(uri) else {
+    let Ok(u) = sip_uri(uri) else {
         let s = strip_brackets(uri);
         return match s.split_once(':') {
             Some((scheme, rest)) => format!("{}:{rest}", scheme.to_ascii_lowercase()),
@@ -82,36 +83,93 @@ pub fn contact_key(uri: &str) -> String {
         };
     };
     let mut out = String::with_capacity(uri.len());
-    out.push_str(&p.scheme);
+    out.push_str(u.scheme.as_str());
     out.push(':');
-    if let Some(userinfo) = p.userinfo {
-        match unescape(userinfo) {
-            Some(u) => out.push_str(&u),
-            None => out.push_str(userinfo),
+    if let Some(user) = u.user {
+        out.push_str(&unescaped(user));
+        if let Some(password) = u.password {
+            out.push(':');
+            out.push_str(&unescaped(password));
         }
         out.push('@');
     }
-    out.push_str(&p.host.to_ascii_lowercase());
-    if let Some(port) = p.port {
+    push_host(&mut out, u.host);
+    if let Some(port) = u.port {
         out.push(':');
         out.push_str(&port.to_string());
     }
-    let mut params: Vec<String> = p
+    let lower = |s: &str| unescaped(s).to_ascii_lowercase();
+    let mut params: Vec<String> = u
         .params
-        .split(';')
-        .filter(|s| !s.is_empty())
-        .map(str::to_ascii_lowercase)
+        .iter()
+        .map(|p| match p.value {
+            Some(v) => format!("{}={}", lower(p.name), lower(v)),
+            None => lower(p.name),
+        })
         .collect();
     params.sort_unstable();
     for param in params {
         out.push(';');
         out.push_str(&param);
     }
-    if !p.headers.is_empty() {
+    let mut headers: Vec<String> = u
+        .header_fields()
+        .map(|(n, v)| format!("{}={}", lower(n), unescaped(v)))
+        .collect();
+    if !headers.is_empty() {
+        headers.sort_unstable();
         out.push('?');
-        out.push_str(p.headers);
+        out.push_str(&headers.join("&"));
     }
     out
+}
+
+/// Whether two contact URIs are the same contact by RFC 3261 §19.1.4, with
+/// the parsing and comparison of `sipkit-message`; `false` when either is
+/// not a URI.
+pub fn same_contact(a: &str, b: &str) -> bool {
+    match (Uri::parse(strip_brackets(a)), Uri::parse(strip_brackets(b))) {
+        (Ok(a), Ok(b)) => uri_eq(&a, &b),
+        _ => false,
+    }
+}
+
+/// Parses a `sip:`/`sips:` URI, in angle brackets or not.
+fn sip_uri(text: &str) -> Result<Uri<'_>> {
+    let s = strip_brackets(text);
+    let u = Uri::parse(s).map_err(|e| Error::InvalidUri {
+        uri: text.to_owned(),
+        reason: match e.kind {
+            sipkit_message::ErrorKind::InvalidUri { expected } => expected,
+            _ => "a SIP URI",
+        },
+    })?;
+    match u.scheme {
+        Scheme::Sip | Scheme::Sips => Ok(u),
+        _ => Err(Error::UnsupportedScheme {
+            uri: text.to_owned(),
+        }),
+    }
+}
+
+/// A host in comparison form: a name lowercased, an address canonical.
+fn push_host(out: &mut String, host: Option<Host<'_>>) {
+    match host {
+        Some(Host::Domain(d)) => out.push_str(&d.to_ascii_lowercase()),
+        Some(h) => out.push_str(&h.to_string()),
+        None => {}
+    }
+}
+
+/// `%HH` escapes decoded; text that does not decode to UTF-8 stays as written.
+fn unescaped(s: &str) -> Cow<'_, str> {
+    match unescape(s) {
+        Cow::Borrowed(_) => Cow::Borrowed(s),
+        Cow::Owned(bytes) => match String::from_utf8(bytes) {
+            Ok(t) => Cow::Owned(t),
+            Err(_) => Cow::Borrowed(s),
+        },
+    }
 }
 
 /// The user part of a canonical AOR (`alice` of `sip:alice@example.com`).
@@ -136,148 +194,6 @@ fn strip_brackets(s: &str) -> &str {
     match s.strip_prefix('<').and_then(|s| s.strip_suffix('>')) {
         Some(inner) => inner.trim(),
         None => s,
-    }
-}
-
-/// Decodes `%HH` escapes; `None` for a malformed escape. Bytes that do not
-/// decode to UTF-8 leave the text as written.
-fn unescape(s: &str) -> Option<Cow<'_, str>> {
-    if !s.contains('%') {
-        return Some(Cow::Borrowed(s));
-    }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3)?;
-            let hex = std::str::from_utf8(hex).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    Some(match String::from_utf8(out) {
-        Ok(s) => Cow::Owned(s),
-        Err(_) => Cow::Borrowed(s),
-    })
-}
-
-/// The parts of a `sip:`/`sips:` URI (RFC 3261 §19.1.1) this module needs.
-#[derive(Debug)]
-struct SipUri<'a> {
-    scheme: String,
-    userinfo: Option<&'a str>,
-    host: &'a str,
-    port: Option<u16>,
-    params: &'a str,
-    headers: &'a str,
-}
-
-impl<'a> SipUri<'a> {
-    fn parse(text: &'a str) -> Result<SipUri<'a>> {
-        let invalid = |reason| Error::InvalidUri {
-            uri: text.to_owned(),
-            reason,
-        };
-        let s = strip_brackets(text);
-        if s.is_empty() {
-            return Err(invalid("empty URI"));
-        }
-        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(invalid("whitespace or control character inside the URI"));
-        }
-        let (scheme, rest) = s.split_once(':').ok_or_else(|| invalid("no scheme"))?;
-        let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-            && scheme
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-        if !scheme_ok {
-            return Err(invalid("invalid scheme"));
-        }
-        let scheme = scheme.to_ascii_lowercase();
-        if scheme != "sip" && scheme != "sips" {
-            return Err(Error::UnsupportedScheme {
-                uri: text.to_owned(),
-            });
-        }
-        // '@' may appear unescaped in neither URI parameters nor headers
-        // (§25.1 `paramchar`, `hvalue`), so the first one ends the userinfo.
-        let (userinfo, after) = match rest.find('@') {
-            Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
-            None => (None, rest),
-        };
-        if let Some(u) = userinfo {
-            if u.is_empty() || u.starts_with(':') {
-                return Err(invalid("empty user part before '@'"));
-            }
-        }
-        let end = after.find([';', '?']).unwrap_or(after.len());
-        let (hostport, tail) = after.split_at(end);
-        let (params, headers) = match tail.as_bytes().first() {
-            Some(b';') => match tail.find('?') {
-                Some(q) => (&tail[1..q], &tail[q + 1..]),
-                None => (&tail[1..], ""),
-            },
-            Some(b'?') => ("", &tail[1..]),
-            _ => ("", ""),
-        };
-        let (host, port_text) = if hostport.starts_with('[') {
-            let close = hostport
-                .find(']')
-                .ok_or_else(|| invalid("unterminated IPv6 reference"))?;
-            let inside = &hostport[1..close];
-            if inside.is_empty()
-                || !inside
-                    .chars()
-                    .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
-            {
-                return Err(invalid("invalid IPv6 reference"));
-            }
-            (&hostport[..=close], &hostport[close + 1..])
-        } else {
-            match hostport.find(':') {
-                Some(i) => (&hostport[..i], &hostport[i..]),
-                None => (hostport, ""),
-            }
-        };
-        if host.is_empty() {
-            return Err(invalid("empty host"));
-        }
-        if !host.starts_with('[')
-            && !host
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
-        {
-            return Err(invalid("invalid character in host"));
-        }
-        let port = match port_text {
-            "" => None,
-            p => {
-                let digits = p.strip_prefix(':').unwrap_or(p);
-                if digits.is_empty()
-                    || digits.len() > 5
-                    || !digits.bytes().all(|b| b.is_ascii_digit())
-                {
-                    return Err(invalid("invalid port"));
-                }
-                Some(
-                    digits
-                        .parse::<u16>()
-                        .map_err(|_| invalid("port above 65535"))?,
-                )
-            }
-        };
-        Ok(SipUri {
-            scheme,
-            userinfo,
-            host,
-            port,
-            params,
-            headers,
-        })
     }
 }
 

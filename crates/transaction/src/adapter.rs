@@ -4,11 +4,10 @@
 //! crate's API changes, only this module changes.
 
 use std::io::Write as _;
-use std::net::{IpAddr, SocketAddr};
 
 use sipkit_message::{
     parse_with, response_from_request, wire_reply, Disposition, HeaderName, Host, Limits, Message,
-    Mode, Request, RequestBuilder,
+    Mode, Request, RequestBuilder, ViaRoute,
 };
 
 pub use sipkit_message::ParseError;
@@ -32,8 +31,8 @@ pub(crate) struct TopVia<'a> {
     host: Host<'a>,
     pub port: Option<u16>,
     pub branch: Option<&'a str>,
-    pub rport: bool,
-    pub maddr: Option<&'a str>,
+    /// What decides where a response goes (RFC 3261 §18.2.2).
+    pub route: ViaRoute<'a>,
     params: &'a str,
 }
 
@@ -155,8 +154,7 @@ pub(crate) fn summary_of<'a>(msg: &Message<'a>) -> Result<Summary<'a>, ParseErro
         host: v.host,
         port: v.port,
         branch: v.branch(),
-        rport: v.rport().is_some(),
-        maddr: v.maddr(),
+        route: v.route(),
         params: v.params.as_str(),
     };
     let start = match msg {
@@ -192,32 +190,6 @@ pub(crate) fn to_tag(bytes: &[u8]) -> Option<&str> {
     parse_any(bytes, Transport::Udp, &stored_limits())
         .ok()
         .and_then(|m| m.to().tag())
-}
-
-/// Where a server transaction sends its responses (RFC 3261 §18.2.2):
-/// over a reliable transport, back on the connection (the source); with
-/// `rport`, to the source address and port (RFC 3581 §4); with an IP
-/// `maddr`, there; otherwise to the source address (what `received` would
-/// hold) and the sent-by port, or the transport's default port.
-pub(crate) fn reply_address(
-    via: &TopVia<'_>,
-    source: SocketAddr,
-    transport: Transport,
-    reliable: bool,
-) -> SocketAddr {
-    if reliable || via.rport {
-        return source;
-    }
-    let port = via.port.unwrap_or(transport.default_port());
-    if let Some(ip) = via.maddr.and_then(|m| {
-        m.trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<IpAddr>()
-            .ok()
-    }) {
-        return SocketAddr::new(ip, port);
-    }
-    SocketAddr::new(source.ip(), port)
 }
 
 /// A stored request (it parsed when it was stored, so this only fails if the
@@ -398,6 +370,8 @@ fn lenient_headers(b: &[u8]) -> Vec<(&[u8], Vec<u8>)> {
 
 #[cfg(test)]
 mod tests {
+    use std::net::SocketAddr;
+
     use super::*;
 
     const INVITE: &[u8] = b"INVITE sip:bob@biloxi.example.com SIP/2.0\r\n\
@@ -419,7 +393,7 @@ Content-Length: 0\r\n\r\n";
             }
         ));
         assert_eq!(s.via.branch, Some("z9hG4bK776asdhds"));
-        assert!(s.via.is_rfc3261() && s.via.rport);
+        assert!(s.via.is_rfc3261() && s.via.route.rport.is_some());
         let mut sb = Vec::new();
         s.via.write_sent_by(&mut sb);
         assert_eq!(sb, b"pc33.atlanta.example.com:5070");
@@ -441,20 +415,24 @@ Content-Length: 0\r\n\r\n";
 
     #[test]
     fn reply_address_follows_18_2_2() {
+        use sipkit_message::response_destination;
         let src: SocketAddr = "192.0.2.9:40000".parse().unwrap();
         let s = summarize(INVITE, Transport::Udp, &Limits::default()).unwrap();
         assert_eq!(
-            reply_address(&s.via, src, Transport::Udp, false),
+            response_destination(&s.via.route, src, Transport::Udp, false),
             src,
             "rport"
         );
         let no_rport = String::from_utf8_lossy(INVITE).replace(";rport", "");
         let s = summarize(no_rport.as_bytes(), Transport::Udp, &Limits::default()).unwrap();
         assert_eq!(
-            reply_address(&s.via, src, Transport::Udp, false),
+            response_destination(&s.via.route, src, Transport::Udp, false),
             "192.0.2.9:5070".parse().unwrap()
         );
-        assert_eq!(reply_address(&s.via, src, Transport::Tcp, true), src);
+        assert_eq!(
+            response_destination(&s.via.route, src, Transport::Tcp, true),
+            src
+        );
     }
 
     #[test]

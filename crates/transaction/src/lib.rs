@@ -118,6 +118,6 @@ pub use bytes::SharedBytes;
 pub use error::Error;
 pub use fsm::State;
 pub use key::{Role, TransactionKey};
-pub use manager::{Event, Transactions, Transmit};
+pub use manager::{Arrival, Event, Transactions, Transmit};
 pub use timer::{Config, ReliableTransports, Timer};
-pub use transport::Transport;
+pub use transport::{ConnId, Transport};

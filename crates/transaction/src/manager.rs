@@ -13,7 +13,7 @@ use crate::adapter::{self, ParseError, Start, Summary};
 use crate::fsm::{Actions, Ctx, Input, Machine, Send, SlotOp, Up};
 use crate::key::{client_key, server_key, Role, TransactionKey};
 use crate::rng::SplitMix64;
-use crate::{Config, Error, SharedBytes, State, Timer, Transport};
+use crate::{Config, ConnId, Error, SharedBytes, State, Timer, Transport};
 
 /// Bytes to send: the output of [`Transactions::poll_transmit`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +29,30 @@ pub struct Transmit {
     /// The transaction that sent it, if any; report a failure to send with
     /// [`Transactions::handle_transport_error`].
     pub key: Option<TransactionKey>,
+    /// Our address to send from: for a response, the local address its
+    /// request arrived on (RFC 3261 §18.2.2: "using the same transport"
+    /// and, behind several sockets, the same socket). `None` lets the
+    /// driver pick one of the destination's family.
+    pub local: Option<SocketAddr>,
+    /// The connection to send on (connection-oriented transports): for a
+    /// response, the one its request came on (§18.2.2). If the driver has
+    /// closed it, it opens or reuses one to `destination`.
+    pub conn: Option<ConnId>,
+}
+
+/// How a received message arrived: the input that goes with its bytes
+/// ([`Transactions::handle_received`]). Responses of the server transaction
+/// it creates leave from `local` on `conn`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arrival {
+    /// The packet's source (RFC 3261 §18.2.1).
+    pub source: SocketAddr,
+    /// Our address it arrived on.
+    pub local: SocketAddr,
+    /// The transport it arrived over.
+    pub transport: Transport,
+    /// The connection it came on, for connection-oriented transports.
+    pub conn: Option<ConnId>,
 }
 
 /// What the transaction layer tells the TU: the output of [`Transactions::poll_event`].
@@ -147,6 +171,9 @@ struct Transaction {
     /// Client: the destination. Server: where responses go (§18.2.2).
     peer: SocketAddr,
     transport: Transport,
+    /// Server: the local address and connection the request came on.
+    local: Option<SocketAddr>,
+    conn: Option<ConnId>,
     machine: Machine,
     timers: [Option<(Timer, Instant)>; 2],
 }
@@ -155,14 +182,6 @@ struct Transaction {
 struct Entry {
     generation: u32,
     tx: Option<Transaction>,
-}
-
-/// Where a received message came from.
-#[derive(Debug, Clone, Copy)]
-struct Arrival {
-    source: SocketAddr,
-    local: SocketAddr,
-    transport: Transport,
 }
 
 /// What came with an input, for the events and messages it causes.
@@ -280,6 +299,7 @@ impl Transactions {
     /// of a TCP/TLS stream (with `sipkit_message::StreamDecoder`), or a
     /// WebSocket frame. Matches it to a transaction (RFC 3261 §17.1.3,
     /// §17.2.3) or creates a server transaction; then drain the outputs.
+    /// The same as [`Transactions::handle_received`] with no connection.
     pub fn handle_datagram(
         &mut self,
         now: Instant,
@@ -288,20 +308,26 @@ impl Transactions {
         local: SocketAddr,
         transport: Transport,
     ) {
-        let s = match adapter::summarize(bytes, transport, &self.config.limits) {
-            Ok(s) => s,
-            Err(error) => return self.malformed(bytes, error, source, local, transport),
-        };
-        self.dispatch(
+        self.handle_received(
             now,
             bytes,
-            &s,
             Arrival {
                 source,
                 local,
                 transport,
+                conn: None,
             },
         );
+    }
+
+    /// Feeds one received message with how it arrived, connection
+    /// included: the responses of a server transaction it creates carry
+    /// `from.local` and `from.conn` on their [`Transmit`].
+    pub fn handle_received(&mut self, now: Instant, bytes: &[u8], from: Arrival) {
+        match adapter::summarize(bytes, from.transport, &self.config.limits) {
+            Ok(s) => self.dispatch(now, bytes, &s, from),
+            Err(error) => self.malformed(bytes, error, from),
+        }
     }
 
     /// Like [`Transactions::handle_datagram`] for a message the driver has
@@ -318,20 +344,32 @@ impl Transactions {
         local: SocketAddr,
         transport: Transport,
     ) {
-        let s = match adapter::summary_of(msg) {
-            Ok(s) => s,
-            Err(error) => return self.malformed(bytes, error, source, local, transport),
-        };
-        self.dispatch(
+        self.handle_parsed(
             now,
+            msg,
             bytes,
-            &s,
             Arrival {
                 source,
                 local,
                 transport,
+                conn: None,
             },
         );
+    }
+
+    /// [`Transactions::handle_received`] for a message the driver has parsed
+    /// already (see [`Transactions::handle_message`]).
+    pub fn handle_parsed(
+        &mut self,
+        now: Instant,
+        msg: &sipkit_message::Message<'_>,
+        bytes: &[u8],
+        from: Arrival,
+    ) {
+        match adapter::summary_of(msg) {
+            Ok(s) => self.dispatch(now, bytes, &s, from),
+            Err(error) => self.malformed(bytes, error, from),
+        }
     }
 
     /// Hands a summarized message to the client or server side.
@@ -343,14 +381,13 @@ impl Transactions {
     }
 
     /// Reports a message that did not parse, with the reply for a request.
-    fn malformed(
-        &mut self,
-        bytes: &[u8],
-        error: ParseError,
-        source: SocketAddr,
-        local: SocketAddr,
-        transport: Transport,
-    ) {
+    fn malformed(&mut self, bytes: &[u8], error: ParseError, from: Arrival) {
+        let Arrival {
+            source,
+            local,
+            transport,
+            conn,
+        } = from;
         let rng = &mut self.rng;
         let tag = || {
             let mut t = String::with_capacity(16);
@@ -362,6 +399,8 @@ impl Transactions {
             transport,
             bytes: SharedBytes::copy_from(&b),
             key: None,
+            local: Some(local),
+            conn,
         });
         self.events.push_back(Event::Malformed {
             error,
@@ -399,7 +438,7 @@ impl Transactions {
             transport,
         };
         let (machine, actions) = Machine::client(method, &ctx);
-        let (idx, key) = self.insert(request, destination, transport, machine);
+        let (idx, key) = self.insert(request, destination, transport, None, machine);
         self.apply(now, idx, actions, Carried::Nothing)?;
         Ok(key)
     }
@@ -471,6 +510,8 @@ impl Transactions {
             transport,
             bytes,
             key: None,
+            local: None,
+            conn: None,
         });
     }
 
@@ -577,6 +618,7 @@ impl Transactions {
                     source,
                     local,
                     transport,
+                    ..
                 } = from;
                 self.events.push_back(Event::StrayResponse {
                     status,
@@ -608,6 +650,7 @@ impl Transactions {
                         source,
                         local,
                         transport,
+                        ..
                     } = from;
                     self.events.push_back(Event::Ack {
                         key: None,
@@ -640,13 +683,14 @@ impl Transactions {
         }
         let transport = from.transport;
         let reliable = self.config.is_reliable(transport);
-        let peer = adapter::reply_address(&s.via, from.source, transport, reliable);
+        let peer =
+            sipkit_message::response_destination(&s.via.route, from.source, transport, reliable);
         let ctx = Ctx {
             config: &self.config,
             transport,
         };
         let (machine, actions) = Machine::server(method, &ctx);
-        let (idx, _) = self.insert(bytes, peer, transport, machine);
+        let (idx, _) = self.insert(bytes, peer, transport, Some(from), machine);
         let _ = self.apply(now, idx, actions, Carried::NewRequest { from, cancels });
     }
 
@@ -690,6 +734,7 @@ impl Transactions {
         message: &[u8],
         peer: SocketAddr,
         transport: Transport,
+        from: Option<Arrival>,
         machine: Machine,
     ) -> (u32, TransactionKey) {
         let key_len = self.scratch.len();
@@ -703,6 +748,8 @@ impl Transactions {
             stored: None,
             peer,
             transport,
+            local: from.map(|f| f.local),
+            conn: from.and_then(|f| f.conn),
             machine,
             timers: [None, None],
         };
@@ -841,6 +888,8 @@ impl Transactions {
                     transport: tx.transport,
                     bytes,
                     key: Some(tx.key.clone()),
+                    local: tx.local,
+                    conn: tx.conn,
                 };
                 self.transmits.push_back(t);
             }
@@ -956,5 +1005,35 @@ mod tests {
             .unwrap();
         assert_eq!(tx.slab.len(), 2000);
         assert_eq!(tx.slab.iter().map(|e| e.generation).max(), Some(1));
+    }
+
+    /// Issue 11: a response leaves from the local address and on the
+    /// connection its request came on (RFC 3261 §18.2.2), carried by the
+    /// layer rather than by a table in each driver.
+    #[test]
+    fn responses_carry_the_requests_local_address_and_connection() {
+        #[allow(clippy::disallowed_methods)] // an epoch for the test; time moves only by hand
+        let now = Instant::now();
+        let mut tx = Transactions::new(Config::default());
+        let from = Arrival {
+            source: "192.0.2.1:40000".parse().unwrap(),
+            local: "192.0.2.2:5070".parse().unwrap(),
+            transport: Transport::Tcp,
+            conn: Some(ConnId::new(7)),
+        };
+        tx.handle_received(now, &invite(1), from);
+        let Some(Event::Request { key, .. }) = tx.poll_event() else {
+            panic!("a new request")
+        };
+        tx.send_response(now, &key, &busy(1)).unwrap();
+        let t = tx.poll_transmit().unwrap();
+        assert_eq!(t.destination, from.source);
+        assert_eq!(t.local, Some(from.local));
+        assert_eq!(t.conn, Some(ConnId::new(7)));
+        // A request this side sends names neither: the driver picks.
+        tx.send_request(now, &invite(2), from.source, Transport::Tcp)
+            .unwrap();
+        let t = tx.poll_transmit().unwrap();
+        assert_eq!((t.local, t.conn), (None, None));
     }
 }

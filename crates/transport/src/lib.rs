@@ -7,7 +7,8 @@
 //! [`Inbound`] (bytes, source, local address, transport) and sends whatever
 //! [`Transmit`] the layers above produce. The protocol decisions it needs —
 //! the `received`/`rport` stamp on the top Via and the destination of a
-//! response — are plain functions in [`via`], tested without sockets.
+//! response — are plain functions of `sipkit-message`
+//! ([`sipkit_message::stamp_received`], [`sipkit_message::response_destination`]).
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
@@ -23,9 +24,9 @@
 //! # Ok(()) }
 //! ```
 
+pub mod driver;
 mod spec;
 mod tcp;
-pub mod via;
 
 use std::io;
 use std::net::SocketAddr;
@@ -35,8 +36,9 @@ use std::time::Duration;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
+pub use driver::{DriverConfig, Endpoint, Now, SendFailure, Shutdown, Stopped};
+pub use sipkit_transaction::ConnId;
 pub use spec::{ListenSpec, ParseSpecError, Transport};
-pub use tcp::ConnId;
 
 /// A message received from the network, framed but not parsed.
 #[derive(Debug, Clone)]
@@ -73,8 +75,9 @@ pub struct Transmit {
 impl Transmit {
     /// A reply that goes back the way `inbound` came: same transport, same
     /// connection, same local socket, to the packet's source. The server's
-    /// §18.2.2 choice for a datagram (received/rport) is in
-    /// [`via::response_destination`]; this is the shortcut when it is the source.
+    /// §18.2.2 choice for a datagram (received/rport) is
+    /// [`sipkit_message::response_destination`]; this is the shortcut when it
+    /// is the source.
     pub fn reply_to(inbound: &Inbound, bytes: Vec<u8>) -> Transmit {
         Transmit {
             transport: inbound.transport,
@@ -84,6 +87,17 @@ impl Transmit {
             bytes,
         }
     }
+}
+
+/// A seed for the sans-IO layers' generators (tags, branches, Call-IDs):
+/// not secret, only distinct per process and run. The clock is read here,
+/// in the one crate that may.
+pub fn seed() -> u64 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    t ^ (u64::from(std::process::id()) << 32)
 }
 
 /// Transport settings.
@@ -159,6 +173,7 @@ impl Transports {
                     let local = table.listen(spec.addr).await?;
                     locals.push((Transport::Tcp, local));
                 }
+                other => return Err(unsupported(other)),
             }
         }
         Ok((
@@ -195,6 +210,7 @@ impl Transports {
                 sock.send_to(&t.bytes, t.destination).await.map(|_| ())
             }
             Transport::Tcp => self.tcp.send(t.conn, t.destination, t.bytes).await,
+            other => Err(unsupported(other)),
         }
     }
 
@@ -259,6 +275,14 @@ impl Transports {
     pub fn tcp_connections(&self) -> usize {
         self.tcp.len()
     }
+}
+
+/// The error for a transport this crate does not carry (TLS, SCTP, WS).
+fn unsupported(t: Transport) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!("sipkit-transport does not carry {t}"),
+    )
 }
 
 /// A UDP socket for the runtime and a duplicate of its descriptor for

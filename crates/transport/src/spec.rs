@@ -4,46 +4,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
 
-/// A transport sipkit speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Transport {
-    /// UDP: unreliable; the transaction layer retransmits (RFC 3261 §17).
-    Udp,
-    /// TCP: reliable and stream-oriented; messages are framed by Content-Length (§18.3).
-    Tcp,
-}
-
-impl Transport {
-    /// Whether the transport is reliable (timers A, E, G do not run; D, I, J, K are 0).
-    pub fn is_reliable(self) -> bool {
-        matches!(self, Transport::Tcp)
-    }
-
-    /// The token used in Via (`UDP`, `TCP`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Transport::Udp => "UDP",
-            Transport::Tcp => "TCP",
-        }
-    }
-
-    /// The transport named by a Via token or a URI `transport` parameter.
-    pub fn from_token(s: &str) -> Option<Transport> {
-        if s.eq_ignore_ascii_case("udp") {
-            Some(Transport::Udp)
-        } else if s.eq_ignore_ascii_case("tcp") {
-            Some(Transport::Tcp)
-        } else {
-            None
-        }
-    }
-}
-
-impl fmt::Display for Transport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use sipkit_message::Transport;
 
 /// One listener: a transport and an address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,8 +32,9 @@ impl FromStr for ListenSpec {
             why,
         };
         let (proto, addr) = s.split_once(':').ok_or_else(|| err("no transport"))?;
-        let transport =
-            Transport::from_token(proto).ok_or_else(|| err("the transport must be udp or tcp"))?;
+        let transport = Transport::from_token(proto)
+            .filter(|t| matches!(t, Transport::Udp | Transport::Tcp))
+            .ok_or_else(|| err("the transport must be udp or tcp"))?;
         let addr = addr
             .parse::<SocketAddr>()
             .map_err(|_| err("not an IP:PORT (IPv6 goes in brackets)"))?;
@@ -82,12 +44,7 @@ impl FromStr for ListenSpec {
 
 impl fmt::Display for ListenSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}",
-            self.transport.as_str().to_ascii_lowercase(),
-            self.addr
-        )
+        write!(f, "{}:{}", self.transport.as_lowercase(), self.addr)
     }
 }
 

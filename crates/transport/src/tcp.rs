@@ -13,11 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-use crate::{Inbound, Transport, TransportConfig};
-
-/// Identifies one TCP connection for as long as it is open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ConnId(u64);
+use crate::{ConnId, Inbound, Transport, TransportConfig};
 
 #[derive(Debug)]
 struct Conn {
@@ -102,7 +98,7 @@ impl Table {
         peer: SocketAddr,
         local: SocketAddr,
     ) -> (ConnId, mpsc::Sender<Vec<u8>>) {
-        let id = ConnId(self.next.fetch_add(1, Ordering::Relaxed));
+        let id = ConnId::new(self.next.fetch_add(1, Ordering::Relaxed));
         let (tx, rx) = mpsc::channel::<Vec<u8>>(256);
         {
             let mut inner = self.lock();
@@ -115,7 +111,7 @@ impl Table {
             );
             inner.by_peer.insert(peer, id);
         }
-        tracing::debug!(%peer, %local, conn = id.0, "tcp connection open");
+        tracing::debug!(%peer, %local, conn = id.get(), "tcp connection open");
         let (read, write) = stream.into_split();
         tokio::spawn(writer(write, rx));
         let table = self.clone();
@@ -123,7 +119,7 @@ impl Table {
         tokio::spawn(async move {
             table.reader(read, id, peer, local, pong).await;
             table.forget(id, peer);
-            tracing::debug!(%peer, conn = id.0, "tcp connection closed");
+            tracing::debug!(%peer, conn = id.get(), "tcp connection closed");
         });
         (id, tx)
     }

@@ -2075,36 +2075,10 @@ fn as_response(bytes: &[u8]) -> Option<Response<'_>> {
     }
 }
 
-/// The reason phrase RFC 3261 gives a code (a few; others get a generic one).
+/// The registered reason phrase of a code (`sipkit_codes`); an unregistered
+/// code gets its class's x00 phrase, as a receiver treats it (RFC 3261 §21).
 pub fn reason_for(code: u16) -> &'static str {
-    match code {
-        100 => "Trying",
-        180 => "Ringing",
-        181 => "Call Is Being Forwarded",
-        182 => "Queued",
-        183 => "Session Progress",
-        200 => "OK",
-        202 => "Accepted",
-        400 => "Bad Request",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        408 => "Request Timeout",
-        480 => "Temporarily Unavailable",
-        481 => "Call/Transaction Does Not Exist",
-        486 => "Busy Here",
-        487 => "Request Terminated",
-        488 => "Not Acceptable Here",
-        500 => "Server Internal Error",
-        503 => "Service Unavailable",
-        600 => "Busy Everywhere",
-        603 => "Decline",
-        604 => "Does Not Exist Anywhere",
-        c if c < 200 => "Session Progress",
-        c if c < 300 => "OK",
-        c if c < 400 => "Redirection",
-        c if c < 500 => "Request Failure",
-        c if c < 600 => "Server Failure",
-        _ => "Global Failure",
-    }
+    sipkit_codes::reason_phrase(code)
+        .or_else(|| sipkit_codes::reason_phrase(code / 100 * 100))
+        .unwrap_or("Unknown")
 }

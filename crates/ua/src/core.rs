@@ -16,9 +16,7 @@ use std::time::Instant;
 
 use sipkit_dialog::{AckFor2xx, Timers, TwoXxAction, TwoXxRetransmit};
 use sipkit_message::{parse, Message, Uri};
-use sipkit_transaction::{
-    Config as TxConfig, Event, TransactionKey, Transactions, Transport as TxTransport,
-};
+use sipkit_transaction::{Config as TxConfig, Event, TransactionKey, Transactions};
 use sipkit_transport::Transport;
 
 use crate::Error;
@@ -167,11 +165,8 @@ impl UaCore {
         format!("sip:{user}@{}{t}", host_port(self.advertised))
     }
 
-    fn tx_transport(&self) -> TxTransport {
-        match self.transport {
-            Transport::Udp => TxTransport::Udp,
-            Transport::Tcp => TxTransport::Tcp,
-        }
+    fn tx_transport(&self) -> Transport {
+        self.transport
     }
 
     // ------------------------------------------------------------ inputs
@@ -185,11 +180,8 @@ impl UaCore {
         local: SocketAddr,
         transport: Transport,
     ) {
-        let t = match transport {
-            Transport::Udp => TxTransport::Udp,
-            Transport::Tcp => TxTransport::Tcp,
-        };
-        self.tx.handle_datagram(now, bytes, source, local, t);
+        self.tx
+            .handle_datagram(now, bytes, source, local, transport);
         self.drain(now);
     }
 
@@ -493,18 +485,14 @@ impl UaCore {
 
     fn push(
         &mut self,
-        transport: TxTransport,
+        transport: Transport,
         destination: SocketAddr,
         local: Option<SocketAddr>,
         bytes: Vec<u8>,
     ) {
-        if sipkit_transport::via::is_forbidden_destination(destination) {
+        if sipkit_message::is_forbidden_destination(destination) {
             return;
         }
-        let transport = match transport {
-            TxTransport::Udp => Transport::Udp,
-            _ => Transport::Tcp,
-        };
         let local = if transport == Transport::Udp {
             local
         } else {

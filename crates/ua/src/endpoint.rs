@@ -188,9 +188,10 @@ impl Endpoint {
     /// connection the peer last used, if any.
     pub(crate) async fn send(&mut self, t: crate::core::Transmit) {
         let dest = t.destination;
-        let conn = match t.transport {
-            Transport::Udp => None,
-            Transport::Tcp => self.conn_of.get(&dest).copied(),
+        let conn = if t.transport.is_reliable() {
+            self.conn_of.get(&dest).copied()
+        } else {
+            None
         };
         let t = Transmit {
             transport: t.transport,

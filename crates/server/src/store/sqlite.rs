@@ -312,7 +312,7 @@ fn write(tx: &Connection, aor: &str, now: UnixMs, change: &Change) -> Result<()>
                 ms(b.updated_at)?,
                 b.call_id,
                 b.cseq,
-                b.source.transport.as_str(),
+                b.source.transport.as_lowercase(),
                 b.source.addr.to_string(),
                 b.instance,
                 b.reg_id,

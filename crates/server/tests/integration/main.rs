@@ -41,6 +41,8 @@ macro_rules! for_each_store {
 }
 
 mod config;
+mod contact_key_19_1_4;
+mod core;
 mod durability;
 mod redirect;
 mod registrar;

@@ -7,4 +7,5 @@
     missing_docs
 )] // test code: a panic is a failed test
 
+mod driver;
 mod sockets;

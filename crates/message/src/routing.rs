@@ -1,10 +1,82 @@
-//! The Via rules a transport applies: stamping `received` and `rport` on a
-//! request's top Via (RFC 3261 §18.2.1, RFC 3581 §4), and choosing where a
-//! response goes (RFC 3261 §18.2.2, RFC 3581 §4). Pure functions.
+//! Where SIP messages go at the transport layer, as pure functions: the
+//! `received`/`rport` stamp on a request's top Via (RFC 3261 §18.2.1,
+//! RFC 3581 §4), the destination of a response (RFC 3261 §18.2.2, RFC 3581
+//! §4) and the addresses nothing is ever sent to (RFC 4475 §3.3.10). The
+//! transaction layer and the drivers call these; none of them has a copy.
 
 use std::net::{IpAddr, SocketAddr};
 
-use sipkit_message::{Host, Via};
+use crate::{Host, Transport, Via};
+
+/// The parts of a top Via that decide where its response goes
+/// ([`response_destination`]); [`Via::route`] reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ViaRoute<'a> {
+    /// The sent-by port, if written.
+    pub port: Option<u16>,
+    /// The `maddr` parameter.
+    pub maddr: Option<&'a str>,
+    /// The `received` parameter.
+    pub received: Option<&'a str>,
+    /// `rport` (RFC 3581): `None` if absent, `Some(None)` without a value.
+    pub rport: Option<Option<u16>>,
+}
+
+impl<'a> Via<'a> {
+    /// What [`response_destination`] needs of this Via.
+    pub fn route(&self) -> ViaRoute<'a> {
+        ViaRoute {
+            port: self.port,
+            maddr: self.maddr(),
+            received: self.received(),
+            rport: self.rport(),
+        }
+    }
+}
+
+/// Where a server sends the response to a request whose top Via is `via`,
+/// received from `source` over `transport` (RFC 3261 §18.2.2, RFC 3581 §4).
+/// sipkit's one copy of the rule:
+///
+/// - over a reliable transport (`reliable`), back to the source: the
+///   response goes on the connection the request came on, and this is the
+///   address to reach again if that connection is gone;
+/// - with a `maddr` that is an IP address, there, at the sent-by port or
+///   the transport's default ("the response MUST be forwarded to the
+///   address listed there, using the port indicated in sent-by");
+/// - with `rport` (and no `maddr`, RFC 3581 §4), to `received` (or the
+///   source address) at the `rport` value, or the source port when the
+///   request was not stamped;
+/// - else to `received` (or the source address, which is what `received`
+///   holds once stamped) at the sent-by port or the transport's default.
+pub fn response_destination(
+    via: &ViaRoute<'_>,
+    source: SocketAddr,
+    transport: Transport,
+    reliable: bool,
+) -> SocketAddr {
+    if reliable {
+        return source;
+    }
+    let port = via.port.unwrap_or(transport.default_port());
+    if let Some(ip) = via.maddr.and_then(ip_of) {
+        return SocketAddr::new(ip, port);
+    }
+    let ip = via.received.and_then(ip_of).unwrap_or(source.ip());
+    match via.rport {
+        Some(Some(p)) => SocketAddr::new(ip, p),
+        Some(None) => SocketAddr::new(ip, source.port()),
+        None => SocketAddr::new(ip, port),
+    }
+}
+
+/// An IP address, bracketed or not.
+fn ip_of(s: &str) -> Option<IpAddr> {
+    s.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+        .ok()
+}
 
 /// The top Via value as the server must store it after receiving a request
 /// from `source`, or `None` when it needs no change.
@@ -47,36 +119,6 @@ pub fn stamp_received(via: &Via<'_>, source: SocketAddr) -> Option<String> {
     Some(out)
 }
 
-/// Where a response to a request received over a datagram transport goes,
-/// given the request's top Via (as stamped by [`stamp_received`]) and the
-/// packet's source (RFC 3261 §18.2.2, RFC 3581 §4):
-///
-/// - `maddr` present: to that address, at the sent-by port or 5060;
-/// - `rport` with a value: to `received` (or the source address) at that port;
-/// - else to `received` (or the source address) at the sent-by port or 5060.
-///
-/// A response over a stream goes back on the connection the request came
-/// on; this function gives the address to connect to when that is gone.
-pub fn response_destination(via: &Via<'_>, source: SocketAddr) -> SocketAddr {
-    let port = via.port.unwrap_or(5060);
-    if let Some(ip) = via
-        .maddr()
-        .and_then(|m| m.trim_matches(['[', ']']).parse::<IpAddr>().ok())
-    {
-        return SocketAddr::new(ip, port);
-    }
-    let ip = via
-        .received()
-        .and_then(|r| r.trim_matches(['[', ']']).parse::<IpAddr>().ok())
-        .unwrap_or(source.ip());
-    match via.rport() {
-        Some(Some(p)) => SocketAddr::new(ip, p),
-        // A value-less rport that was never stamped: the source port.
-        Some(None) => SocketAddr::new(ip, source.port()),
-        None => SocketAddr::new(ip, port),
-    }
-}
-
 /// Never send to a broadcast address (RFC 4475 §3.3.10 bcast): true for the
 /// limited broadcast address and the unspecified address.
 pub fn is_forbidden_destination(addr: SocketAddr) -> bool {
@@ -95,7 +137,7 @@ mod tests {
         let msg = format!(
             "OPTIONS sip:x@example.com SIP/2.0\r\nVia: {value}\r\nMax-Forwards: 70\r\nTo: <sip:x@example.com>\r\nFrom: <sip:y@example.com>;tag=1\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
         );
-        let parsed = sipkit_message::parse(msg.as_bytes()).expect("test message parses");
+        let parsed = crate::parse(msg.as_bytes()).expect("test message parses");
         let via = parsed.top_via().expect("test via parses");
         f(&via)
     }
@@ -151,16 +193,26 @@ mod tests {
     }
 
     #[test]
-    fn destination_rules() {
+    fn destination_rules_18_2_2_and_3581_4() {
         let s = src("192.0.2.4:40000");
-        let d = |via: &str| with_via(via, |v| response_destination(v, s));
+        let d = |via: &str| {
+            with_via(via, |v| {
+                response_destination(&v.route(), s, Transport::Udp, false)
+            })
+        };
         assert_eq!(
             d("SIP/2.0/UDP h.example.com;branch=z9hG4bK1;received=192.0.2.4"),
             src("192.0.2.4:5060")
         );
         assert_eq!(
-            d("SIP/2.0/UDP h.example.com:5070;branch=z9hG4bK1;received=192.0.2.4"),
-            src("192.0.2.4:5070")
+            d("SIP/2.0/UDP h.example.com:5070;branch=z9hG4bK1;received=192.0.2.9"),
+            src("192.0.2.9:5070"),
+            "received, at the sent-by port"
+        );
+        assert_eq!(
+            d("SIP/2.0/UDP h.example.com:5070;branch=z9hG4bK1"),
+            src("192.0.2.4:5070"),
+            "the source address stands for an unstamped received"
         );
         assert_eq!(
             d("SIP/2.0/UDP h.example.com;rport=40000;received=192.0.2.4;branch=z9hG4bK1"),
@@ -171,10 +223,37 @@ mod tests {
             d("SIP/2.0/UDP h.example.com:5080;maddr=198.51.100.7;branch=z9hG4bK1"),
             src("198.51.100.7:5080")
         );
+        // RFC 3581 §4 applies rport only "if there is no maddr parameter".
+        assert_eq!(
+            d("SIP/2.0/UDP h.example.com:5080;rport;maddr=198.51.100.7;branch=z9hG4bK1"),
+            src("198.51.100.7:5080")
+        );
+        // A maddr that is a name, not an address, cannot be used without DNS.
+        assert_eq!(
+            d("SIP/2.0/UDP h.example.com:5080;maddr=relay.example.com;branch=z9hG4bK1"),
+            src("192.0.2.4:5080")
+        );
         assert_eq!(
             d("SIP/2.0/UDP 192.0.2.4:5062;branch=z9hG4bK1"),
             src("192.0.2.4:5062")
         );
+        assert_eq!(
+            with_via("SIP/2.0/TLS h.example.com;branch=z9hG4bK1", |v| {
+                response_destination(&v.route(), s, Transport::Tls, false)
+            }),
+            src("192.0.2.4:5061"),
+            "the transport's default port"
+        );
+    }
+
+    #[test]
+    fn reliable_goes_back_to_the_source() {
+        let s = src("192.0.2.4:40000");
+        let d = with_via(
+            "SIP/2.0/TCP h.example.com:5070;maddr=198.51.100.7;branch=z9hG4bK1",
+            |v| response_destination(&v.route(), s, Transport::Tcp, true),
+        );
+        assert_eq!(d, s);
     }
 
     #[test]

@@ -1,0 +1,232 @@
+//! The core of `sipkit serve`: the transaction layer (RFC 3261 §17) and the
+//! [`Service`] (registrar and redirect server), as one sans-IO endpoint.
+//! It owns no socket and reads no clock: `sipkit_transport::driver` feeds it
+//! what the transports received, with the time, and sends what it returns;
+//! tests feed it the same way with a clock that jumps.
+//!
+//! Two duties besides answering:
+//!
+//! - group commit: the REGISTERs of one driver turn are made durable
+//!   together ([`Endpoint::end_batch`]), and no response of that turn leaves
+//!   before — [`Endpoint::poll_transmit`] holds everything while a batch is
+//!   open, so a 200 is never sent for a binding a crash could still lose;
+//! - purging expired bindings every [`PURGE_EVERY`], as a timer of its own.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::time::{Duration, Instant};
+
+use sipkit_message::{parse, parse_with, stamp_received, Message, Method, Mode, Request};
+use sipkit_transaction::{Config as TxConfig, Event, TransactionKey, Transactions, Transmit};
+use sipkit_transport::{Endpoint, Inbound, Now, SendFailure};
+
+use crate::{Error, ServerConfig, Service, TransportAddr, UnixMs};
+
+/// How often expired bindings are deleted from the location service.
+pub const PURGE_EVERY: Duration = Duration::from_secs(60);
+
+/// The transaction layer and the service, driven one input at a time.
+#[derive(Debug)]
+pub struct Core {
+    tx: Transactions,
+    service: Service,
+    /// Replies to malformed requests (sent outside any transaction).
+    replies: VecDeque<Transmit>,
+    /// True between `begin_batch` and `end_batch`: nothing is sent.
+    batch_open: bool,
+    next_purge: Instant,
+}
+
+impl Core {
+    /// A core answering with `service`, with the timers and limits of
+    /// `config`; tags and branches from `seed`. The first purge is due at
+    /// `now`.
+    pub fn new(service: Service, config: &ServerConfig, seed: u64, now: Instant) -> Core {
+        let mut txc = TxConfig {
+            t1: Duration::from_millis(config.transaction.t1_ms),
+            t2: Duration::from_millis(config.transaction.t2_ms),
+            t4: Duration::from_millis(config.transaction.t4_ms),
+            // The service answers every request at once: no 100 needed.
+            auto_trying: None,
+            seed,
+            ..TxConfig::default()
+        };
+        txc.limits.max_message_size = config.max_message_size;
+        Core {
+            tx: Transactions::new(txc),
+            service,
+            replies: VecDeque::new(),
+            batch_open: false,
+            next_purge: now,
+        }
+    }
+
+    /// How many transactions are live.
+    pub fn transactions(&self) -> usize {
+        self.tx.len()
+    }
+
+    /// Handles every event of the transaction layer; `parsed` is the input
+    /// message when it was a request (a new request's event carries the
+    /// same bytes, so it is not parsed twice).
+    fn drain(&mut self, now: Now, parsed: Option<&Request<'_>>) {
+        while let Some(ev) = self.tx.poll_event() {
+            match ev {
+                Event::Request {
+                    key,
+                    request,
+                    source,
+                    transport,
+                    cancels,
+                    ..
+                } => {
+                    let from = TransportAddr::new(transport, source);
+                    let matched = cancels.is_some();
+                    match parsed {
+                        Some(req) => self.answer(now, &key, req, from, matched),
+                        None => match parse(request.as_slice()) {
+                            Ok(Message::Request(req)) => {
+                                self.answer(now, &key, &req, from, matched)
+                            }
+                            _ => {
+                                tracing::warn!(%source, "a request the transaction layer accepted did not parse again")
+                            }
+                        },
+                    }
+                }
+                Event::Malformed {
+                    error,
+                    source,
+                    reply,
+                    ..
+                } => {
+                    tracing::info!(%source, error = %error, "malformed message");
+                    self.replies.extend(reply);
+                }
+                Event::Timeout { key, timer } => {
+                    tracing::debug!(?key, timer = timer.name(), "transaction timed out");
+                }
+                Event::Terminated { .. } => {}
+                other => tracing::debug!(event = ?other, "ignored"),
+            }
+        }
+    }
+
+    /// Answers one new request through its server transaction.
+    fn answer(
+        &mut self,
+        now: Now,
+        key: &TransactionKey,
+        req: &Request<'_>,
+        from: TransportAddr,
+        matched: bool,
+    ) {
+        let source = from.addr;
+        let stamped = req.top_via().ok().and_then(|v| stamp_received(&v, source));
+        let reply = match req.method() {
+            Method::Cancel => Some(
+                self.service
+                    .respond_cancel(req, matched, stamped.as_deref()),
+            ),
+            _ => self.service.respond(
+                UnixMs::from_system_time(now.wall),
+                req,
+                from,
+                stamped.as_deref(),
+            ),
+        };
+        let Some(reply) = reply else { return };
+        if let Some(log) = &reply.log {
+            tracing::error!(%source, "{log}");
+        }
+        tracing::debug!(%source, method = req.method_str(), status = reply.status, "answered");
+        if let Err(e) = self.tx.send_response(now.instant, key, &reply.bytes) {
+            tracing::warn!(%source, error = %e, "the transaction layer refused the response");
+        }
+    }
+
+    fn purge(&mut self, now: Now) {
+        match self
+            .service
+            .store
+            .purge_expired(UnixMs::from_system_time(now.wall))
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(purged = n, "expired bindings purged"),
+            Err(e) => tracing::warn!(error = %e, "purging expired bindings failed"),
+        }
+    }
+}
+
+impl Endpoint for Core {
+    type Command = Infallible;
+    type Error = Error;
+
+    fn handle_inbound(&mut self, now: Now, msg: Inbound) {
+        let mode = if msg.transport.is_stream() {
+            Mode::Stream
+        } else {
+            Mode::Datagram
+        };
+        let from = msg.arrival();
+        // One parse serves the transaction layer and the service.
+        match parse_with(&msg.bytes, &self.tx.config().limits, mode) {
+            Ok(parsed) => {
+                self.tx
+                    .handle_parsed(now.instant, &parsed, &msg.bytes, from);
+                self.drain(now, parsed.as_request());
+            }
+            Err(_) => {
+                // The transaction layer reports it, with the reply to send.
+                self.tx.handle_received(now.instant, &msg.bytes, from);
+                self.drain(now, None);
+            }
+        }
+    }
+
+    fn handle_timeout(&mut self, now: Now) {
+        self.tx.handle_timeout(now.instant);
+        self.drain(now, None);
+        if now.instant >= self.next_purge {
+            self.purge(now);
+            self.next_purge = now.instant + PURGE_EVERY;
+        }
+    }
+
+    fn handle_send_error(&mut self, now: Now, failure: SendFailure) {
+        tracing::debug!(destination = %failure.destination, error = %failure.error, "send failed");
+        // RFC 3261 §17.2.4: the server transaction informs the TU and ends.
+        if let Some(key) = failure.key {
+            let _ = self.tx.handle_transport_error(now.instant, &key);
+            self.drain(now, None);
+        }
+    }
+
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        Some(match self.tx.poll_timeout() {
+            Some(t) => t.min(self.next_purge),
+            None => self.next_purge,
+        })
+    }
+
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        if self.batch_open {
+            return None;
+        }
+        self.replies.pop_front().or_else(|| self.tx.poll_transmit())
+    }
+
+    fn begin_batch(&mut self) -> Result<(), Error> {
+        self.service.store.begin_batch()?;
+        self.batch_open = true;
+        Ok(())
+    }
+
+    fn end_batch(&mut self) -> Result<(), Error> {
+        // Nothing of this turn is stored if this fails, and its answers
+        // were not sent: the driver stops rather than acknowledge them.
+        self.service.store.end_batch()?;
+        self.batch_open = false;
+        Ok(())
+    }
+}

@@ -1,0 +1,368 @@
+//! The serve core (`sipkit_server::Core`) without sockets or sleeps: inputs
+//! as the driver feeds them, a clock that jumps to the next deadline
+//! (ARCHITECTURE.md, "The sans-IO contract"; issue 11).
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use sipkit_message::{parse, Message, Transport};
+use sipkit_server::{
+    Binding, Core, Counts, Error, LocationService, MemoryStore, Plan, Result, ServerConfig,
+    Service, UnixMs,
+};
+use sipkit_transaction::{ConnId, Transmit};
+use sipkit_transport::{Endpoint, Inbound, Now};
+
+use crate::util::T0;
+
+const SERVER: &str = "192.0.2.1:5060";
+const PHONE: &str = "192.0.2.4:5062";
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+/// The store the core writes to, with a log of the calls that matter to
+/// ordering, and a switch that makes the next commit fail.
+#[derive(Debug, Default)]
+struct Recorder {
+    inner: MemoryStore,
+    log: Mutex<Vec<&'static str>>,
+    fail_commit: AtomicBool,
+}
+
+impl Recorder {
+    fn note(&self, what: &'static str) {
+        self.log.lock().unwrap().push(what);
+    }
+    fn log(&self) -> Vec<&'static str> {
+        std::mem::take(&mut *self.log.lock().unwrap())
+    }
+}
+
+impl LocationService for Recorder {
+    fn lookup(&self, aor: &str, now: UnixMs) -> Result<Vec<Binding>> {
+        self.inner.lookup(aor, now)
+    }
+    fn begin_batch(&self) -> Result<()> {
+        self.note("begin");
+        Ok(())
+    }
+    fn end_batch(&self) -> Result<()> {
+        if self.fail_commit.load(Ordering::Relaxed) {
+            return Err(Error::Corrupt {
+                what: "commit",
+                value: "disk full".into(),
+            });
+        }
+        self.note("commit");
+        Ok(())
+    }
+    fn update(
+        &self,
+        aor: &str,
+        now: UnixMs,
+        decide: &mut dyn FnMut(&[Binding]) -> Plan,
+    ) -> Result<Vec<Binding>> {
+        self.note("update");
+        self.inner.update(aor, now, decide)
+    }
+    fn remove_all(&self, aor: &str) -> Result<usize> {
+        self.inner.remove_all(aor)
+    }
+    fn purge_expired(&self, now: UnixMs) -> Result<usize> {
+        self.note("purge");
+        self.inner.purge_expired(now)
+    }
+    fn count(&self, now: UnixMs) -> Result<Counts> {
+        self.inner.count(now)
+    }
+    fn is_known(&self, aor: &str) -> Result<bool> {
+        self.inner.is_known(aor)
+    }
+}
+
+/// A core over a [`Recorder`], and the clock of the test.
+struct Bench {
+    core: Core,
+    store: Arc<Recorder>,
+    start: Now,
+    now: Now,
+}
+
+impl Bench {
+    fn new() -> Bench {
+        #[allow(clippy::disallowed_methods)] // an epoch; time moves only by hand
+        let instant = Instant::now();
+        let start = Now {
+            instant,
+            wall: SystemTime::UNIX_EPOCH + Duration::from_millis(T0.0),
+        };
+        let store = Arc::new(Recorder::default());
+        let config = ServerConfig::default();
+        let service = Service {
+            store: store.clone(),
+            registrar: config.registrar_config().unwrap(),
+            redirect: config.redirect_config().unwrap(),
+            tag_key: 7,
+        };
+        let mut core = Core::new(service, &config, 1, start.instant);
+        // The purge due at start.
+        core.handle_timeout(start);
+        assert_eq!(store.log(), ["purge"]);
+        Bench {
+            core,
+            store,
+            start,
+            now: start,
+        }
+    }
+
+    /// How long since the start.
+    fn elapsed(&self) -> Duration {
+        self.now.instant - self.start.instant
+    }
+
+    /// One driver turn of received messages: begin, feed, commit; then
+    /// what it sends.
+    fn turn(&mut self, msgs: &[Inbound]) -> Vec<Transmit> {
+        self.core.begin_batch().unwrap();
+        for m in msgs {
+            self.core.handle_inbound(self.now, m.clone());
+        }
+        self.core.end_batch().unwrap();
+        self.drain()
+    }
+
+    fn drain(&mut self) -> Vec<Transmit> {
+        std::iter::from_fn(|| self.core.poll_transmit()).collect()
+    }
+
+    /// Jumps the clock to the next deadline and fires it; what it sends.
+    fn jump(&mut self) -> Vec<Transmit> {
+        let at = self.core.poll_timeout().expect("the purge timer at least");
+        self.now = self.start.at(at);
+        self.core.handle_timeout(self.now);
+        self.drain()
+    }
+}
+
+fn udp(bytes: String) -> Inbound {
+    Inbound {
+        transport: Transport::Udp,
+        source: addr(PHONE),
+        local: addr(SERVER),
+        bytes: bytes.into_bytes(),
+        conn: None,
+    }
+}
+
+fn register(user: &str, cseq: u32) -> String {
+    format!(
+        "REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP {PHONE};branch=z9hG4bKreg{user}{cseq}\r\n\
+Max-Forwards: 70\r\nTo: <sip:{user}@example.com>\r\nFrom: <sip:{user}@example.com>;tag=r{user}\r\n\
+Call-ID: reg-{user}\r\nCSeq: {cseq} REGISTER\r\nContact: <sip:{user}@{PHONE}>\r\nExpires: 600\r\n\
+Content-Length: 0\r\n\r\n"
+    )
+}
+
+fn request(method: &str, user: &str, branch: &str, cseq_method: &str, to_tag: &str) -> String {
+    format!(
+        "{method} sip:{user}@example.com SIP/2.0\r\nVia: SIP/2.0/UDP {PHONE};branch={branch};rport\r\n\
+Max-Forwards: 70\r\nTo: <sip:{user}@example.com>{to_tag}\r\nFrom: <sip:caller@example.com>;tag=c1\r\n\
+Call-ID: call-{branch}\r\nCSeq: 1 {cseq_method}\r\nContent-Length: 0\r\n\r\n"
+    )
+}
+
+fn invite(user: &str, branch: &str) -> String {
+    request("INVITE", user, branch, "INVITE", "")
+}
+
+/// The status line's code and the whole text of a transmission.
+fn status(t: &Transmit) -> (u16, String) {
+    let text = String::from_utf8(t.bytes.as_slice().to_vec()).unwrap();
+    let Ok(Message::Response(r)) = parse(t.bytes.as_slice()) else {
+        panic!("not a response: {text}")
+    };
+    (r.status(), text)
+}
+
+#[test]
+fn register_then_invite_gets_302_from_the_same_socket() {
+    let mut b = Bench::new();
+    let out = b.turn(&[udp(register("alice", 1))]);
+    assert_eq!(out.len(), 1);
+    let (code, text) = status(&out[0]);
+    assert_eq!(code, 200, "{text}");
+    assert!(text.contains(&format!("Contact: <sip:alice@{PHONE}>;expires=600")));
+    // RFC 3261 §18.2.2 from where the request came.
+    assert_eq!(out[0].destination, addr(PHONE));
+    assert_eq!(out[0].local, Some(addr(SERVER)));
+
+    let out = b.turn(&[udp(invite("alice", "z9hG4bKinv1"))]);
+    let (code, text) = status(&out[0]);
+    assert_eq!(code, 302, "{text}");
+    assert!(text.contains(&format!("Contact: <sip:alice@{PHONE}>")));
+    // RFC 3581 §4: rport filled in, received added, and the response goes there.
+    assert!(
+        text.contains(&format!(
+            "Via: SIP/2.0/UDP {PHONE};branch=z9hG4bKinv1;rport=5062;received=192.0.2.4\r\n"
+        )),
+        "{text}"
+    );
+}
+
+/// RFC 3261 §17.2.1: over UDP the 302 goes out again at T1, 2·T1, 4·T1, …
+/// capped at T2, until the ACK comes (Timer G); then nothing more.
+#[test]
+fn timer_g_retransmits_the_302_until_the_ack() {
+    let mut b = Bench::new();
+    b.turn(&[udp(register("alice", 1))]);
+    let first = b.turn(&[udp(invite("alice", "z9hG4bKg1"))]);
+    let (code, original) = status(&first[0]);
+    assert_eq!(code, 302, "{original}");
+    let mut sent_at = Vec::new();
+    while b.elapsed() < Duration::from_millis(7500) {
+        for t in b.jump() {
+            assert_eq!(status(&t).1, original, "the same response, byte for byte");
+            sent_at.push(b.elapsed().as_millis());
+        }
+    }
+    assert_eq!(sent_at, [500, 1500, 3500, 7500]);
+    let ack = request("ACK", "alice", "z9hG4bKg1", "ACK", "");
+    // The ACK carries the To tag of the response (§17.1.1.3).
+    let tag = original
+        .lines()
+        .find_map(|l| l.strip_prefix("To: <sip:alice@example.com>"))
+        .unwrap()
+        .to_owned();
+    let ack = ack.replace(
+        "To: <sip:alice@example.com>\r\n",
+        &format!("To: <sip:alice@example.com>{tag}\r\n"),
+    );
+    assert!(b.turn(&[udp(ack)]).is_empty(), "the ACK is absorbed");
+    assert_eq!(
+        b.core.transactions(),
+        2,
+        "the INVITE Confirmed until Timer I, the REGISTER Completed until Timer J"
+    );
+    // Jump past Timer I (T4 = 5 s) and one purge: no retransmission.
+    while b.elapsed() < Duration::from_secs(70) {
+        assert!(b.jump().is_empty());
+    }
+    assert_eq!(b.core.transactions(), 0);
+}
+
+/// Without an ACK, Timer H (64·T1 = 32 s) ends the retransmissions.
+#[test]
+fn timer_h_ends_an_unacknowledged_302() {
+    let mut b = Bench::new();
+    b.turn(&[udp(invite("nobody", "z9hG4bKh1"))]);
+    let mut sent_at = Vec::new();
+    while b.core.transactions() > 0 {
+        for _ in b.jump() {
+            sent_at.push(b.elapsed().as_millis());
+        }
+    }
+    assert_eq!(
+        sent_at,
+        [500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500, 31500]
+    );
+    assert_eq!(b.elapsed(), Duration::from_secs(32));
+}
+
+/// RFC 3261 §9.2: a CANCEL that matches the INVITE server transaction gets
+/// 200 (the INVITE was already answered, so no 487 follows, and its 302
+/// stands); one that matches nothing gets 481.
+#[test]
+fn cancel_gets_200_when_it_matches_and_481_when_not() {
+    let mut b = Bench::new();
+    b.turn(&[udp(register("bob", 1))]);
+    let out = b.turn(&[udp(invite("bob", "z9hG4bKc1"))]);
+    assert_eq!(status(&out[0]).0, 302);
+    let cancel = request("CANCEL", "bob", "z9hG4bKc1", "CANCEL", "");
+    let out = b.turn(&[udp(cancel)]);
+    assert_eq!(out.len(), 1);
+    let (code, text) = status(&out[0]);
+    assert_eq!(code, 200, "{text}");
+    assert!(text.contains("CSeq: 1 CANCEL"));
+    let stray = request("CANCEL", "bob", "z9hG4bKc2", "CANCEL", "");
+    assert_eq!(status(&b.turn(&[udp(stray)])[0]).0, 481);
+}
+
+/// Group commit: the REGISTERs of one turn are written, committed once,
+/// and only then is any 200 sent; a failed commit sends nothing.
+#[test]
+fn no_200_leaves_before_its_commit() {
+    let mut b = Bench::new();
+    b.core.begin_batch().unwrap();
+    b.core.handle_inbound(b.now, udp(register("carol", 1)));
+    b.core.handle_inbound(b.now, udp(register("dave", 1)));
+    assert!(b.core.poll_transmit().is_none(), "held until the commit");
+    b.core.end_batch().unwrap();
+    assert_eq!(b.store.log(), ["begin", "update", "update", "commit"]);
+    let out = b.drain();
+    assert_eq!(
+        out.iter().map(|t| status(t).0).collect::<Vec<_>>(),
+        [200, 200]
+    );
+
+    b.store.fail_commit.store(true, Ordering::Relaxed);
+    b.core.begin_batch().unwrap();
+    b.core.handle_inbound(b.now, udp(register("erin", 1)));
+    assert!(b.core.end_batch().is_err());
+    assert!(
+        b.core.poll_transmit().is_none(),
+        "a registration that may be lost is never acknowledged"
+    );
+}
+
+/// Over TCP a response carries the connection and the local address its
+/// request came on (RFC 3261 §18.2.2), from the transaction layer.
+#[test]
+fn tcp_response_goes_back_on_its_connection() {
+    let mut b = Bench::new();
+    let msg = Inbound {
+        transport: Transport::Tcp,
+        source: addr("192.0.2.4:40000"),
+        local: addr("192.0.2.1:5061"),
+        bytes: register("frank", 1)
+            .replace("SIP/2.0/UDP", "SIP/2.0/TCP")
+            .into_bytes(),
+        conn: Some(ConnId::new(42)),
+    };
+    let out = b.turn(&[msg]);
+    assert_eq!(status(&out[0]).0, 200);
+    assert_eq!(out[0].transport, Transport::Tcp);
+    assert_eq!(out[0].conn, Some(ConnId::new(42)));
+    assert_eq!(out[0].local, Some(addr("192.0.2.1:5061")));
+    assert_eq!(out[0].destination, addr("192.0.2.4:40000"));
+}
+
+/// A request that does not parse gets the one wire reply, from the socket
+/// it came in on.
+#[test]
+fn malformed_request_gets_400_from_its_socket() {
+    let mut b = Bench::new();
+    let bad = register("gina", 1).replace("CSeq: 1 REGISTER", "CSeq: 1 INVITE");
+    let out = b.turn(&[udp(bad)]);
+    assert_eq!(out.len(), 1);
+    assert_eq!(status(&out[0]).0, 400);
+    assert_eq!(out[0].local, Some(addr(SERVER)));
+}
+
+/// Expired bindings are purged every minute, on the core's own timer.
+#[test]
+fn expired_bindings_are_purged_every_minute() {
+    let mut b = Bench::new();
+    let mut purges = Vec::new();
+    while b.elapsed() < Duration::from_secs(180) {
+        b.jump();
+        if b.store.log().contains(&"purge") {
+            purges.push(b.elapsed().as_secs());
+        }
+    }
+    assert_eq!(purges, [60, 120, 180]);
+}
