@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use crate::data::{self, ClassText, CodeFacts, CodeText, PairText};
+use crate::explain::SpecRef;
+use crate::facts::{self, Facts};
 
 /// A language sipkit speaks. `Lang::EN` and `Lang::RU` are built in; the list
 /// is `Lang::all()`.
@@ -73,6 +75,8 @@ impl std::fmt::Display for Lang {
 
 pub(crate) struct Kb {
     pub(crate) facts: BTreeMap<u16, CodeFacts>,
+    /// The structured facts of every registered code, class defaults applied.
+    pub(crate) resolved: BTreeMap<u16, Facts>,
     pub(crate) langs: Vec<LangData>,
 }
 
@@ -97,6 +101,19 @@ pub(crate) fn kb() -> &'static Kb {
 fn load() -> Result<Kb, String> {
     let codes: data::CodesFile =
         toml::from_str(data::CODES_TOML).map_err(|e| format!("codes.toml: {e}"))?;
+    let resolved = codes
+        .code
+        .iter()
+        .map(|c| {
+            let spec = |s: &data::SpecEntry| SpecRef::new(s.rfc, s.section.as_deref());
+            let defined = match (&c.defined, c.spec.first()) {
+                (Some(d), _) | (None, Some(d)) => spec(d),
+                (None, None) => return Err(format!("codes.toml: {} has no spec", c.code)),
+            };
+            let by = c.deprecated_by.iter().map(spec).collect();
+            Ok((c.code, facts::resolve(c.code, &c.overrides(), defined, by)))
+        })
+        .collect::<Result<_, String>>()?;
     let facts = codes.code.into_iter().map(|c| (c.code, c)).collect();
     let mut langs = Vec::new();
     for (tag, text) in data::LANG_FILES {
@@ -132,12 +149,38 @@ fn load() -> Result<Kb, String> {
             pair,
         });
     }
-    Ok(Kb { facts, langs })
+    Ok(Kb {
+        facts,
+        resolved,
+        langs,
+    })
 }
 
 /// The registered codes, ascending.
 pub fn registered_codes() -> impl Iterator<Item = u16> {
     kb().facts.keys().copied()
+}
+
+/// The facts of `code`: its own for a registered code, those of the code a
+/// client treats it as for an unregistered one (RFC 3261 §8.1.3.2).
+pub fn facts_of(code: u16) -> Option<&'static Facts> {
+    let kb = kb();
+    kb.resolved.get(&code).or_else(|| {
+        if !(100..=699).contains(&code) {
+            return None;
+        }
+        kb.resolved.get(&treated_as(code))
+    })
+}
+
+/// The code a client treats an unregistered `code` as: x00 for a final
+/// response, 183 for a provisional one (RFC 3261 §8.1.3.2).
+pub(crate) fn treated_as(code: u16) -> u16 {
+    if class_of(code) == 1 {
+        183
+    } else {
+        code - code % 100
+    }
 }
 
 /// The class digit of a code in 100..=699 (`3` for 302).

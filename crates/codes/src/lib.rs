@@ -25,13 +25,15 @@
 mod compare;
 mod data;
 mod explain;
+mod facts;
 mod kb;
 mod lookup;
 
 pub use compare::{compare, Comparison};
 pub use explain::{explain, Explanation, RelatedCode, SpecRef};
+pub use facts::{DialogEffect, Facts, HeaderRule, Level, Next, ProxyAction, Sender};
 pub use kb::{
-    class_of, noted_pairs, registered_codes, translated_classes, translated_codes, ui, ui_keys,
-    Lang,
+    class_of, facts_of, noted_pairs, registered_codes, translated_classes, translated_codes, ui,
+    ui_keys, Lang,
 };
 pub use lookup::{lookup, LookupError};

@@ -382,7 +382,7 @@ pub(crate) fn openapi() -> String {
             })),
             "Explanation": object(
                 &["code", "reason", "title", "class", "class_name", "client_action", "registered", "deprecated",
-                  "summary", "description", "when", "fix", "use", "spec", "related", "lang"],
+                  "facts", "summary", "description", "when", "fix", "use", "spec", "related", "lang"],
                 json!({
                     "code": { "type": "integer", "minimum": 100, "maximum": 699 },
                     "reason": { "type": ["string", "null"], "description": "The registered reason phrase; null for an unregistered code." },
@@ -392,6 +392,7 @@ pub(crate) fn openapi() -> String {
                     "client_action": string(),
                     "registered": { "type": "boolean" },
                     "deprecated": { "type": "boolean" },
+                    "facts": { "$ref": "#/components/schemas/Facts" },
                     "treated_as": { "type": "integer", "description": "For an unregistered code, the code a client treats it as (RFC 3261 §8.1.3.2)." },
                     "summary": string(),
                     "description": string(),
@@ -404,14 +405,34 @@ pub(crate) fn openapi() -> String {
                     "lang": string()
                 })
             ),
+            "HeaderRule": object(&["name", "level"], json!({
+                "name": string(),
+                "level": { "enum": ["must", "should", "may"] },
+                "on": { "type": "string", "description": "The method the rule is limited to." }
+            })),
+            "Facts": object(
+                &["final", "next", "senders", "methods", "dialog", "proxy", "headers", "defined_in", "deprecated_by"],
+                json!({
+                    "final": { "type": "boolean" },
+                    "next": { "enum": ["wait", "done", "contact", "via_proxy", "alternative", "credentials", "fix", "resend", "later", "elsewhere", "stop"] },
+                    "senders": { "type": "array", "items": { "enum": ["uas", "proxy", "registrar", "redirect", "notifier", "compositor", "client"] } },
+                    "methods": { "type": ["array", "null"], "items": { "type": "string" }, "description": "The methods the code answers; null for any request." },
+                    "dialog": { "enum": ["none", "early", "ends_early", "creates", "ends_usage", "ends_dialog"] },
+                    "proxy": { "enum": ["absorb", "forward", "recurse", "collect", "aggregate", "replace", "cancel_branches"] },
+                    "headers": { "type": "array", "items": { "$ref": "#/components/schemas/HeaderRule" } },
+                    "defined_in": { "$ref": "#/components/schemas/SpecRef" },
+                    "deprecated_by": { "type": "array", "items": { "$ref": "#/components/schemas/SpecRef" } }
+                })
+            ),
             "Comparison": object(
-                &["a", "b", "same_class", "relation", "differences", "when_to_use", "lang"],
+                &["a", "b", "same_class", "relation", "differences", "difference_facts", "when_to_use", "lang"],
                 json!({
                     "a": { "$ref": "#/components/schemas/Explanation" },
                     "b": { "$ref": "#/components/schemas/Explanation" },
                     "same_class": { "type": "boolean" },
                     "relation": string(),
                     "differences": strings(),
+                    "difference_facts": strings(),
                     "when_to_use": string(),
                     "note": string(),
                     "lang": string()
