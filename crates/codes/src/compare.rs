@@ -375,3 +375,32 @@ pub(crate) fn fact_differences(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A hand-written list may take over a fact's bullet only where the two
+    /// codes really differ in that fact, so a curated bullet never claims a
+    /// difference the facts deny; every language covers the same facts.
+    #[test]
+    fn every_covered_fact_is_a_real_difference_of_the_pair() {
+        for lang in Lang::all() {
+            for ((a, b), p) in &lang.data().pair {
+                let (ea, eb) = (explain(*a, lang).unwrap(), explain(*b, lang).unwrap());
+                let kinds: Vec<String> = fact_differences(&ea, &eb, &ea.label(), &eb.label(), lang)
+                    .into_iter()
+                    .map(|(k, _)| k)
+                    .collect();
+                for c in &p.covers {
+                    assert!(
+                        kinds.contains(c),
+                        "{a}-{b} {lang}: covers {c}, but the facts agree"
+                    );
+                }
+                let en = &Lang::EN.data().pair[&(*a, *b)];
+                assert_eq!(p.covers, en.covers, "{a}-{b} {lang}");
+            }
+        }
+    }
+}

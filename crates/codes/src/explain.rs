@@ -238,6 +238,7 @@ pub(crate) fn next_phrase(next: Next, lang: Lang) -> &'static str {
             Next::Resend => "next_resend",
             Next::Later => "next_later",
             Next::Elsewhere => "next_elsewhere",
+            Next::NotElsewhere => "next_not_elsewhere",
             Next::Stop => "next_stop",
         },
     )

@@ -39,6 +39,9 @@ pub enum Next {
     Later,
     /// Try another server, flow or gateway (RFC 3261 §21.5.4, RFC 3263).
     Elsewhere,
+    /// Do not try the request at other locations, though it may be tried
+    /// again later (6xx, RFC 3261 §21.6).
+    NotElsewhere,
     /// Do not repeat the request.
     Stop,
 }
@@ -201,7 +204,7 @@ pub(crate) struct Overrides {
 /// The class defaults, RFC 3261 §21.1–§21.6 and §16.7.
 fn class_defaults(class: u8) -> Overrides {
     let mut d = Overrides {
-        next: Some(Next::Stop),
+        next: Some(Next::NotElsewhere),
         senders: Some(vec![Sender::Uas]),
         methods: None,
         dialog: Some(DialogEffect::None),

@@ -414,7 +414,7 @@ pub(crate) fn openapi() -> String {
                 &["final", "next", "senders", "methods", "dialog", "proxy", "headers", "defined_in", "deprecated_by"],
                 json!({
                     "final": { "type": "boolean" },
-                    "next": { "enum": ["wait", "done", "contact", "via_proxy", "alternative", "credentials", "fix", "resend", "later", "elsewhere", "stop"] },
+                    "next": { "enum": ["wait", "done", "contact", "via_proxy", "alternative", "credentials", "fix", "resend", "later", "elsewhere", "not_elsewhere", "stop"] },
                     "senders": { "type": "array", "items": { "enum": ["uas", "proxy", "registrar", "redirect", "notifier", "compositor", "client"] } },
                     "methods": { "type": ["array", "null"], "items": { "type": "string" }, "description": "The methods the code answers; null for any request." },
                     "dialog": { "enum": ["none", "early", "ends_early", "creates", "ends_usage", "ends_dialog"] },

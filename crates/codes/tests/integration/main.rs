@@ -11,4 +11,5 @@
 
 mod compare_all;
 mod data;
+mod facts;
 mod grammar;
