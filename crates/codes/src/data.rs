@@ -12,11 +12,19 @@ use crate::facts::{DialogEffect, HeaderRule, Next, Overrides, ProxyAction, Sende
 /// The neutral facts file.
 pub(crate) const CODES_TOML: &str = include_str!("../data/codes.toml");
 
-/// Every language sipkit speaks: its tag and its data file. Adding a language
-/// is one line here plus the translated file.
-pub(crate) const LANG_FILES: &[(&str, &str)] = &[
-    ("en", include_str!("../data/en.toml")),
-    ("ru", include_str!("../data/ru.toml")),
+/// Every language sipkit speaks: its tag, its data file and its glossary.
+/// Adding a language is one line here plus the translated files.
+pub(crate) const LANG_FILES: &[(&str, &str, &str)] = &[
+    (
+        "en",
+        include_str!("../data/en.toml"),
+        include_str!("../data/glossary/en.toml"),
+    ),
+    (
+        "ru",
+        include_str!("../data/ru.toml"),
+        include_str!("../data/glossary/ru.toml"),
+    ),
 ];
 
 #[derive(Debug, Deserialize)]

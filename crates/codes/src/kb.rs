@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use crate::data::{self, ClassText, CodeFacts, CodeText, PairText};
 use crate::explain::SpecRef;
 use crate::facts::{self, Facts};
+use crate::glossary::GlossaryFile;
 
 /// A language sipkit speaks. `Lang::EN` and `Lang::RU` are built in; the list
 /// is `Lang::all()`.
@@ -32,7 +33,7 @@ impl Lang {
             .to_ascii_lowercase();
         data::LANG_FILES
             .iter()
-            .position(|(t, _)| *t == primary)
+            .position(|(t, _, _)| *t == primary)
             .map(|i| Lang(i as u8))
     }
 
@@ -86,6 +87,7 @@ pub(crate) struct LangData {
     pub(crate) class: BTreeMap<u8, ClassText>,
     pub(crate) code: BTreeMap<u16, CodeText>,
     pub(crate) pair: BTreeMap<(u16, u16), PairText>,
+    pub(crate) glossary: GlossaryFile,
 }
 
 pub(crate) fn kb() -> &'static Kb {
@@ -116,7 +118,9 @@ fn load() -> Result<Kb, String> {
         .collect::<Result<_, String>>()?;
     let facts = codes.code.into_iter().map(|c| (c.code, c)).collect();
     let mut langs = Vec::new();
-    for (tag, text) in data::LANG_FILES {
+    for (tag, text, glossary) in data::LANG_FILES {
+        let glossary: GlossaryFile =
+            toml::from_str(glossary).map_err(|e| format!("glossary/{tag}.toml: {e}"))?;
         let file: data::LangFile = toml::from_str(text).map_err(|e| format!("{tag}.toml: {e}"))?;
         if file.meta.lang != *tag {
             return Err(format!("{tag}.toml: meta.lang is {:?}", file.meta.lang));
@@ -147,6 +151,7 @@ fn load() -> Result<Kb, String> {
             class,
             code,
             pair,
+            glossary,
         });
     }
     Ok(Kb {

@@ -26,12 +26,14 @@ mod compare;
 mod data;
 mod explain;
 mod facts;
+mod glossary;
 mod kb;
 mod lookup;
 
 pub use compare::{compare, Comparison};
 pub use explain::{explain, Explanation, RelatedCode, SpecRef};
 pub use facts::{DialogEffect, Facts, HeaderRule, Level, Next, ProxyAction, Sender};
+pub use glossary::{banned_in, glossary, glossary_entry, terms_in, GlossaryEntry};
 pub use kb::{
     class_of, facts_of, noted_pairs, registered_codes, translated_classes, translated_codes, ui,
     ui_keys, Lang,

@@ -13,3 +13,4 @@ mod compare_all;
 mod data;
 mod facts;
 mod grammar;
+mod terms;
