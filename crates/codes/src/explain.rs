@@ -59,6 +59,40 @@ pub struct Explanation {
     pub lang: String,
 }
 
+/// One line of a code list: the JSON shape of `sipkit codes --format json`
+/// and of the web API's code list and search results.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CodeSummary {
+    /// The code.
+    pub code: u16,
+    /// The registered reason phrase (empty for an unregistered code).
+    pub reason: String,
+    /// The phrase in the requested language.
+    pub title: String,
+    /// `1xx` … `6xx`.
+    pub class: String,
+    /// The class name in the requested language.
+    pub class_name: String,
+    /// Whether the registry marks the code deprecated.
+    pub deprecated: bool,
+    /// One sentence.
+    pub summary: String,
+}
+
+impl From<Explanation> for CodeSummary {
+    fn from(e: Explanation) -> CodeSummary {
+        CodeSummary {
+            code: e.code,
+            reason: e.reason.unwrap_or_default(),
+            title: e.title,
+            class: e.class,
+            class_name: e.class_name,
+            deprecated: e.deprecated,
+            summary: e.summary,
+        }
+    }
+}
+
 /// A reference to an RFC and, where known, its section.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SpecRef {

@@ -37,6 +37,41 @@ impl Lang {
             .map(|i| Lang(i as u8))
     }
 
+    /// The language a user typed: a tag as [`Lang::from_tag`] reads it, or an
+    /// error that lists the languages sipkit speaks (for `--lang`).
+    pub fn parse(s: &str) -> Result<Lang, String> {
+        Lang::from_tag(s).ok_or_else(|| Lang::unknown(s))
+    }
+
+    /// Exactly a tag such as `ru`, nothing longer (for URLs and API
+    /// parameters), or the same error as [`Lang::parse`].
+    pub fn parse_exact(s: &str) -> Result<Lang, String> {
+        Lang::all()
+            .find(|l| l.tag() == s)
+            .ok_or_else(|| Lang::unknown(s))
+    }
+
+    fn unknown(s: &str) -> String {
+        let known: Vec<&str> = Lang::all().map(Lang::tag).collect();
+        format!(
+            "unknown language {s:?}: expected one of {}",
+            known.join(", ")
+        )
+    }
+
+    /// The language chosen by `--lang` if given, else by the POSIX locale
+    /// variables that `var` reads (the caller reads the environment: this
+    /// crate does no IO).
+    pub fn choose(explicit: Option<Lang>, var: impl Fn(&str) -> Option<String>) -> Lang {
+        explicit.unwrap_or_else(|| {
+            Lang::from_locale(
+                var("LC_ALL").as_deref(),
+                var("LC_MESSAGES").as_deref(),
+                var("LANG").as_deref(),
+            )
+        })
+    }
+
     /// The language named by the POSIX locale variables, looked up in their
     /// order of precedence (`LC_ALL`, `LC_MESSAGES`, `LANG`); English when
     /// none names a language sipkit speaks.

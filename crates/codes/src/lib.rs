@@ -31,7 +31,7 @@ mod kb;
 mod lookup;
 
 pub use compare::{compare, Comparison};
-pub use explain::{explain, Explanation, RelatedCode, SpecRef};
+pub use explain::{explain, CodeSummary, Explanation, RelatedCode, SpecRef};
 pub use facts::{DialogEffect, Facts, HeaderRule, Level, Next, ProxyAction, Sender};
 pub use glossary::{banned_in, glossary, glossary_entry, terms_in, GlossaryEntry};
 pub use kb::{
