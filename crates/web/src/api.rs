@@ -7,22 +7,18 @@
 
 use serde::Serialize;
 use serde_json::{json, Value};
-use sipkit_codes::{compare, explain, lookup, registered_codes, Lang, LookupError};
+use sipkit_codes::{compare, explain, lookup, registered_codes, CodeSummary, Lang, LookupError};
 
 use crate::search::{entries, search};
 use crate::site::decode_segment;
 use crate::urls;
 
-/// One line of the code list and of search results.
+/// One line of the code list and of search results: the knowledge base's
+/// summary of the code, and where to find more.
 #[derive(Debug, Serialize)]
 pub(crate) struct CodeItem {
-    code: u16,
-    reason: String,
-    title: String,
-    class: String,
-    class_name: String,
-    deprecated: bool,
-    summary: String,
+    #[serde(flatten)]
+    summary: CodeSummary,
     /// The code's web page.
     page: String,
     /// The code's API resource.
@@ -79,13 +75,7 @@ fn error(status: u16, msg: String) -> Json {
 fn item(lang: Lang, code: u16) -> Option<CodeItem> {
     let e = explain(code, lang).ok()?;
     Some(CodeItem {
-        code,
-        reason: e.reason.unwrap_or_default(),
-        title: e.title,
-        class: e.class,
-        class_name: e.class_name,
-        deprecated: e.deprecated,
-        summary: e.summary,
+        summary: CodeSummary::from(e),
         page: urls::code(lang, code),
         api: format!("/api/v1/codes/{code}?lang={}", lang.tag()),
     })
@@ -158,18 +148,9 @@ pub(crate) fn dispatch(rest: &str, query: &[(String, String)]) -> Json {
     let param = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let lang = match param("lang") {
         None | Some("") => Lang::EN,
-        Some(tag) => match Lang::from_tag(tag).filter(|l| l.tag() == tag) {
-            Some(l) => l,
-            None => {
-                let known: Vec<&str> = Lang::all().map(Lang::tag).collect();
-                return error(
-                    400,
-                    format!(
-                        "unknown language {tag:?}: expected one of {}",
-                        known.join(", ")
-                    ),
-                );
-            }
+        Some(tag) => match Lang::parse_exact(tag) {
+            Ok(l) => l,
+            Err(e) => return error(400, e),
         },
     };
     let segs: Vec<&str> = rest.split('/').collect();
