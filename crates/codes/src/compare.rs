@@ -272,6 +272,22 @@ pub(crate) fn fact_differences(
             ),
         ));
     }
+    if let (Some(ca), Some(cb)) = (fa.change, fb.change) {
+        if ca != cb {
+            out.push((
+                "change".into(),
+                fill(
+                    ui(lang, "diff_change"),
+                    &[
+                        ("a", la),
+                        ("b", lb),
+                        ("w_a", ui(lang, ca.key())),
+                        ("w_b", ui(lang, cb.key())),
+                    ],
+                ),
+            ));
+        }
+    }
     let sorted = |s: &[Sender]| {
         let mut v = s.to_vec();
         v.sort();

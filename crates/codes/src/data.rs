@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::facts::{DialogEffect, HeaderRule, Next, Overrides, ProxyAction, Sender};
+use crate::facts::{Change, DialogEffect, HeaderRule, Next, Overrides, ProxyAction, Sender};
 
 /// The neutral facts file.
 pub(crate) const CODES_TOML: &str = include_str!("../data/codes.toml");
@@ -55,6 +55,8 @@ pub(crate) struct CodeFacts {
     #[serde(default)]
     pub(crate) next: Option<Next>,
     #[serde(default)]
+    pub(crate) change: Option<Change>,
+    #[serde(default)]
     pub(crate) senders: Option<Vec<Sender>>,
     #[serde(default)]
     pub(crate) methods: Option<Vec<String>>,
@@ -71,6 +73,7 @@ impl CodeFacts {
     pub(crate) fn overrides(&self) -> Overrides {
         Overrides {
             next: self.next,
+            change: self.change,
             senders: self.senders.clone(),
             methods: self.methods.clone(),
             dialog: self.dialog,

@@ -46,6 +46,114 @@ pub enum Next {
     Stop,
 }
 
+/// What the client changes before it sends the request again, for a code
+/// whose next step is [`Next::Fix`] (each code's own section).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// The malformed part of the request.
+    Syntax,
+    /// The method, to one that the Allow header field lists.
+    Method,
+    /// Its Accept header field, so that the server can answer in an acceptable form.
+    Accept,
+    /// The condition of its PUBLISH, publishing the full state without SIP-If-Match.
+    Condition,
+    /// The size of the message or the transport that carries it.
+    Size,
+    /// The Request-URI, to a shorter one.
+    UriLength,
+    /// The format of the body.
+    BodyFormat,
+    /// The scheme of the Request-URI.
+    UriScheme,
+    /// The namespace in Resource-Priority.
+    Priority,
+    /// The option tags it requires in Require or Proxy-Require.
+    RequiredTags,
+    /// The option tags it declares in Supported.
+    SupportedTags,
+    /// The Session-Expires interval.
+    SessionInterval,
+    /// The requested expiry.
+    Expiry,
+    /// The location information it conveys.
+    Location,
+    /// The alert message it refers to.
+    Alert,
+    /// The identity assertion in the Identity header field.
+    Identity,
+    /// The Referred-By token.
+    Referrer,
+    /// Its privacy settings, so that the caller's identity is revealed.
+    Anonymity,
+    /// Its registration, dropping the outbound extension.
+    Outbound,
+    /// The Max-Breadth value or the number of branches.
+    Breadth,
+    /// The Info Package, to one that the peer accepts.
+    InfoPackage,
+    /// The relay permission, which it first obtains from the recipient.
+    Consent,
+    /// The Max-Forwards value or the route.
+    MaxForwards,
+    /// The Request-URI, to a complete address.
+    Address,
+    /// The session offer.
+    Offer,
+    /// The event package in Event.
+    Event,
+    /// The encryption of the body.
+    Encryption,
+    /// The security mechanism, choosing one that Security-Server lists.
+    Agreement,
+    /// The SIP version, to SIP/2.0.
+    Version,
+    /// Its registration, without push notification parameters.
+    Push,
+    /// The preconditions of the offer.
+    Preconditions,
+}
+
+impl Change {
+    /// The key of its phrase in the language files: `change_syntax`.
+    pub(crate) fn key(self) -> &'static str {
+        match self {
+            Change::Syntax => "change_syntax",
+            Change::Method => "change_method",
+            Change::Accept => "change_accept",
+            Change::Condition => "change_condition",
+            Change::Size => "change_size",
+            Change::UriLength => "change_uri_length",
+            Change::BodyFormat => "change_body_format",
+            Change::UriScheme => "change_uri_scheme",
+            Change::Priority => "change_priority",
+            Change::RequiredTags => "change_required_tags",
+            Change::SupportedTags => "change_supported_tags",
+            Change::SessionInterval => "change_session_interval",
+            Change::Expiry => "change_expiry",
+            Change::Location => "change_location",
+            Change::Alert => "change_alert",
+            Change::Identity => "change_identity",
+            Change::Referrer => "change_referrer",
+            Change::Anonymity => "change_anonymity",
+            Change::Outbound => "change_outbound",
+            Change::Breadth => "change_breadth",
+            Change::InfoPackage => "change_info_package",
+            Change::Consent => "change_consent",
+            Change::MaxForwards => "change_max_forwards",
+            Change::Address => "change_address",
+            Change::Offer => "change_offer",
+            Change::Event => "change_event",
+            Change::Encryption => "change_encryption",
+            Change::Agreement => "change_agreement",
+            Change::Version => "change_version",
+            Change::Push => "change_push",
+            Change::Preconditions => "change_preconditions",
+        }
+    }
+}
+
 /// An element that sends a response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -143,6 +251,10 @@ pub struct Facts {
     pub final_: bool,
     /// What the client does next.
     pub next: Next,
+    /// What the client changes before sending the request again, where the
+    /// code's section says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<Change>,
     /// Who sends it.
     pub senders: Vec<Sender>,
     /// The methods it answers; `None` for any request.
@@ -194,6 +306,7 @@ impl Facts {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Overrides {
     pub(crate) next: Option<Next>,
+    pub(crate) change: Option<Change>,
     pub(crate) senders: Option<Vec<Sender>>,
     pub(crate) methods: Option<Vec<String>>,
     pub(crate) dialog: Option<DialogEffect>,
@@ -205,6 +318,7 @@ pub(crate) struct Overrides {
 fn class_defaults(class: u8) -> Overrides {
     let mut d = Overrides {
         next: Some(Next::NotElsewhere),
+        change: None,
         senders: Some(vec![Sender::Uas]),
         methods: None,
         dialog: Some(DialogEffect::None),
@@ -257,6 +371,7 @@ pub(crate) fn resolve(
     Facts {
         final_: class != 1,
         next: o.next.or(d.next).unwrap_or(Next::Stop),
+        change: o.change,
         senders: o.senders.clone().or(d.senders).unwrap_or_default(),
         methods: o.methods.clone().or(d.methods),
         dialog: o.dialog.or(d.dialog).unwrap_or(DialogEffect::None),

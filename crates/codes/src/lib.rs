@@ -32,7 +32,7 @@ mod lookup;
 
 pub use compare::{compare, Comparison};
 pub use explain::{explain, CodeSummary, Explanation, RelatedCode, SpecRef};
-pub use facts::{DialogEffect, Facts, HeaderRule, Level, Next, ProxyAction, Sender};
+pub use facts::{Change, DialogEffect, Facts, HeaderRule, Level, Next, ProxyAction, Sender};
 pub use glossary::{banned_in, glossary, glossary_entry, terms_in, GlossaryEntry};
 pub use kb::{
     class_of, facts_of, noted_pairs, registered_codes, translated_classes, translated_codes, ui,

@@ -395,6 +395,7 @@ pub(crate) fn openapi() -> String {
                 &["final", "next", "senders", "methods", "dialog", "proxy", "headers", "defined_in", "deprecated_by"],
                 json!({
                     "final": { "type": "boolean" },
+                    "change": { "type": "string", "description": "What the client changes before sending the request again." },
                     "next": { "enum": ["wait", "done", "contact", "via_proxy", "alternative", "credentials", "fix", "resend", "later", "elsewhere", "not_elsewhere", "stop"] },
                     "senders": { "type": "array", "items": { "enum": ["uas", "proxy", "registrar", "redirect", "notifier", "compositor", "client"] } },
                     "methods": { "type": ["array", "null"], "items": { "type": "string" }, "description": "The methods the code answers; null for any request." },
