@@ -384,7 +384,13 @@ fn terms_section(o: &mut String, lang: Lang, e: &Explanation) {
         .map(String::as_str)
         .collect::<Vec<_>>()
         .join("\n");
-    let terms = terms_in(lang, &text);
+    terms_list(o, lang, &text);
+}
+
+/// A section linking every glossary term that `text` uses to its
+/// definition; nothing when it uses none.
+fn terms_list(o: &mut String, lang: Lang, text: &str) {
+    let terms = terms_in(lang, text);
     if terms.is_empty() {
         return;
     }
@@ -513,6 +519,12 @@ pub(crate) fn pair(base: &str, lang: Lang, a: u16, b: u16) -> Option<String> {
         m.push_str("</div>\n");
     }
     m.push_str("</div>\n</section>\n");
+    let compared = [c.note.as_deref().unwrap_or(""), &c.when_to_use]
+        .into_iter()
+        .chain(c.differences.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join("\n");
+    terms_list(&mut m, lang, &compared);
     let mut more = String::new();
     if noted_pair_links(&mut more, lang, Some((a, b))) > 0 {
         let _ = write!(

@@ -356,6 +356,10 @@ fn the_glossary_page_defines_every_term_and_code_pages_link_to_it() {
                 assert!(html.contains(&href), "{lang} {code}: no link to {href}");
             }
         }
+        // A comparison links the terms of its note and differences.
+        let html = text(&get(&format!("/{}/compare/202-vs-302", lang.tag())));
+        let href = format!("/{}/glossary#term-transferee", lang.tag());
+        assert!(html.contains(&href), "{lang} 202-vs-302: no link to {href}");
         // Every page's navigation leads to the glossary.
         let index = text(&get(&format!("/{}/", lang.tag())));
         assert!(index.contains(&format!("href=\"/{}/glossary\"", lang.tag())));
