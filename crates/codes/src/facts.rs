@@ -265,6 +265,14 @@ pub struct Facts {
     pub proxy: ProxyAction,
     /// The header fields it must, should or may carry.
     pub headers: Vec<HeaderRule>,
+    /// Whether it can answer an INVITE (derived from `methods`).
+    pub answers_invite: bool,
+    /// Whether only the next hop sees it, as with 100 Trying (derived from
+    /// `proxy`, RFC 3261 §16.7 step 3).
+    pub hop_by_hop: bool,
+    /// Whether the client may send the request again in some form (derived
+    /// from `next`).
+    pub retryable: bool,
     /// The specification that defined the code.
     pub defined_in: SpecRef,
     /// The specifications that deprecated it or replaced it, if any.
@@ -272,23 +280,6 @@ pub struct Facts {
 }
 
 impl Facts {
-    /// Whether it can answer an INVITE.
-    pub fn answers_invite(&self) -> bool {
-        self.methods
-            .as_ref()
-            .is_none_or(|m| m.iter().any(|x| x == "INVITE"))
-    }
-
-    /// Whether only the next hop sees it (100 Trying, RFC 3261 §16.7).
-    pub fn hop_by_hop(&self) -> bool {
-        self.proxy == ProxyAction::Absorb
-    }
-
-    /// Whether the client may send the request again in some form.
-    pub fn retryable(&self) -> bool {
-        !matches!(self.next, Next::Wait | Next::Done | Next::Stop)
-    }
-
     /// Whether the registry marks it deprecated.
     pub fn deprecated(&self) -> bool {
         !self.deprecated_by.is_empty()
@@ -368,14 +359,22 @@ pub(crate) fn resolve(
 ) -> Facts {
     let class = (code / 100) as u8;
     let d = class_defaults(class);
+    let next = o.next.or(d.next).unwrap_or(Next::Stop);
+    let methods = o.methods.clone().or(d.methods);
+    let proxy = o.proxy.or(d.proxy).unwrap_or(ProxyAction::Collect);
     Facts {
         final_: class != 1,
-        next: o.next.or(d.next).unwrap_or(Next::Stop),
+        next,
         change: o.change,
         senders: o.senders.clone().or(d.senders).unwrap_or_default(),
-        methods: o.methods.clone().or(d.methods),
+        answers_invite: methods
+            .as_ref()
+            .is_none_or(|m| m.iter().any(|x| x == "INVITE")),
+        methods,
         dialog: o.dialog.or(d.dialog).unwrap_or(DialogEffect::None),
-        proxy: o.proxy.or(d.proxy).unwrap_or(ProxyAction::Collect),
+        hop_by_hop: proxy == ProxyAction::Absorb,
+        proxy,
+        retryable: !matches!(next, Next::Wait | Next::Done | Next::Stop),
         headers: o.headers.clone().or(d.headers).unwrap_or_default(),
         defined_in,
         deprecated_by,

@@ -392,13 +392,16 @@ pub(crate) fn openapi() -> String {
                 "on": { "type": "string", "description": "The method the rule is limited to." }
             })),
             "Facts": object(
-                &["final", "next", "senders", "methods", "dialog", "proxy", "headers", "defined_in", "deprecated_by"],
+                &["final", "next", "senders", "methods", "answers_invite", "dialog", "proxy", "hop_by_hop", "retryable", "headers", "defined_in", "deprecated_by"],
                 json!({
                     "final": { "type": "boolean" },
                     "change": { "type": "string", "description": "What the client changes before sending the request again." },
                     "next": { "enum": ["wait", "done", "contact", "via_proxy", "alternative", "credentials", "fix", "resend", "later", "elsewhere", "not_elsewhere", "stop"] },
                     "senders": { "type": "array", "items": { "enum": ["uas", "proxy", "registrar", "redirect", "notifier", "compositor", "client"] } },
                     "methods": { "type": ["array", "null"], "items": { "type": "string" }, "description": "The methods the code answers; null for any request." },
+                    "answers_invite": { "type": "boolean" },
+                    "hop_by_hop": { "type": "boolean" },
+                    "retryable": { "type": "boolean" },
                     "dialog": { "enum": ["none", "early", "ends_early", "creates", "ends_usage", "ends_dialog"] },
                     "proxy": { "enum": ["absorb", "forward", "recurse", "collect", "aggregate", "replace", "cancel_branches"] },
                     "headers": { "type": "array", "items": { "$ref": "#/components/schemas/HeaderRule" } },

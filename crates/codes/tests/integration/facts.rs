@@ -264,7 +264,13 @@ fn rfc3261_17_1_1_2_every_provisional_response_stops_invite_retransmissions() {
 fn rfc3261_16_7_only_100_is_hop_by_hop() {
     for code in registered_codes() {
         let f = facts_of(code).unwrap();
-        assert_eq!(f.hop_by_hop(), code == 100, "{code}");
+        assert_eq!(f.hop_by_hop, code == 100, "{code}");
+        assert_eq!(
+            f.answers_invite,
+            f.methods
+                .as_ref()
+                .is_none_or(|m| m.iter().any(|x| x == "INVITE"))
+        );
     }
     assert_eq!(facts_of(503).unwrap().proxy, ProxyAction::Replace);
     for code in [401, 407] {

@@ -370,6 +370,8 @@ fn the_glossary_page_defines_every_term_and_code_pages_link_to_it() {
 fn no_page_shows_raw_markdown() {
     for lang in Lang::all() {
         for path in [
+            "",
+            "search?q=busy",
             "401",
             "100",
             "180",
