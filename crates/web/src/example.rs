@@ -40,13 +40,23 @@ fn ctx(code: u16) -> Ctx {
         in_dialog: false,
     };
     match code {
-        202 | 429 => Ctx {
+        // 429 answers the request the REFER triggered (the INVITE to the
+        // transfer target, RFC 3892), so it keeps the INVITE context.
+        202 => Ctx {
             method: "REFER",
             cseq: 93809824,
             in_dialog: true,
             ..INVITE
         },
-        204 | 489 => Ctx {
+        // RFC 5839: 204 answers only a refreshing SUBSCRIBE, inside the
+        // subscription's dialog.
+        204 => Ctx {
+            method: "SUBSCRIBE",
+            cseq: 4712,
+            in_dialog: true,
+            ..INVITE
+        },
+        489 => Ctx {
             method: "SUBSCRIBE",
             cseq: 4711,
             ..INVITE

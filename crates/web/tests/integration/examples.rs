@@ -151,3 +151,17 @@ fn rfc3261_21_3_5_the_380_example_puts_the_service_in_the_body() {
     assert!(!msg.body().is_empty(), "{m}");
     assert!(msg.header_value("Content-Type").is_some(), "{m}");
 }
+
+/// RFC 3892 §5: the refer target sends 429 to the request the REFER
+/// triggered, not to the REFER; RFC 5839: 204 answers a refreshing
+/// SUBSCRIBE inside the subscription's dialog.
+#[test]
+fn rfc3892_5_the_429_example_answers_the_triggered_invite() {
+    let m = example_response(429).unwrap();
+    assert!(m.contains("\r\nCSeq: 314159 INVITE\r\n"), "{m}");
+    let m = example_response(204).unwrap();
+    assert!(
+        m.contains(" SUBSCRIBE\r\n") && m.contains("Expires: "),
+        "{m}"
+    );
+}
