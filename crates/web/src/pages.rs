@@ -259,6 +259,7 @@ pub(crate) fn code(base: &str, lang: Lang, code: u16) -> Option<String> {
     }
     m.push_str("</p>\n");
     let _ = writeln!(m, "<p class=\"lead\">{}</p>", rich(&e.summary));
+    let _ = writeln!(m, "<p class=\"next\">{}</p>", rich(&e.client_action));
     if let Some(d) = &e.deprecation {
         let _ = writeln!(
             m,

@@ -356,6 +356,10 @@ fn the_glossary_page_defines_every_term_and_code_pages_link_to_it() {
                 assert!(html.contains(&href), "{lang} {code}: no link to {href}");
             }
         }
+        // A code page says what the client does next, from the code's facts.
+        let e = explain(380, lang).unwrap();
+        let html = text(&get(&format!("/{}/380", lang.tag())));
+        assert!(html.contains(&e.client_action), "{lang} 380");
         // A comparison links the terms of its note and differences.
         let html = text(&get(&format!("/{}/compare/202-vs-302", lang.tag())));
         let href = format!("/{}/glossary#term-transferee", lang.tag());
