@@ -243,7 +243,7 @@ pub struct HeaderRule {
     pub on: Option<String>,
 }
 
-/// Everything modelled about one code, its class defaults already applied.
+/// Everything modeled about one code, its class defaults already applied.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Facts {
     /// Provisional (1xx) or final.
