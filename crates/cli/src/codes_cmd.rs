@@ -5,7 +5,9 @@ use std::io::{self, Write};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
-use sipkit_codes::{class_of, explain as kb_explain, lookup, registered_codes, ui, Lang};
+use sipkit_codes::{
+    class_of, explain as kb_explain, lookup, registered_codes, ui, CodeSummary, Lang,
+};
 
 use crate::render::{self, Style};
 
@@ -23,7 +25,7 @@ pub enum Format {
 #[derive(Args, Debug, Clone)]
 pub struct OutputOpts {
     /// Language of the texts: en or ru [default: from LC_ALL, LC_MESSAGES or LANG when it names Russian, else en]
-    #[arg(long, value_name = "LANG", value_parser = parse_lang)]
+    #[arg(long, value_name = "LANG", value_parser = Lang::parse)]
     pub lang: Option<Lang>,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -31,26 +33,10 @@ pub struct OutputOpts {
 }
 
 impl OutputOpts {
-    fn lang(&self) -> Lang {
-        self.lang.unwrap_or_else(|| {
-            let var = |k: &str| std::env::var(k).ok();
-            Lang::from_locale(
-                var("LC_ALL").as_deref(),
-                var("LC_MESSAGES").as_deref(),
-                var("LANG").as_deref(),
-            )
-        })
+    /// `--lang`, else the locale of the environment.
+    pub(crate) fn lang(&self) -> Lang {
+        Lang::choose(self.lang, |k| std::env::var(k).ok())
     }
-}
-
-fn parse_lang(s: &str) -> Result<Lang, String> {
-    Lang::from_tag(s).ok_or_else(|| {
-        let known: Vec<&str> = Lang::all().map(Lang::tag).collect();
-        format!(
-            "unknown language {s:?}: expected one of {}",
-            known.join(", ")
-        )
-    })
 }
 
 /// Arguments of `sipkit explain`.
@@ -141,32 +127,12 @@ pub fn compare(args: &CompareArgs) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-/// One line of `sipkit codes --format json`.
-#[derive(Serialize)]
-struct CodeLine {
-    code: u16,
-    reason: String,
-    title: String,
-    class: String,
-    class_name: String,
-    deprecated: bool,
-    summary: String,
-}
-
 pub fn codes(args: &CodesArgs) -> anyhow::Result<u8> {
     let lang = args.out.lang();
     let mut lines = Vec::new();
     for code in registered_codes().filter(|c| args.class.is_none_or(|k| class_of(*c) == k)) {
         let e = kb_explain(code, lang).context("explaining a registered code")?;
-        lines.push(CodeLine {
-            code,
-            reason: e.reason.clone().unwrap_or_default(),
-            title: e.title,
-            class: e.class,
-            class_name: e.class_name,
-            deprecated: e.deprecated,
-            summary: e.summary,
-        });
+        lines.push(CodeSummary::from(e));
     }
     let mut out = io::stdout().lock();
     match args.out.format {
@@ -189,7 +155,7 @@ pub fn codes(args: &CodesArgs) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-fn write_json<T: Serialize>(out: &mut impl Write, value: &T) -> anyhow::Result<()> {
+pub(crate) fn write_json<T: Serialize>(out: &mut impl Write, value: &T) -> anyhow::Result<()> {
     serde_json::to_writer_pretty(&mut *out, value)?;
     writeln!(out)?;
     out.flush()?;
@@ -212,8 +178,11 @@ mod tests {
 
     #[test]
     fn lang_values() {
-        assert_eq!(parse_lang("ru"), Ok(Lang::RU));
-        assert_eq!(parse_lang("EN"), Ok(Lang::EN));
-        assert!(parse_lang("de").is_err());
+        assert_eq!(Lang::parse("ru"), Ok(Lang::RU));
+        assert_eq!(Lang::parse("EN"), Ok(Lang::EN));
+        assert!(Lang::parse("de").is_err());
+        let env = |k: &str| (k == "LANG").then(|| "ru_RU.UTF-8".to_owned());
+        assert_eq!(Lang::choose(None, env), Lang::RU);
+        assert_eq!(Lang::choose(Some(Lang::EN), env), Lang::EN);
     }
 }

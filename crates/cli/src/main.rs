@@ -8,6 +8,7 @@
 #![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
 
 mod codes_cmd;
+mod glossary_cmd;
 mod logging;
 mod parse_cmd;
 mod render;
@@ -42,6 +43,8 @@ enum Command {
     Compare(codes_cmd::CompareArgs),
     /// List the registered response codes, one per line
     Codes(codes_cmd::CodesArgs),
+    /// Define the terms the reference uses (B2BUA, early dialog, notifier …) in the chosen language
+    Glossary(glossary_cmd::GlossaryArgs),
     /// Check a SIP message against RFC 3261 and show its structure, or exactly where it is broken
     Parse(parse_cmd::ParseArgs),
     /// Run a registrar and redirect server (302 from registered contacts, 301, 480, 404) on UDP and TCP
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => codes_cmd::explain(args),
         Command::Compare(args) => codes_cmd::compare(args),
         Command::Codes(args) => codes_cmd::codes(args),
+        Command::Glossary(args) => glossary_cmd::run(args),
         Command::Parse(args) => parse_cmd::run(args),
         Command::Serve(args) => serve_cmd::run(args),
         Command::Web(args) => web_cmd::run(args),

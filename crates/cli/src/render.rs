@@ -3,7 +3,7 @@
 
 use std::io::{self, IsTerminal, Write};
 
-use sipkit_codes::{ui, Comparison, Explanation, Lang};
+use sipkit_codes::{ui, Comparison, Explanation, GlossaryEntry, Lang};
 
 /// Colour and width decisions, made once per run.
 #[derive(Debug, Clone, Copy)]
@@ -54,8 +54,12 @@ impl Style {
 
 /// Word-wraps `text` to `width` columns; the first line starts with `first`,
 /// the others with `rest` (prefixes count towards the width).
+///
+/// The knowledge base marks code spans with backquotes; a terminal shows
+/// them as plain text, so they are dropped here.
 pub fn wrap(text: &str, width: usize, first: &str, rest: &str) -> Vec<String> {
     let mut lines = Vec::new();
+    let text = text.replace('`', "");
     for paragraph in text.split('\n') {
         let mut line = if lines.is_empty() {
             first.to_owned()
@@ -122,6 +126,7 @@ pub fn explanation(
         writeln!(out, "  [{}]", ui(lang, "unregistered"))?;
     }
     para(out, &e.summary, style)?;
+    para(out, &e.client_action, style)?;
     writeln!(out)?;
     if let Some(d) = &e.deprecation {
         writeln!(out, "{}", style.paint("1;31", ui(lang, "deprecation")))?;
@@ -155,6 +160,18 @@ pub fn explanation(
             };
             writeln!(out, "  {} {}", style.code(r.code), name)?;
         }
+    }
+    out.flush()
+}
+
+/// `sipkit glossary` as text: each term in bold, its definition below.
+pub fn glossary(out: &mut impl Write, entries: &[&GlossaryEntry], style: Style) -> io::Result<()> {
+    for (i, e) in entries.iter().enumerate() {
+        if i > 0 {
+            writeln!(out)?;
+        }
+        writeln!(out, "{}", style.heading(&e.term))?;
+        para(out, &e.definition, style)?;
     }
     out.flush()
 }
@@ -262,6 +279,14 @@ mod tests {
     fn wrap_counts_characters_not_bytes() {
         let lines = wrap("Временно перемещён", 10, "", "");
         assert_eq!(lines, ["Временно", "перемещён"]);
+    }
+
+    #[test]
+    fn wrap_shows_code_spans_as_plain_text() {
+        assert_eq!(
+            wrap("set `fr_inv_timer` higher", 80, "", ""),
+            ["set fr_inv_timer higher"]
+        );
     }
 
     #[test]

@@ -24,12 +24,14 @@ fn tables() -> &'static Vec<BTreeMap<String, String>> {
     TABLES.get_or_init(|| {
         LANG_FILES
             .iter()
-            .map(|(tag, text)| match toml::from_str::<AgentFile>(text) {
-                Ok(f) => f.agent,
-                // The data is compiled in and parsed by the test suite
-                // (`every_agent_key_is_in_every_language`): a build defect.
-                Err(e) => panic!("sipkit-codes: built-in {tag}.toml is invalid: {e}"),
-            })
+            .map(
+                |(tag, text, _glossary)| match toml::from_str::<AgentFile>(text) {
+                    Ok(f) => f.agent,
+                    // The data is compiled in and parsed by the test suite
+                    // (`every_agent_key_is_in_every_language`): a build defect.
+                    Err(e) => panic!("sipkit-codes: built-in {tag}.toml is invalid: {e}"),
+                },
+            )
             .collect()
     })
 }

@@ -2,7 +2,8 @@
 
 use serde::Serialize;
 
-use crate::explain::{explain, Explanation};
+use crate::explain::{explain, next_phrase, Explanation};
+use crate::facts::{DialogEffect, Facts, HeaderRule, Level, ProxyAction, Sender};
 use crate::kb::{class_of, fill, ui, Lang};
 use crate::lookup::LookupError;
 
@@ -18,8 +19,14 @@ pub struct Comparison {
     pub same_class: bool,
     /// One sentence on the classes of the two codes.
     pub relation: String,
-    /// The key differences, hand-written ones first, then generated ones.
+    /// The key differences, hand-written ones first, then those generated
+    /// from the two codes' facts; each names both codes.
     pub differences: Vec<String>,
+    /// For each entry of `differences`, the fact it states: `curated` for a
+    /// hand-written one, else `final`, `next`, `senders`, `methods`,
+    /// `dialog`, `proxy`, `header:<name>`, `deprecated`, `registered`, or
+    /// `none` when the modeled facts agree.
+    pub difference_facts: Vec<String>,
     /// Which one to send or expect in which situation.
     pub when_to_use: String,
     /// A hand-written note for pairs practitioners confuse.
@@ -36,8 +43,8 @@ pub fn compare(a: u16, b: u16, lang: Lang) -> Result<Comparison, LookupError> {
     let eb = explain(b, lang)?;
     let (ca, cb) = (class_of(a), class_of(b));
     let same_class = ca == cb;
-    let la = label(&ea, lang);
-    let lb = label(&eb, lang);
+    let la = ea.label();
+    let lb = eb.label();
     let texts = lang.data();
     let relation = if same_class {
         fill(
@@ -57,29 +64,49 @@ pub fn compare(a: u16, b: u16, lang: Lang) -> Result<Comparison, LookupError> {
             ],
         )
     };
-    let pair = texts.pair.get(&(a.min(b), a.max(b)));
-    let mut differences: Vec<String> = Vec::new();
-    if a == b {
-        differences.push(fill(ui(lang, "diff_same_code"), &[("a", &la)]));
+    let pair = if a == b {
+        None
     } else {
+        texts.pair.get(&(a.min(b), a.max(b)))
+    };
+    let mut diffs: Vec<(String, String)> = Vec::new();
+    if a == b {
+        diffs.push((
+            "same".into(),
+            fill(ui(lang, "diff_same_code"), &[("a", &la)]),
+        ));
+    } else {
+        let covered: &[String] = pair.map(|p| p.covers.as_slice()).unwrap_or(&[]);
         if let Some(p) = pair {
-            differences.extend(p.differences.iter().cloned());
+            diffs.extend(p.differences.iter().map(|d| ("curated".into(), d.clone())));
         }
-        differences.extend(generated_differences(&ea, &eb, &la, &lb, lang));
+        diffs.extend(
+            fact_differences(&ea, &eb, &la, &lb, lang)
+                .into_iter()
+                .filter(|(k, _)| !covered.contains(k)),
+        );
+        if diffs.is_empty() {
+            diffs.push((
+                "none".into(),
+                fill(ui(lang, "diff_none"), &[("a", &la), ("b", &lb)]),
+            ));
+        }
     }
     let when_to_use = match pair {
         Some(p) => p.when_to_use.clone(),
-        None if a == b => fill(ui(lang, "use_line"), &[("code", &la), ("use", &ea.use_)]),
+        None if a == b => use_fact(&la, &ea.facts, lang),
         None => format!(
             "{}\n{}",
-            fill(ui(lang, "use_line"), &[("code", &la), ("use", &ea.use_)]),
-            fill(ui(lang, "use_line"), &[("code", &lb), ("use", &eb.use_)])
+            use_fact(&la, &ea.facts, lang),
+            use_fact(&lb, &eb.facts, lang)
         ),
     };
+    let (difference_facts, differences) = diffs.into_iter().unzip();
     Ok(Comparison {
         same_class,
         relation,
         differences,
+        difference_facts,
         when_to_use,
         note: pair.map(|p| p.note.clone()),
         lang: lang.tag().to_owned(),
@@ -88,102 +115,308 @@ pub fn compare(a: u16, b: u16, lang: Lang) -> Result<Comparison, LookupError> {
     })
 }
 
-/// `302 Moved Temporarily` (en), `302 «Временно перемещён»` (ru).
-pub(crate) fn label(e: &Explanation, lang: Lang) -> String {
-    if !e.registered {
-        // An unregistered code has no title of its own worth repeating.
-        return e.code.to_string();
-    }
+/// "302 Moved Temporarily is sent by a redirect server or a UAS, and it
+/// answers any request; after it, …": who sends a code, to what, and what
+/// follows, from its facts.
+fn use_fact(label: &str, f: &Facts, lang: Lang) -> String {
     fill(
-        ui(lang, "code_label"),
-        &[("code", &e.code.to_string()), ("title", &e.title)],
+        ui(lang, "use_fact"),
+        &[
+            ("code", label),
+            ("senders", &senders(&f.senders, lang)),
+            ("methods", &methods(f, lang)),
+            ("next", next_phrase(f.next, lang)),
+        ],
     )
 }
 
-/// Differences that follow from the data of the two codes alone.
-fn generated_differences(
+/// `a, b or c`.
+fn or_list(items: &[&str], lang: Lang) -> String {
+    match items {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{} {} {last}", init.join(", "), ui(lang, "list_or")),
+    }
+}
+
+fn senders(s: &[Sender], lang: Lang) -> String {
+    let names: Vec<&str> = s
+        .iter()
+        .map(|x| {
+            ui(
+                lang,
+                match x {
+                    Sender::Uas => "sender_uas",
+                    Sender::Proxy => "sender_proxy",
+                    Sender::Registrar => "sender_registrar",
+                    Sender::Redirect => "sender_redirect",
+                    Sender::Notifier => "sender_notifier",
+                    Sender::Compositor => "sender_compositor",
+                    Sender::Client => "sender_client",
+                },
+            )
+        })
+        .collect();
+    or_list(&names, lang)
+}
+
+fn methods(f: &Facts, lang: Lang) -> String {
+    match &f.methods {
+        None => ui(lang, "methods_any").to_owned(),
+        Some(m) => {
+            let m: Vec<&str> = m.iter().map(String::as_str).collect();
+            fill(ui(lang, "methods_only"), &[("list", &or_list(&m, lang))])
+        }
+    }
+}
+
+fn dialog(d: DialogEffect, lang: Lang) -> &'static str {
+    ui(
+        lang,
+        match d {
+            DialogEffect::None => "dialog_none",
+            DialogEffect::Early => "dialog_early",
+            DialogEffect::EndsEarly => "dialog_ends_early",
+            DialogEffect::Creates => "dialog_creates",
+            DialogEffect::EndsUsage => "dialog_ends_usage",
+            DialogEffect::EndsDialog => "dialog_ends_dialog",
+        },
+    )
+}
+
+fn proxy(p: ProxyAction, lang: Lang) -> &'static str {
+    ui(
+        lang,
+        match p {
+            ProxyAction::Absorb => "proxy_absorb",
+            ProxyAction::Forward => "proxy_forward",
+            ProxyAction::Recurse => "proxy_recurse",
+            ProxyAction::Collect => "proxy_collect",
+            ProxyAction::Aggregate => "proxy_aggregate",
+            ProxyAction::Replace => "proxy_replace",
+            ProxyAction::CancelBranches => "proxy_cancel_branches",
+        },
+    )
+}
+
+/// One code's rule for header field `name`, as a clause naming the code.
+fn header_clause(label: &str, name: &str, rule: Option<&HeaderRule>, lang: Lang) -> String {
+    let key = match rule.map(|r| r.level) {
+        Some(Level::Must) => "header_must",
+        Some(Level::Should) => "header_should",
+        Some(Level::May) => "header_may",
+        None => "header_none",
+    };
+    let clause = fill(ui(lang, key), &[("code", label), ("h", name)]);
+    match rule.and_then(|r| r.on.as_deref()) {
+        Some(m) => fill(ui(lang, "header_on"), &[("rule", &clause), ("method", m)]),
+        None => clause,
+    }
+}
+
+/// The first letter in upper case (a clause that opens a sentence).
+fn upper_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// One bullet for every fact in which the two codes differ, each tagged with
+/// the fact; nothing for a fact they share.
+pub(crate) fn fact_differences(
     ea: &Explanation,
     eb: &Explanation,
     la: &str,
     lb: &str,
     lang: Lang,
-) -> Vec<String> {
-    let (ca, cb) = (class_of(ea.code), class_of(eb.code));
-    let mut out = Vec::new();
-    // Provisional against final (RFC 3261 §7.2).
-    if (ca == 1) != (cb == 1) {
-        let (p, f) = if ca == 1 { (la, lb) } else { (lb, la) };
-        out.push(fill(ui(lang, "diff_provisional"), &[("p", p), ("f", f)]));
-    }
-    // What the client does next: a property of the class.
-    if ca == cb {
-        out.push(fill(
-            ui(lang, "diff_same_action"),
-            &[("class", &ea.class), ("action", &ea.client_action)],
-        ));
-    } else {
-        for (l, e) in [(la, ea), (lb, eb)] {
-            out.push(fill(
-                ui(lang, "diff_action"),
-                &[("code", l), ("action", &e.client_action)],
-            ));
-        }
-    }
-    // Registration.
-    match (ea.registered, eb.registered) {
-        (true, false) | (false, true) => {
-            let u = if ea.registered { eb } else { ea };
-            let lu = if ea.registered { lb } else { la };
-            let base = u.treated_as.unwrap_or(u.code).to_string();
-            out.push(fill(
+) -> Vec<(String, String)> {
+    let (fa, fb) = (&ea.facts, &eb.facts);
+    let mut out: Vec<(String, String)> = Vec::new();
+    // An unregistered code is handled as its base (RFC 3261 §8.1.3.2).
+    if ea.registered != eb.registered {
+        let (u, lu, lr) = if ea.registered {
+            (eb, lb, la)
+        } else {
+            (ea, la, lb)
+        };
+        let base = u.treated_as.unwrap_or(u.code).to_string();
+        out.push((
+            "registered".into(),
+            fill(
                 ui(lang, "diff_unregistered"),
-                &[("code", lu), ("base", &base)],
+                &[("u", lu), ("r", lr), ("base", &base)],
+            ),
+        ));
+    }
+    // Provisional against final (RFC 3261 §7.2).
+    if fa.final_ != fb.final_ {
+        let (p, f) = if fa.final_ { (lb, la) } else { (la, lb) };
+        out.push((
+            "final".into(),
+            fill(ui(lang, "diff_provisional"), &[("p", p), ("f", f)]),
+        ));
+    }
+    if fa.next != fb.next {
+        out.push((
+            "next".into(),
+            fill(
+                ui(lang, "diff_next"),
+                &[
+                    ("a", la),
+                    ("b", lb),
+                    ("next_a", next_phrase(fa.next, lang)),
+                    ("next_b", next_phrase(fb.next, lang)),
+                ],
+            ),
+        ));
+    }
+    if let (Some(ca), Some(cb)) = (fa.change, fb.change) {
+        if ca != cb {
+            out.push((
+                "change".into(),
+                fill(
+                    ui(lang, "diff_change"),
+                    &[
+                        ("a", la),
+                        ("b", lb),
+                        ("w_a", ui(lang, ca.key())),
+                        ("w_b", ui(lang, cb.key())),
+                    ],
+                ),
             ));
         }
-        _ => {}
     }
-    // Deprecation (the registry marks 202).
-    if ea.deprecated != eb.deprecated {
-        let (d, n) = if ea.deprecated { (la, lb) } else { (lb, la) };
-        out.push(fill(ui(lang, "diff_deprecated"), &[("d", d), ("n", n)]));
+    let sorted = |s: &[Sender]| {
+        let mut v = s.to_vec();
+        v.sort();
+        v
+    };
+    if sorted(&fa.senders) != sorted(&fb.senders) {
+        out.push((
+            "senders".into(),
+            fill(
+                ui(lang, "diff_senders"),
+                &[
+                    ("a", la),
+                    ("b", lb),
+                    ("s_a", &senders(&fa.senders, lang)),
+                    ("s_b", &senders(&fb.senders, lang)),
+                ],
+            ),
+        ));
     }
-    // Defining specifications.
-    if let (Some(sa), Some(sb)) = (ea.spec.first(), eb.spec.first()) {
-        if ea.registered && eb.registered {
-            if sa.rfc != sb.rfc {
-                out.push(fill(
-                    ui(lang, "diff_spec"),
-                    &[
-                        ("a", la),
-                        ("b", lb),
-                        ("spec_a", &sa.text),
-                        ("spec_b", &sb.text),
-                    ],
-                ));
-            } else if let (Some(xa), Some(xb)) = (&sa.section, &sb.section) {
-                out.push(fill(
-                    ui(lang, "diff_spec_same_rfc"),
-                    &[
-                        ("rfc", &format!("RFC {}", sa.rfc)),
-                        ("a", la),
-                        ("b", lb),
-                        ("sec_a", xa),
-                        ("sec_b", xb),
-                    ],
-                ));
-            }
+    if fa.methods != fb.methods {
+        out.push((
+            "methods".into(),
+            fill(
+                ui(lang, "diff_methods"),
+                &[
+                    ("a", la),
+                    ("b", lb),
+                    ("m_a", &methods(fa, lang)),
+                    ("m_b", &methods(fb, lang)),
+                ],
+            ),
+        ));
+    }
+    if fa.dialog != fb.dialog {
+        out.push((
+            "dialog".into(),
+            fill(
+                ui(lang, "diff_dialog"),
+                &[
+                    ("a", la),
+                    ("b", lb),
+                    ("d_a", dialog(fa.dialog, lang)),
+                    ("d_b", dialog(fb.dialog, lang)),
+                ],
+            ),
+        ));
+    }
+    if fa.proxy != fb.proxy {
+        out.push((
+            "proxy".into(),
+            fill(
+                ui(lang, "diff_proxy"),
+                &[
+                    ("a", la),
+                    ("b", lb),
+                    ("p_a", proxy(fa.proxy, lang)),
+                    ("p_b", proxy(fb.proxy, lang)),
+                ],
+            ),
+        ));
+    }
+    // Header fields: a difference only where one of the two at least
+    // should carry the field (MAY against nothing is no difference).
+    let mut names: Vec<&str> = Vec::new();
+    for h in fa.headers.iter().chain(&fb.headers) {
+        if !names.contains(&h.name.as_str()) {
+            names.push(&h.name);
         }
     }
-    // Each registered code's own one-line meaning (an unregistered one was
-    // covered above).
-    for (l, e) in [(la, ea), (lb, eb)]
-        .into_iter()
-        .filter(|(_, e)| e.registered)
-    {
-        out.push(fill(
-            ui(lang, "summary_line"),
-            &[("code", l), ("summary", &e.summary)],
+    for name in names {
+        let (ra, rb) = (fa.header(name), fb.header(name));
+        let key = |r: Option<&HeaderRule>| r.map(|r| (r.level, r.on.clone()));
+        let strongest = ra.iter().chain(rb.iter()).map(|r| r.level).max();
+        if key(ra) != key(rb) && strongest >= Some(Level::Should) {
+            out.push((
+                format!("header:{name}"),
+                fill(
+                    ui(lang, "diff_header"),
+                    &[
+                        ("x", &upper_first(&header_clause(la, name, ra, lang))),
+                        ("y", &header_clause(lb, name, rb, lang)),
+                    ],
+                ),
+            ));
+        }
+    }
+    if fa.deprecated() != fb.deprecated() {
+        let (d, n, f) = if fa.deprecated() {
+            (la, lb, fa)
+        } else {
+            (lb, la, fb)
+        };
+        let by: Vec<&str> = f.deprecated_by.iter().map(|s| s.text.as_str()).collect();
+        out.push((
+            "deprecated".into(),
+            fill(
+                ui(lang, "diff_deprecated"),
+                &[("d", d), ("n", n), ("by", &by.join(", "))],
+            ),
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A hand-written list may take over a fact's bullet only where the two
+    /// codes really differ in that fact, so a curated bullet never claims a
+    /// difference the facts deny; every language covers the same facts.
+    #[test]
+    fn every_covered_fact_is_a_real_difference_of_the_pair() {
+        for lang in Lang::all() {
+            for ((a, b), p) in &lang.data().pair {
+                let (ea, eb) = (explain(*a, lang).unwrap(), explain(*b, lang).unwrap());
+                let kinds: Vec<String> = fact_differences(&ea, &eb, &ea.label(), &eb.label(), lang)
+                    .into_iter()
+                    .map(|(k, _)| k)
+                    .collect();
+                for c in &p.covers {
+                    assert!(
+                        kinds.contains(c),
+                        "{a}-{b} {lang}: covers {c}, but the facts agree"
+                    );
+                }
+                let en = &Lang::EN.data().pair[&(*a, *b)];
+                assert_eq!(p.covers, en.covers, "{a}-{b} {lang}");
+            }
+        }
+    }
 }

@@ -7,14 +7,24 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::facts::{Change, DialogEffect, HeaderRule, Next, Overrides, ProxyAction, Sender};
+
 /// The neutral facts file.
 pub(crate) const CODES_TOML: &str = include_str!("../data/codes.toml");
 
-/// Every language sipkit speaks: its tag and its data file. Adding a language
-/// is one line here plus the translated file.
-pub(crate) const LANG_FILES: &[(&str, &str)] = &[
-    ("en", include_str!("../data/en.toml")),
-    ("ru", include_str!("../data/ru.toml")),
+/// Every language sipkit speaks: its tag, its data file and its glossary.
+/// Adding a language is one line here plus the translated files.
+pub(crate) const LANG_FILES: &[(&str, &str, &str)] = &[
+    (
+        "en",
+        include_str!("../data/en.toml"),
+        include_str!("../data/glossary/en.toml"),
+    ),
+    (
+        "ru",
+        include_str!("../data/ru.toml"),
+        include_str!("../data/glossary/ru.toml"),
+    ),
 ];
 
 #[derive(Debug, Deserialize)]
@@ -34,8 +44,43 @@ pub(crate) struct CodeFacts {
     pub(crate) related: Vec<u16>,
     #[serde(default)]
     pub(crate) aliases: Vec<String>,
+    /// The defining specification when it is not the registry's reference
+    /// (202: RFC 3265 defined it, RFC 6665 is listed because it deprecated it).
     #[serde(default)]
-    pub(crate) deprecated: bool,
+    pub(crate) defined: Option<SpecEntry>,
+    /// The specifications that deprecated or replaced the code.
+    #[serde(default)]
+    pub(crate) deprecated_by: Vec<SpecEntry>,
+    /// Where the code differs from its class defaults (see `facts.rs`).
+    #[serde(default)]
+    pub(crate) next: Option<Next>,
+    #[serde(default)]
+    pub(crate) change: Option<Change>,
+    #[serde(default)]
+    pub(crate) senders: Option<Vec<Sender>>,
+    #[serde(default)]
+    pub(crate) methods: Option<Vec<String>>,
+    #[serde(default)]
+    pub(crate) dialog: Option<DialogEffect>,
+    #[serde(default)]
+    pub(crate) proxy: Option<ProxyAction>,
+    #[serde(default)]
+    pub(crate) headers: Option<Vec<HeaderRule>>,
+}
+
+impl CodeFacts {
+    /// The overrides of the class defaults.
+    pub(crate) fn overrides(&self) -> Overrides {
+        Overrides {
+            next: self.next,
+            change: self.change,
+            senders: self.senders.clone(),
+            methods: self.methods.clone(),
+            dialog: self.dialog,
+            proxy: self.proxy,
+            headers: self.headers.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -75,7 +120,6 @@ pub(crate) struct Meta {
 pub(crate) struct ClassText {
     pub(crate) name: String,
     pub(crate) summary: String,
-    pub(crate) client_action: String,
     pub(crate) unregistered_when: Vec<String>,
     pub(crate) unregistered_fix: Vec<String>,
 }
@@ -101,5 +145,11 @@ pub(crate) struct CodeText {
 pub(crate) struct PairText {
     pub(crate) note: String,
     pub(crate) differences: Vec<String>,
+    /// The facts (`next`, `senders`, `methods`, `dialog`, `proxy`,
+    /// `header:<name>`, `final`, `deprecated`) whose difference the
+    /// hand-written bullets already state, so that no generated bullet
+    /// states it again.
+    #[serde(default)]
+    pub(crate) covers: Vec<String>,
     pub(crate) when_to_use: String,
 }

@@ -2,7 +2,8 @@
 
 use serde::Serialize;
 
-use crate::kb::{class_of, fill, kb, ui, Lang};
+use crate::facts::{Facts, Next};
+use crate::kb::{class_of, facts_of, fill, kb, treated_as, ui, Lang};
 use crate::lookup::LookupError;
 
 /// Everything sipkit says about one response code in one language.
@@ -22,12 +23,16 @@ pub struct Explanation {
     pub class: String,
     /// The class name in the requested language.
     pub class_name: String,
-    /// What a client does next after a response of this class.
+    /// What a client does next after this code, one sentence built from
+    /// the code's facts.
     pub client_action: String,
     /// Whether IANA has registered this code.
     pub registered: bool,
-    /// Whether the registry marks the code deprecated.
+    /// Whether the registry marks the code deprecated (from `facts`).
     pub deprecated: bool,
+    /// The structured facts behind every generated sentence; for an
+    /// unregistered code, those of the code it is treated as.
+    pub facts: Facts,
     /// For an unregistered code, the code a client treats it as (x00 for a
     /// final response, 183 for a provisional one: RFC 3261 §8.1.3.2).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -52,6 +57,40 @@ pub struct Explanation {
     pub related: Vec<RelatedCode>,
     /// The language of the texts.
     pub lang: String,
+}
+
+/// One line of a code list: the JSON shape of `sipkit codes --format json`
+/// and of the web API's code list and search results.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CodeSummary {
+    /// The code.
+    pub code: u16,
+    /// The registered reason phrase (empty for an unregistered code).
+    pub reason: String,
+    /// The phrase in the requested language.
+    pub title: String,
+    /// `1xx` … `6xx`.
+    pub class: String,
+    /// The class name in the requested language.
+    pub class_name: String,
+    /// Whether the registry marks the code deprecated.
+    pub deprecated: bool,
+    /// One sentence.
+    pub summary: String,
+}
+
+impl From<Explanation> for CodeSummary {
+    fn from(e: Explanation) -> CodeSummary {
+        CodeSummary {
+            code: e.code,
+            reason: e.reason.unwrap_or_default(),
+            title: e.title,
+            class: e.class,
+            class_name: e.class_name,
+            deprecated: e.deprecated,
+            summary: e.summary,
+        }
+    }
 }
 
 /// A reference to an RFC and, where known, its section.
@@ -133,7 +172,10 @@ pub fn explain(code: u16, lang: Lang) -> Result<Explanation, LookupError> {
     let Some((facts, t)) = facts_and_text else {
         // §8.1.3.2: an unknown final response counts as x00 of its class, an
         // unknown provisional one (other than 100) as 183 Session Progress.
-        let base = if class == 1 { 183 } else { code - code % 100 };
+        let base = treated_as(code);
+        let Some(facts) = facts_of(code) else {
+            return Err(LookupError::OutOfRange(code.to_string()));
+        };
         let args = [
             ("code", code.to_string()),
             ("class", class_label.clone()),
@@ -149,9 +191,10 @@ pub fn explain(code: u16, lang: Lang) -> Result<Explanation, LookupError> {
             title: fill(ui(lang, "unregistered_title"), &args),
             class: class_label,
             class_name: class_text.name.clone(),
-            client_action: class_text.client_action.clone(),
+            client_action: action_line(&code.to_string(), facts.next, lang),
             registered: false,
             deprecated: false,
+            facts: facts.clone(),
             treated_as: Some(base),
             summary: fill(ui(lang, "unregistered_summary"), &args),
             description: format!(
@@ -171,15 +214,23 @@ pub fn explain(code: u16, lang: Lang) -> Result<Explanation, LookupError> {
             lang: lang.tag().to_owned(),
         });
     };
+    let Some(resolved) = facts_of(code) else {
+        return Err(LookupError::OutOfRange(code.to_string()));
+    };
+    let label = fill(
+        ui(lang, "code_label"),
+        &[("code", &code.to_string()), ("title", &t.title)],
+    );
     Ok(Explanation {
         code,
         reason: Some(facts.reason.clone()),
         title: t.title.clone(),
         class: class_label,
         class_name: class_text.name.clone(),
-        client_action: class_text.client_action.clone(),
+        client_action: action_line(&label, resolved.next, lang),
         registered: true,
-        deprecated: facts.deprecated,
+        deprecated: resolved.deprecated(),
+        facts: resolved.clone(),
         treated_as: None,
         summary: t.summary.clone(),
         description: t.description.clone(),
@@ -195,6 +246,52 @@ pub fn explain(code: u16, lang: Lang) -> Result<Explanation, LookupError> {
         related: related_codes(&facts.related, lang),
         lang: lang.tag().to_owned(),
     })
+}
+
+/// "After 302 Moved Temporarily, the client may retry …" from the code's
+/// `next` fact.
+fn action_line(label: &str, next: Next, lang: Lang) -> String {
+    fill(
+        ui(lang, "action_line"),
+        &[("code", label), ("next", next_phrase(next, lang))],
+    )
+}
+
+/// The clause for what a client does next.
+pub(crate) fn next_phrase(next: Next, lang: Lang) -> &'static str {
+    ui(
+        lang,
+        match next {
+            Next::Wait => "next_wait",
+            Next::Done => "next_done",
+            Next::Contact => "next_contact",
+            Next::ViaProxy => "next_via_proxy",
+            Next::Alternative => "next_alternative",
+            Next::Credentials => "next_credentials",
+            Next::Fix => "next_fix",
+            Next::Resend => "next_resend",
+            Next::Later => "next_later",
+            Next::Elsewhere => "next_elsewhere",
+            Next::NotElsewhere => "next_not_elsewhere",
+            Next::Stop => "next_stop",
+        },
+    )
+}
+
+impl Explanation {
+    /// `302 Moved Temporarily` (en), `302 «Временно перемещён»` (ru); the
+    /// bare number for an unregistered code, whose title is not worth
+    /// repeating.
+    pub fn label(&self) -> String {
+        if !self.registered {
+            return self.code.to_string();
+        }
+        let lang = Lang::from_tag(&self.lang).unwrap_or(Lang::EN);
+        fill(
+            ui(lang, "code_label"),
+            &[("code", &self.code.to_string()), ("title", &self.title)],
+        )
+    }
 }
 
 fn related_codes(codes: &[u16], lang: Lang) -> Vec<RelatedCode> {

@@ -4,6 +4,9 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use crate::data::{self, ClassText, CodeFacts, CodeText, PairText};
+use crate::explain::SpecRef;
+use crate::facts::{self, Facts};
+use crate::glossary::GlossaryFile;
 
 /// A language sipkit speaks. `Lang::EN` and `Lang::RU` are built in; the list
 /// is `Lang::all()`.
@@ -30,8 +33,43 @@ impl Lang {
             .to_ascii_lowercase();
         data::LANG_FILES
             .iter()
-            .position(|(t, _)| *t == primary)
+            .position(|(t, _, _)| *t == primary)
             .map(|i| Lang(i as u8))
+    }
+
+    /// The language a user typed: a tag as [`Lang::from_tag`] reads it, or an
+    /// error that lists the languages sipkit speaks (for `--lang`).
+    pub fn parse(s: &str) -> Result<Lang, String> {
+        Lang::from_tag(s).ok_or_else(|| Lang::unknown(s))
+    }
+
+    /// Exactly a tag such as `ru`, nothing longer (for URLs and API
+    /// parameters), or the same error as [`Lang::parse`].
+    pub fn parse_exact(s: &str) -> Result<Lang, String> {
+        Lang::all()
+            .find(|l| l.tag() == s)
+            .ok_or_else(|| Lang::unknown(s))
+    }
+
+    fn unknown(s: &str) -> String {
+        let known: Vec<&str> = Lang::all().map(Lang::tag).collect();
+        format!(
+            "unknown language {s:?}: expected one of {}",
+            known.join(", ")
+        )
+    }
+
+    /// The language chosen by `--lang` if given, else by the POSIX locale
+    /// variables that `var` reads (the caller reads the environment: this
+    /// crate does no IO).
+    pub fn choose(explicit: Option<Lang>, var: impl Fn(&str) -> Option<String>) -> Lang {
+        explicit.unwrap_or_else(|| {
+            Lang::from_locale(
+                var("LC_ALL").as_deref(),
+                var("LC_MESSAGES").as_deref(),
+                var("LANG").as_deref(),
+            )
+        })
     }
 
     /// The language named by the POSIX locale variables, looked up in their
@@ -73,6 +111,8 @@ impl std::fmt::Display for Lang {
 
 pub(crate) struct Kb {
     pub(crate) facts: BTreeMap<u16, CodeFacts>,
+    /// The structured facts of every registered code, class defaults applied.
+    pub(crate) resolved: BTreeMap<u16, Facts>,
     pub(crate) langs: Vec<LangData>,
 }
 
@@ -82,6 +122,7 @@ pub(crate) struct LangData {
     pub(crate) class: BTreeMap<u8, ClassText>,
     pub(crate) code: BTreeMap<u16, CodeText>,
     pub(crate) pair: BTreeMap<(u16, u16), PairText>,
+    pub(crate) glossary: GlossaryFile,
 }
 
 pub(crate) fn kb() -> &'static Kb {
@@ -97,9 +138,24 @@ pub(crate) fn kb() -> &'static Kb {
 fn load() -> Result<Kb, String> {
     let codes: data::CodesFile =
         toml::from_str(data::CODES_TOML).map_err(|e| format!("codes.toml: {e}"))?;
+    let resolved = codes
+        .code
+        .iter()
+        .map(|c| {
+            let spec = |s: &data::SpecEntry| SpecRef::new(s.rfc, s.section.as_deref());
+            let defined = match (&c.defined, c.spec.first()) {
+                (Some(d), _) | (None, Some(d)) => spec(d),
+                (None, None) => return Err(format!("codes.toml: {} has no spec", c.code)),
+            };
+            let by = c.deprecated_by.iter().map(spec).collect();
+            Ok((c.code, facts::resolve(c.code, &c.overrides(), defined, by)))
+        })
+        .collect::<Result<_, String>>()?;
     let facts = codes.code.into_iter().map(|c| (c.code, c)).collect();
     let mut langs = Vec::new();
-    for (tag, text) in data::LANG_FILES {
+    for (tag, text, glossary) in data::LANG_FILES {
+        let glossary: GlossaryFile =
+            toml::from_str(glossary).map_err(|e| format!("glossary/{tag}.toml: {e}"))?;
         let file: data::LangFile = toml::from_str(text).map_err(|e| format!("{tag}.toml: {e}"))?;
         if file.meta.lang != *tag {
             return Err(format!("{tag}.toml: meta.lang is {:?}", file.meta.lang));
@@ -130,9 +186,14 @@ fn load() -> Result<Kb, String> {
             class,
             code,
             pair,
+            glossary,
         });
     }
-    Ok(Kb { facts, langs })
+    Ok(Kb {
+        facts,
+        resolved,
+        langs,
+    })
 }
 
 /// The registered codes, ascending.
@@ -144,6 +205,28 @@ pub fn registered_codes() -> impl Iterator<Item = u16> {
 /// §21 and the IANA registry), or `None` for an unregistered code.
 pub fn reason_phrase(code: u16) -> Option<&'static str> {
     kb().facts.get(&code).map(|f| f.reason.as_str())
+}
+
+/// The facts of `code`: its own for a registered code, those of the code a
+/// client treats it as for an unregistered one (RFC 3261 §8.1.3.2).
+pub fn facts_of(code: u16) -> Option<&'static Facts> {
+    let kb = kb();
+    kb.resolved.get(&code).or_else(|| {
+        if !(100..=699).contains(&code) {
+            return None;
+        }
+        kb.resolved.get(&treated_as(code))
+    })
+}
+
+/// The code a client treats an unregistered `code` as: x00 for a final
+/// response, 183 for a provisional one (RFC 3261 §8.1.3.2).
+pub(crate) fn treated_as(code: u16) -> u16 {
+    if class_of(code) == 1 {
+        183
+    } else {
+        code - code % 100
+    }
 }
 
 /// The class digit of a code in 100..=699 (`3` for 302).

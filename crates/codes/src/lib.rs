@@ -26,14 +26,18 @@ mod agent;
 mod compare;
 mod data;
 mod explain;
+mod facts;
+mod glossary;
 mod kb;
 mod lookup;
 
 pub use agent::{agent_keys, agent_template, agent_text};
 pub use compare::{compare, Comparison};
-pub use explain::{explain, Explanation, RelatedCode, SpecRef};
+pub use explain::{explain, CodeSummary, Explanation, RelatedCode, SpecRef};
+pub use facts::{Change, DialogEffect, Facts, HeaderRule, Level, Next, ProxyAction, Sender};
+pub use glossary::{banned_in, glossary, glossary_entry, terms_in, GlossaryEntry};
 pub use kb::{
-    class_of, noted_pairs, reason_phrase, registered_codes, translated_classes, translated_codes,
-    ui, ui_keys, Lang,
+    class_of, facts_of, noted_pairs, reason_phrase, registered_codes, translated_classes,
+    translated_codes, ui, ui_keys, Lang,
 };
 pub use lookup::{lookup, LookupError};

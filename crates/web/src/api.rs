@@ -7,22 +7,18 @@
 
 use serde::Serialize;
 use serde_json::{json, Value};
-use sipkit_codes::{compare, explain, lookup, registered_codes, Lang, LookupError};
+use sipkit_codes::{compare, explain, lookup, registered_codes, CodeSummary, Lang, LookupError};
 
 use crate::percent::decode_segment;
 use crate::search::{entries, search};
 use crate::urls;
 
-/// One line of the code list and of search results.
+/// One line of the code list and of search results: the knowledge base's
+/// summary of the code, and where to find more.
 #[derive(Debug, Serialize)]
 pub(crate) struct CodeItem {
-    code: u16,
-    reason: String,
-    title: String,
-    class: String,
-    class_name: String,
-    deprecated: bool,
-    summary: String,
+    #[serde(flatten)]
+    summary: CodeSummary,
     /// The code's web page.
     page: String,
     /// The code's API resource.
@@ -79,13 +75,7 @@ fn error(status: u16, msg: String) -> Json {
 fn item(lang: Lang, code: u16) -> Option<CodeItem> {
     let e = explain(code, lang).ok()?;
     Some(CodeItem {
-        code,
-        reason: e.reason.unwrap_or_default(),
-        title: e.title,
-        class: e.class,
-        class_name: e.class_name,
-        deprecated: e.deprecated,
-        summary: e.summary,
+        summary: CodeSummary::from(e),
         page: urls::code(lang, code),
         api: format!("/api/v1/codes/{code}?lang={}", lang.tag()),
     })
@@ -158,18 +148,9 @@ pub(crate) fn dispatch(rest: &str, query: &[(String, String)]) -> Json {
     let param = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let lang = match param("lang") {
         None | Some("") => Lang::EN,
-        Some(tag) => match Lang::from_tag(tag).filter(|l| l.tag() == tag) {
-            Some(l) => l,
-            None => {
-                let known: Vec<&str> = Lang::all().map(Lang::tag).collect();
-                return error(
-                    400,
-                    format!(
-                        "unknown language {tag:?}: expected one of {}",
-                        known.join(", ")
-                    ),
-                );
-            }
+        Some(tag) => match Lang::parse_exact(tag) {
+            Ok(l) => l,
+            Err(e) => return error(400, e),
         },
     };
     let segs: Vec<&str> = rest.split('/').collect();
@@ -382,7 +363,7 @@ pub(crate) fn openapi() -> String {
             })),
             "Explanation": object(
                 &["code", "reason", "title", "class", "class_name", "client_action", "registered", "deprecated",
-                  "summary", "description", "when", "fix", "use", "spec", "related", "lang"],
+                  "facts", "summary", "description", "when", "fix", "use", "spec", "related", "lang"],
                 json!({
                     "code": { "type": "integer", "minimum": 100, "maximum": 699 },
                     "reason": { "type": ["string", "null"], "description": "The registered reason phrase; null for an unregistered code." },
@@ -392,6 +373,7 @@ pub(crate) fn openapi() -> String {
                     "client_action": string(),
                     "registered": { "type": "boolean" },
                     "deprecated": { "type": "boolean" },
+                    "facts": { "$ref": "#/components/schemas/Facts" },
                     "treated_as": { "type": "integer", "description": "For an unregistered code, the code a client treats it as (RFC 3261 §8.1.3.2)." },
                     "summary": string(),
                     "description": string(),
@@ -404,14 +386,38 @@ pub(crate) fn openapi() -> String {
                     "lang": string()
                 })
             ),
+            "HeaderRule": object(&["name", "level"], json!({
+                "name": string(),
+                "level": { "enum": ["must", "should", "may"] },
+                "on": { "type": "string", "description": "The method the rule is limited to." }
+            })),
+            "Facts": object(
+                &["final", "next", "senders", "methods", "answers_invite", "dialog", "proxy", "hop_by_hop", "retryable", "headers", "defined_in", "deprecated_by"],
+                json!({
+                    "final": { "type": "boolean" },
+                    "change": { "type": "string", "description": "What the client changes before sending the request again." },
+                    "next": { "enum": ["wait", "done", "contact", "via_proxy", "alternative", "credentials", "fix", "resend", "later", "elsewhere", "not_elsewhere", "stop"] },
+                    "senders": { "type": "array", "items": { "enum": ["uas", "proxy", "registrar", "redirect", "notifier", "compositor", "client"] } },
+                    "methods": { "type": ["array", "null"], "items": { "type": "string" }, "description": "The methods the code answers; null for any request." },
+                    "answers_invite": { "type": "boolean" },
+                    "hop_by_hop": { "type": "boolean" },
+                    "retryable": { "type": "boolean" },
+                    "dialog": { "enum": ["none", "early", "ends_early", "creates", "ends_usage", "ends_dialog"] },
+                    "proxy": { "enum": ["absorb", "forward", "recurse", "collect", "aggregate", "replace", "cancel_branches"] },
+                    "headers": { "type": "array", "items": { "$ref": "#/components/schemas/HeaderRule" } },
+                    "defined_in": { "$ref": "#/components/schemas/SpecRef" },
+                    "deprecated_by": { "type": "array", "items": { "$ref": "#/components/schemas/SpecRef" } }
+                })
+            ),
             "Comparison": object(
-                &["a", "b", "same_class", "relation", "differences", "when_to_use", "lang"],
+                &["a", "b", "same_class", "relation", "differences", "difference_facts", "when_to_use", "lang"],
                 json!({
                     "a": { "$ref": "#/components/schemas/Explanation" },
                     "b": { "$ref": "#/components/schemas/Explanation" },
                     "same_class": { "type": "boolean" },
                     "relation": string(),
                     "differences": strings(),
+                    "difference_facts": strings(),
                     "when_to_use": string(),
                     "note": string(),
                     "lang": string()

@@ -40,13 +40,23 @@ fn ctx(code: u16) -> Ctx {
         in_dialog: false,
     };
     match code {
-        202 | 429 => Ctx {
+        // 429 answers the request the REFER triggered (the INVITE to the
+        // transfer target, RFC 3892), so it keeps the INVITE context.
+        202 => Ctx {
             method: "REFER",
             cseq: 93809824,
             in_dialog: true,
             ..INVITE
         },
-        204 | 489 => Ctx {
+        // RFC 5839: 204 answers only a refreshing SUBSCRIBE, inside the
+        // subscription's dialog.
+        204 => Ctx {
+            method: "SUBSCRIBE",
+            cseq: 4712,
+            in_dialog: true,
+            ..INVITE
+        },
+        489 => Ctx {
             method: "SUBSCRIBE",
             cseq: 4711,
             ..INVITE
@@ -94,8 +104,6 @@ fn extra_headers(code: u16) -> Vec<&'static str> {
         301 => vec!["Contact: <sip:bob@chicago.example.com>"],
         302 => vec!["Contact: <sip:bob@192.0.2.4>;expires=3600"],
         305 => vec!["Contact: <sip:proxy.biloxi.example.com;lr>"],
-        380 => vec!["Contact: <sip:voicemail@biloxi.example.com>"],
-        400 => vec!["Warning: 399 proxy.biloxi.example.com \"Malformed CSeq header field\""],
         401 => vec![
             "WWW-Authenticate: Digest realm=\"atlanta.example.com\", qop=\"auth\", nonce=\"ea9c8e88df84f1cec4341ae6cbe5a359\", opaque=\"\", stale=FALSE, algorithm=MD5",
         ],
@@ -138,11 +146,25 @@ a=rtpmap:0 PCMU/8000\r\n\
 a=rtpmap:8 PCMA/8000\r\n\
 a=rtpmap:101 telephone-event/8000\r\n";
 
+/// The body of a 380: the alternative service, as 3GPP TS 24.229 describes it.
+const ALTERNATIVE: &str = "<?xml version=\"1.0\"?>\r\n\
+<ims-3gpp version=\"1\"><alternative-service><type>emergency</type>\
+<reason>Emergency call</reason></alternative-service></ims-3gpp>\r\n";
+
+/// The reason phrase an example shows: the registered one, except for 400,
+/// whose phrase names the actual problem as RFC 3261 §21.4.1 asks.
+fn wire_reason(code: u16, registered: String) -> String {
+    match code {
+        400 => "Malformed Contact Header Field".to_owned(),
+        _ => registered,
+    }
+}
+
 /// The example response for a registered `code`, with CRLF line ends;
 /// `None` for a code IANA has not registered (it has no reason phrase).
 pub fn example_response(code: u16) -> Option<String> {
     let e = explain(code, Lang::EN).ok()?;
-    let reason = e.reason?;
+    let reason = wire_reason(code, e.reason?);
     let c = ctx(code);
     let mut m = String::with_capacity(600);
     let _ = write!(m, "SIP/2.0 {code} {reason}\r\n");
@@ -162,11 +184,22 @@ pub fn example_response(code: u16) -> Option<String> {
         m.push_str("\r\n");
     }
     match code {
-        202 | 204 => m.push_str("Expires: 3600\r\n"),
+        // A SUBSCRIBE answer states the subscription's duration (RFC 6665
+        // §4.2.1.1); a REFER answer does not.
+        204 => m.push_str("Expires: 3600\r\n"),
         200 => m.push_str("Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, PRACK, REFER, NOTIFY\r\nSupported: replaces, timer\r\n"),
         _ => {}
     }
-    if matches!(code, 183 | 200) {
+    if code == 380 {
+        // RFC 3261 §21.3.5: the alternative service is described in the body,
+        // in a format RFC 3261 leaves open; here the 3GPP one (TS 24.229) a
+        // P-CSCF uses to send a phone to emergency calling.
+        let _ = write!(
+            m,
+            "Content-Type: application/3gpp-ims+xml\r\nContent-Length: {}\r\n\r\n{ALTERNATIVE}",
+            ALTERNATIVE.len()
+        );
+    } else if matches!(code, 183 | 200) {
         let _ = write!(
             m,
             "Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{SDP}",

@@ -98,6 +98,7 @@ fn items() -> Vec<Item> {
         out.push(Item::NotFound(lang, file));
         out.push(Item::Page(urls::index(lang)));
         out.push(Item::Page(urls::compare_index(lang)));
+        out.push(Item::Page(urls::glossary(lang)));
         out.push(Item::Page(urls::search(lang)));
         out.push(Item::Page(urls::search_index(lang)));
         out.push(Item::Page(urls::api_codes_file(lang)));

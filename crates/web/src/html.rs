@@ -202,13 +202,15 @@ fn header(o: &mut String, head: &Head) {
     o.push_str("<header class=\"top\">\n");
     let _ = writeln!(
         o,
-        "<a class=\"brand\" href=\"{}\">sipkit</a>\n<nav class=\"nav\" aria-label=\"{}\"><a href=\"{}\">{}</a> <a href=\"{}\">{}</a> <a href=\"{}\">{}</a></nav>",
+        "<a class=\"brand\" href=\"{}\">sipkit</a>\n<nav class=\"nav\" aria-label=\"{}\"><a href=\"{}\">{}</a> <a href=\"{}\">{}</a> <a href=\"{}\">{}</a> <a href=\"{}\">{}</a></nav>",
         urls::index(lang),
         t(lang, "web_nav_label"),
         urls::index(lang),
         t(lang, "web_nav_codes"),
         urls::compare_index(lang),
         t(lang, "web_nav_compare"),
+        urls::glossary(lang),
+        t(lang, "web_nav_glossary"),
         urls::API_DOC,
         t(lang, "web_nav_api"),
     );

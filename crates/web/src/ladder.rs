@@ -115,14 +115,18 @@ pub(crate) fn flow(code: u16, reason: &str) -> Option<Flow> {
             ],
             caption: "web_flow_use_proxy",
         },
+        // RFC 3261 §21.3.5: the alternative service is in the body; here the
+        // 3GPP one (TS 24.229) that sends a phone to emergency calling.
         380 => Flow {
-            actors: vec!["web_role_caller", "web_role_redirect", "web_role_service"],
+            actors: vec!["web_role_caller", "web_role_proxy", "web_role_service"],
             steps: vec![
-                msg(0, 1, "INVITE"),
-                hl(1, 0, &status),
+                msg(0, 1, "INVITE sip:911@biloxi.example.com"),
+                hl(1, 0, &format!("{status} (body: emergency)")),
                 msg(0, 1, "ACK"),
-                msg(0, 2, "INVITE sip:voicemail@biloxi.example.com"),
-                msg(2, 0, "200 OK"),
+                msg(0, 1, "INVITE urn:service:sos"),
+                msg(1, 2, "INVITE urn:service:sos"),
+                msg(2, 1, "200 OK"),
+                msg(1, 0, "200 OK"),
                 msg(0, 2, "ACK"),
             ],
             caption: "web_flow_alternative",

@@ -5,7 +5,8 @@
 use std::fmt::Write as _;
 
 use sipkit_codes::{
-    class_of, compare, explain, noted_pairs, registered_codes, ui, Explanation, Lang,
+    class_of, compare, explain, glossary, noted_pairs, registered_codes, terms_in, ui, Explanation,
+    Lang,
 };
 
 use crate::example::example_response;
@@ -13,18 +14,6 @@ use crate::html::{esc, fill, page, rich, t, ui_fill, Head};
 use crate::ladder;
 use crate::search::{entries, search};
 use crate::urls;
-
-/// `302 Moved Temporarily` (en), `302 «Временно перемещён»` (ru); the bare
-/// number for an unregistered code.
-pub(crate) fn label(e: &Explanation, lang: Lang) -> String {
-    if !e.registered {
-        return e.code.to_string();
-    }
-    fill(
-        ui(lang, "code_label"),
-        &[("code", &e.code.to_string()), ("title", &e.title)],
-    )
-}
 
 /// The CSS class that colours a code by its class.
 fn cls(code: u16) -> String {
@@ -129,7 +118,7 @@ fn noted_pair_links(o: &mut String, lang: Lang, only_with: Option<(u16, u16)>) -
             ui_fill(
                 lang,
                 "web_compare_heading",
-                &[("a", &label(&ea, lang)), ("b", &label(&eb, lang))]
+                &[("a", &ea.label()), ("b", &eb.label())]
             )
         );
         n += 1;
@@ -270,6 +259,7 @@ pub(crate) fn code(base: &str, lang: Lang, code: u16) -> Option<String> {
     }
     m.push_str("</p>\n");
     let _ = writeln!(m, "<p class=\"lead\">{}</p>", rich(&e.summary));
+    let _ = writeln!(m, "<p class=\"next\">{}</p>", rich(&e.client_action));
     if let Some(d) = &e.deprecation {
         let _ = writeln!(
             m,
@@ -310,6 +300,7 @@ pub(crate) fn code(base: &str, lang: Lang, code: u16) -> Option<String> {
             esc(x.replace("\r\n", "\n").trim_end())
         );
     }
+    terms_section(&mut m, lang, &e);
     let _ = writeln!(
         m,
         "<section id=\"spec\">\n<h2>{}</h2>\n<ul>",
@@ -349,11 +340,7 @@ pub(crate) fn code(base: &str, lang: Lang, code: u16) -> Option<String> {
             m,
             "<li><a href=\"{}\">{}</a></li>",
             urls::pair(lang, code, other),
-            ui_fill(
-                lang,
-                "web_compare_with_code",
-                &[("code", &label(&eo, lang))]
-            )
+            ui_fill(lang, "web_compare_with_code", &[("code", &eo.label())])
         );
     }
     m.push_str("</ul>\n");
@@ -377,7 +364,7 @@ pub(crate) fn code(base: &str, lang: Lang, code: u16) -> Option<String> {
         m.push_str("</ul>\n</details>\n");
     }
     m.push_str("</section>\n</article>\n");
-    let title = ui_title(lang, "web_code_page_title", &[("code", &label(&e, lang))]);
+    let title = ui_title(lang, "web_code_page_title", &[("code", &e.label())]);
     let mut head = Head::new(lang, title, e.summary.clone(), |l| urls::code(l, code));
     if e.registered {
         head.json = Some(urls::api_code_file(lang, code));
@@ -385,6 +372,72 @@ pub(crate) fn code(base: &str, lang: Lang, code: u16) -> Option<String> {
         head.noindex = true;
     }
     Some(page(base, &head, &m))
+}
+
+/// The glossary terms that a code's texts use, each linked to its
+/// definition.
+fn terms_section(o: &mut String, lang: Lang, e: &Explanation) {
+    let text = [&e.summary, &e.description, &e.use_, &e.client_action]
+        .into_iter()
+        .chain(&e.when)
+        .chain(&e.fix)
+        .chain(e.deprecation.iter())
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join("\n");
+    terms_list(o, lang, &text);
+}
+
+/// A section linking every glossary term that `text` uses to its
+/// definition; nothing when it uses none.
+fn terms_list(o: &mut String, lang: Lang, text: &str) {
+    let terms = terms_in(lang, text);
+    if terms.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "<section id=\"terms\">\n<h2>{}</h2>\n<ul class=\"pairs\">",
+        t(lang, "web_terms")
+    );
+    for term in terms {
+        let _ = writeln!(
+            o,
+            "<li><a href=\"{}\" title=\"{}\">{}</a></li>",
+            esc(&urls::glossary_term(lang, &term.id)),
+            esc(&term.definition),
+            esc(&term.term)
+        );
+    }
+    o.push_str("</ul>\n</section>\n");
+}
+
+/// `/{lang}/glossary`: every term with its one rendering and definition.
+pub(crate) fn glossary_page(base: &str, lang: Lang) -> String {
+    let mut m = String::with_capacity(16_000);
+    let _ = writeln!(
+        m,
+        "<h1>{}</h1>\n<p class=\"lead\">{}</p>\n<dl class=\"glossary\">",
+        t(lang, "web_glossary_title"),
+        t(lang, "web_glossary_intro")
+    );
+    for e in glossary(lang) {
+        let _ = writeln!(
+            m,
+            "<dt id=\"term-{}\">{}</dt>\n<dd>{}</dd>",
+            esc(&e.id),
+            esc(&e.term),
+            rich(&e.definition)
+        );
+    }
+    m.push_str("</dl>\n");
+    let head = Head::new(
+        lang,
+        ui(lang, "web_glossary_title").to_owned(),
+        ui(lang, "web_glossary_intro").to_owned(),
+        urls::glossary,
+    );
+    page(base, &head, &m)
 }
 
 /// A plain-text title from a template.
@@ -395,7 +448,7 @@ fn ui_title(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
 /// `/{lang}/compare/{a}-vs-{b}`: the comparison, `a < b`.
 pub(crate) fn pair(base: &str, lang: Lang, a: u16, b: u16) -> Option<String> {
     let c = compare(a, b, lang).ok()?;
-    let (la, lb) = (label(&c.a, lang), label(&c.b, lang));
+    let (la, lb) = (c.a.label(), c.b.label());
     let mut m = String::with_capacity(30_000);
     let _ = writeln!(
         m,
@@ -467,6 +520,12 @@ pub(crate) fn pair(base: &str, lang: Lang, a: u16, b: u16) -> Option<String> {
         m.push_str("</div>\n");
     }
     m.push_str("</div>\n</section>\n");
+    let compared = [c.note.as_deref().unwrap_or(""), &c.when_to_use]
+        .into_iter()
+        .chain(c.differences.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join("\n");
+    terms_list(&mut m, lang, &compared);
     let mut more = String::new();
     if noted_pair_links(&mut more, lang, Some((a, b))) > 0 {
         let _ = write!(
@@ -495,7 +554,7 @@ pub(crate) fn pair(base: &str, lang: Lang, a: u16, b: u16) -> Option<String> {
 /// reader to the canonical order (the server answers 301 there instead).
 pub(crate) fn pair_redirect(base: &str, lang: Lang, a: u16, b: u16) -> Option<String> {
     let c = compare(a, b, lang).ok()?;
-    let args = [("a", label(&c.a, lang)), ("b", label(&c.b, lang))];
+    let args = [("a", c.a.label()), ("b", c.b.label())];
     let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let target = urls::pair(lang, a, b);
     let title = ui_title(lang, "web_compare_page_title", &args);

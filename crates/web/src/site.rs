@@ -188,6 +188,7 @@ impl Site {
                 pages::search_page(base, lang, param("q").unwrap_or("")),
             ),
             ["search-index.json"] => Reply::json(api::search_index(lang)),
+            ["glossary"] => Reply::html(200, pages::glossary_page(base, lang)),
             _ => self.not_found(lang, false),
         }
     }
@@ -309,6 +310,7 @@ pub(crate) fn indexable_paths() -> Vec<String> {
     for lang in Lang::all() {
         out.push(urls::index(lang));
         out.push(urls::compare_index(lang));
+        out.push(urls::glossary(lang));
         out.extend(codes.iter().map(|c| urls::code(lang, *c)));
         for (i, a) in codes.iter().enumerate() {
             for b in &codes[i + 1..] {

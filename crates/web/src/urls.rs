@@ -8,6 +8,7 @@
 //! | `/{lang}/{code}` | one code (any code 100–699; unregistered ones are explained by class) |
 //! | `/{lang}/compare/{a}-vs-{b}` | two codes compared, lower code first; the other order redirects |
 //! | `/{lang}/compare` | the comparison form and the pairs engineers confuse |
+//! | `/{lang}/glossary` | the terms the reference uses, one rendering each, with definitions |
 //! | `/{lang}/search?q=moved` | search by number, reason phrase or words of the text |
 //! | `/{lang}/search-index.json` | what search-as-you-type searches |
 //! | `/api/v1/…` | the JSON API, described by `/api/v1/openapi.json` |
@@ -36,6 +37,16 @@ pub(crate) fn pair(lang: Lang, a: u16, b: u16) -> String {
 /// The comparison form: `/en/compare`.
 pub(crate) fn compare_index(lang: Lang) -> String {
     format!("/{}/compare", lang.tag())
+}
+
+/// The glossary: `/en/glossary`.
+pub(crate) fn glossary(lang: Lang) -> String {
+    format!("/{}/glossary", lang.tag())
+}
+
+/// A term of the glossary: `/en/glossary#term-notifier`.
+pub(crate) fn glossary_term(lang: Lang, id: &str) -> String {
+    format!("/{}/glossary#term-{id}", lang.tag())
 }
 
 /// The search page: `/en/search`.

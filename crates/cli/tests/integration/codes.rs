@@ -178,7 +178,7 @@ fn codes_lists_every_code_one_line_each() {
 
 #[test]
 fn every_subcommand_has_help() {
-    for sub in ["explain", "compare", "codes"] {
+    for sub in ["explain", "compare", "codes", "glossary"] {
         let o = sipkit(&[sub, "--help"]);
         assert!(o.status.success(), "{sub}");
         let out = stdout(&o);
@@ -186,5 +186,42 @@ fn every_subcommand_has_help() {
             out.contains("--lang") && out.contains("--format"),
             "{sub}: {out}"
         );
+    }
+}
+
+#[test]
+fn glossary_lists_every_term_and_defines_one_in_either_language() {
+    let o = sipkit(&["glossary"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let all = stdout(&o);
+    for term in ["B2BUA", "early dialog", "notifier", "transferee", "sipfrag"] {
+        assert!(all.lines().any(|l| l == term), "{term} missing:\n{all}");
+    }
+    let o = sipkit(&["glossary", "notifier", "--lang", "ru"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ru = stdout(&o);
+    assert!(ru.starts_with("уведомитель\n"), "{ru}");
+    assert!(ru.contains("NOTIFY"), "{ru}");
+    let o = sipkit(&["glossary", "уведомитель", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v[0]["id"], "notifier");
+    assert_eq!(v[0]["term"], "notifier");
+    assert!(v[0].get("banned").is_none());
+    let o = sipkit(&["glossary", "no", "such", "term"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not in the glossary"));
+}
+
+#[test]
+fn text_output_shows_no_raw_markdown() {
+    // 401, 100 and 180 have code spans in their texts, in both languages.
+    for code in ["401", "100", "180"] {
+        for lang in ["en", "ru"] {
+            let o = sipkit(&["explain", code, "--lang", lang]);
+            assert!(o.status.success());
+            assert!(!stdout(&o).contains('`'), "{code} {lang}");
+            let o = sipkit(&["compare", code, "302", "--lang", lang]);
+            assert!(!stdout(&o).contains('`'), "{code} {lang}");
+        }
     }
 }

@@ -12,4 +12,6 @@
 mod agent;
 mod compare_all;
 mod data;
+mod facts;
 mod grammar;
+mod terms;

@@ -332,3 +332,60 @@ fn every_ui_string_the_pages_use_exists_in_every_language() {
     let unused: Vec<&String> = defined.difference(&used).collect();
     assert!(unused.is_empty(), "web UI strings no page uses: {unused:?}");
 }
+
+#[test]
+fn the_glossary_page_defines_every_term_and_code_pages_link_to_it() {
+    for lang in Lang::all() {
+        let g = text(&get(&format!("/{}/glossary", lang.tag())));
+        for e in sipkit_codes::glossary(lang) {
+            assert!(
+                g.contains(&format!("<dt id=\"term-{}\">", e.id)),
+                "{lang}: {}",
+                e.id
+            );
+        }
+        // 488 speaks of B2BUAs and SBCs, 429 of the transferee and sipfrag.
+        for (code, ids) in [
+            (488, &["b2bua", "sbc"][..]),
+            (429, &["transferee", "sipfrag"][..]),
+        ] {
+            let html = text(&get(&format!("/{}/{code}", lang.tag())));
+            assert!(html.contains("<section id=\"terms\">"), "{lang} {code}");
+            for id in ids {
+                let href = format!("/{}/glossary#term-{id}", lang.tag());
+                assert!(html.contains(&href), "{lang} {code}: no link to {href}");
+            }
+        }
+        // A code page says what the client does next, from the code's facts.
+        let e = explain(380, lang).unwrap();
+        let html = text(&get(&format!("/{}/380", lang.tag())));
+        assert!(html.contains(&e.client_action), "{lang} 380");
+        // A comparison links the terms of its note and differences.
+        let html = text(&get(&format!("/{}/compare/202-vs-302", lang.tag())));
+        let href = format!("/{}/glossary#term-transferee", lang.tag());
+        assert!(html.contains(&href), "{lang} 202-vs-302: no link to {href}");
+        // Every page's navigation leads to the glossary.
+        let index = text(&get(&format!("/{}/", lang.tag())));
+        assert!(index.contains(&format!("href=\"/{}/glossary\"", lang.tag())));
+    }
+}
+
+#[test]
+fn no_page_shows_raw_markdown() {
+    for lang in Lang::all() {
+        for path in [
+            "",
+            "search?q=busy",
+            "401",
+            "100",
+            "180",
+            "302",
+            "compare/202-vs-302",
+            "compare/100-vs-180",
+            "glossary",
+        ] {
+            let html = text(&get(&format!("/{}/{path}", lang.tag())));
+            assert!(!html.contains('`'), "{lang} {path}");
+        }
+    }
+}
