@@ -121,7 +121,7 @@ impl RequestBuilder {
 ///
 /// Headers are written into one buffer as they are added (a server builds
 /// one per request, so nothing is kept per header); the To tag and a
-/// stamped top Via are spliced in when the response is written.
+/// stamped top Via are spliced into it as soon as their header is there.
 #[derive(Debug, Clone)]
 pub struct ResponseBuilder {
     /// Status line and header lines so far.
@@ -129,9 +129,11 @@ pub struct ResponseBuilder {
     /// Where the first To value ends in `head` (before its CRLF).
     to_end: Option<usize>,
     to_has_tag: bool,
+    /// A tag asked for before the To header was added.
     to_tag: Option<String>,
     /// The first value of the first Via line in `head`.
     via_value: Option<(usize, usize)>,
+    /// A stamped Via asked for before the first Via was added.
     top_via: Option<String>,
     has_content_length: bool,
     content_type: Option<String>,
@@ -183,21 +185,66 @@ impl ResponseBuilder {
         let start = self.head.len();
         push_line(&mut self.head, value);
         let end = self.head.len();
+        self.head.extend_from_slice(b"\r\n");
         match known {
-            HeaderName::To if self.to_end.is_none() => self.to_end = Some(end),
+            HeaderName::To if self.to_end.is_none() => {
+                self.to_end = Some(end);
+                if let Some(tag) = self.to_tag.take() {
+                    self.splice_tag(&tag);
+                }
+            }
             HeaderName::Via if self.via_value.is_none() => {
                 let first = first_value_len(&self.head[start..end]);
                 self.via_value = Some((start, start + first));
+                if let Some(via) = self.top_via.take() {
+                    self.splice_via(&via);
+                }
             }
             HeaderName::ContentLength => self.has_content_length = true,
             _ => {}
         }
-        self.head.extend_from_slice(b"\r\n");
+    }
+
+    /// Puts `;tag=tag` at the end of the To value, unless it has a tag.
+    fn splice_tag(&mut self, tag: &str) {
+        let Some(at) = self.to_end else { return };
+        if self.to_has_tag {
+            return;
+        }
+        let n = 5 + tag.len();
+        self.head.splice(
+            at..at,
+            b";tag=".iter().copied().chain(tag.bytes().map(clean)),
+        );
+        self.to_has_tag = true;
+        self.to_end = Some(at + n);
+        if let Some((a, b)) = self.via_value {
+            if a >= at {
+                self.via_value = Some((a + n, b + n));
+            }
+        }
+    }
+
+    /// Replaces the first value of the first Via with `via`.
+    fn splice_via(&mut self, via: &str) {
+        let Some((a, b)) = self.via_value else { return };
+        self.head.splice(a..b, via.bytes().map(clean));
+        let new_b = a + via.len();
+        self.via_value = Some((a, new_b));
+        if let Some(t) = self.to_end {
+            if t >= b {
+                self.to_end = Some(t - b + new_b);
+            }
+        }
     }
 
     /// Adds `;tag=tag` to the To header if it has no tag yet (RFC 3261 §8.2.6.2).
     pub fn to_tag(mut self, tag: &str) -> Self {
-        self.to_tag = Some(one_line(tag));
+        if self.to_end.is_some() {
+            self.splice_tag(tag);
+        } else {
+            self.to_tag = Some(one_line(tag));
+        }
         self
     }
 
@@ -205,7 +252,11 @@ impl ResponseBuilder {
     /// as the server stamped it with `received` and `rport` (RFC 3261
     /// §18.2.1, RFC 3581 §4), which the response must carry back.
     pub fn top_via(mut self, via: &str) -> Self {
-        self.top_via = Some(one_line(via));
+        if self.via_value.is_some() {
+            self.splice_via(via);
+        } else {
+            self.top_via = Some(one_line(via));
+        }
         self
     }
 
@@ -219,19 +270,14 @@ impl ResponseBuilder {
     /// Writes the response.
     pub fn build(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.head.len() + 64 + self.body.len());
-        self.write_to(&mut out);
+        out.extend_from_slice(&self.head);
+        self.write_tail(&mut out);
         out
     }
 
     /// Writes the response, consuming the builder: the bytes are written
     /// in its own buffer, without a copy.
     pub fn finish(mut self) -> Vec<u8> {
-        // Splice from the end so the earlier offsets stay valid.
-        for (start, end, text, is_tag) in self.splices().into_iter().flatten().rev() {
-            let tag: &[u8] = if is_tag { b";tag=" } else { b"" };
-            self.head
-                .splice(start..end, tag.iter().copied().chain(text.into_bytes()));
-        }
         let mut out = std::mem::take(&mut self.head);
         self.write_tail(&mut out);
         out
@@ -242,36 +288,6 @@ impl ResponseBuilder {
         let out = self.build();
         parse(&out)?;
         Ok(out)
-    }
-
-    /// The To tag and the stamped top Via to put in, in the order of their
-    /// offsets: (start, end, text, whether it is the tag).
-    fn splices(&self) -> [Option<(usize, usize, String, bool)>; 2] {
-        let tag = match (&self.to_tag, self.to_end, self.to_has_tag) {
-            (Some(tag), Some(at), false) => Some((at, at, tag.clone(), true)),
-            _ => None,
-        };
-        let via = match (&self.top_via, self.via_value) {
-            (Some(v), Some((a, b))) => Some((a, b, v.clone(), false)),
-            _ => None,
-        };
-        let mut splices = [via, tag];
-        splices.sort_by_key(|s| s.as_ref().map(|(a, ..)| *a));
-        splices
-    }
-
-    fn write_to(&self, out: &mut Vec<u8>) {
-        let mut at = 0;
-        for (start, end, text, is_tag) in self.splices().into_iter().flatten() {
-            out.extend_from_slice(self.head.get(at..start).unwrap_or_default());
-            if is_tag {
-                out.extend_from_slice(b";tag=");
-            }
-            out.extend_from_slice(text.as_bytes());
-            at = end;
-        }
-        out.extend_from_slice(self.head.get(at..).unwrap_or_default());
-        self.write_tail(out);
     }
 
     /// Content-Type, Content-Length, the blank line and the body.
@@ -294,12 +310,18 @@ impl ResponseBuilder {
 /// Appends `s` with CR and LF turned into spaces (see [`one_line`]).
 fn push_line(out: &mut Vec<u8>, s: &str) {
     if s.bytes().any(|b| b == b'\r' || b == b'\n') {
-        out.extend(
-            s.bytes()
-                .map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
-        );
+        out.extend(s.bytes().map(clean));
     } else {
         out.extend_from_slice(s.as_bytes());
+    }
+}
+
+/// A byte of a header line: CR and LF become spaces.
+fn clean(b: u8) -> u8 {
+    if b == b'\r' || b == b'\n' {
+        b' '
+    } else {
+        b
     }
 }
 
@@ -389,6 +411,35 @@ mod tests {
         let text = String::from_utf8(bytes).unwrap();
         assert_eq!(text.matches("Via:").count(), 1);
         assert!(text.contains("X-Evil: a  Via: SIP/2.0/UDP evil\r\n"));
+    }
+
+    /// The tag and the stamped Via land in place whatever the order of
+    /// the calls and of the headers.
+    #[test]
+    fn tag_and_via_in_any_order() {
+        let expected = "SIP/2.0 200 OK\r\nTo: <sip:b@x>;tag=t1\r\nVia: SIP/2.0/UDP new, SIP/2.0/UDP c\r\nContent-Length: 0\r\n\r\n";
+        let early = ResponseBuilder::new(200, "OK")
+            .to_tag("t1")
+            .top_via("SIP/2.0/UDP new")
+            .header(HeaderName::To, "<sip:b@x>")
+            .header(
+                HeaderName::Via,
+                "SIP/2.0/UDP old;branch=z9hG4bK1, SIP/2.0/UDP c",
+            )
+            .finish();
+        assert_eq!(String::from_utf8(early).unwrap(), expected);
+        let late = ResponseBuilder::new(200, "OK")
+            .header(HeaderName::To, "<sip:b@x>")
+            .header(
+                HeaderName::Via,
+                "SIP/2.0/UDP old;branch=z9hG4bK1, SIP/2.0/UDP c",
+            )
+            .top_via("SIP/2.0/UDP newer")
+            .to_tag("t1")
+            .to_tag("ignored: the To has a tag now")
+            .top_via("SIP/2.0/UDP new")
+            .finish();
+        assert_eq!(String::from_utf8(late).unwrap(), expected);
     }
 
     #[test]

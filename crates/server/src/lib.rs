@@ -10,11 +10,16 @@
 //! * [`redirect`]: what a redirect server answers to any other request —
 //!   302 with every live contact, 301 for an AOR moved for good, 480, 404.
 //! * [`ServerConfig`]: `sipkit serve`'s TOML configuration.
+//! * [`Core`]: `sipkit serve` as a sans-IO endpoint — the transaction layer
+//!   and the [`Service`] behind `sipkit_transport::Endpoint`, tested on a
+//!   clock that jumps; [`Server`] binds it and runs it on
+//!   `sipkit-transport`'s one driver.
 //!
-//! Decisions are plain functions of (now, request, store, config): this
-//! crate owns no socket and reads no clock. Time is passed in as [`UnixMs`]
-//! (wall-clock, because expiry is persisted); the caller reads the clock once
-//! per message. Sockets and transactions are `sipkit-transport`'s and
+//! Decisions are plain functions of (now, request, store, config), and the
+//! core is driven one input at a time: nothing here opens a socket or reads
+//! a clock. Time is passed in as [`UnixMs`] (wall-clock, because expiry is
+//! persisted) and `sipkit_transport::Now`; the driver reads the clock once
+//! per turn. Sockets are `sipkit-transport`'s, transactions
 //! `sipkit-transaction`'s; parsing is `sipkit-message`'s, whose output the
 //! caller copies into a [`RegisterRequest`].
 //!

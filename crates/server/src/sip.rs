@@ -308,7 +308,7 @@ impl Service {
             b = b.top_via(stamped);
         }
         if status != 100 {
-            b = b.to_tag(&format!("{:016x}", self.to_tag(req)));
+            b = b.to_tag(hex16(&mut [0u8; 16], self.to_tag(req)));
         }
         for (name, value) in extra {
             b.push_header(name, value);
@@ -322,5 +322,28 @@ impl Service {
             bytes: b.finish(),
             log: None,
         }
+    }
+}
+
+/// `n` as 16 lowercase hex digits, written in `buf`.
+fn hex16(buf: &mut [u8; 16], n: u64) -> &str {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (i, b) in buf.iter_mut().enumerate() {
+        *b = DIGITS[((n >> (60 - 4 * i)) & 0xf) as usize];
+    }
+    std::str::from_utf8(buf).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_are_16_hex_digits() {
+        assert_eq!(
+            hex16(&mut [0; 16], 0x0123_4567_89ab_cdef),
+            "0123456789abcdef"
+        );
+        assert_eq!(hex16(&mut [0; 16], 0xff), format!("{:016x}", 0xff));
     }
 }

@@ -8,6 +8,7 @@
 //! same key unless they differ in the documented exception below.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 use sipkit_message::{unescape, uri_eq, Host, Scheme, Uri};
 
@@ -96,15 +97,20 @@ pub fn contact_key(uri: &str) -> String {
     push_host(&mut out, u.host);
     if let Some(port) = u.port {
         out.push(':');
-        out.push_str(&port.to_string());
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{port}");
     }
-    let lower = |s: &str| unescaped(s).to_ascii_lowercase();
     let mut params: Vec<String> = u
         .params
         .iter()
-        .map(|p| match p.value {
-            Some(v) => format!("{}={}", lower(p.name), lower(v)),
-            None => lower(p.name),
+        .map(|p| {
+            let mut t = String::with_capacity(p.name.len() + p.value.map_or(0, |v| v.len() + 1));
+            push_lower(&mut t, p.name);
+            if let Some(v) = p.value {
+                t.push('=');
+                push_lower(&mut t, v);
+            }
+            t
         })
         .collect();
     params.sort_unstable();
@@ -114,7 +120,13 @@ pub fn contact_key(uri: &str) -> String {
     }
     let mut headers: Vec<String> = u
         .header_fields()
-        .map(|(n, v)| format!("{}={}", lower(n), unescaped(v)))
+        .map(|(n, v)| {
+            let mut t = String::with_capacity(n.len() + v.len() + 1);
+            push_lower(&mut t, n);
+            t.push('=');
+            t.push_str(&unescaped(v));
+            t
+        })
         .collect();
     if !headers.is_empty() {
         headers.sort_unstable();
@@ -159,6 +171,13 @@ fn push_host(out: &mut String, host: Option<Host<'_>>) {
         Some(h) => out.push_str(&h.to_string()),
         None => {}
     }
+}
+
+/// Appends `s` unescaped and in lowercase (ASCII).
+fn push_lower(out: &mut String, s: &str) {
+    let start = out.len();
+    out.push_str(&unescaped(s));
+    out[start..].make_ascii_lowercase();
 }
 
 /// `%HH` escapes decoded; text that does not decode to UTF-8 stays as written.

@@ -115,21 +115,28 @@ impl Now {
         }
     }
 
-    /// The same moment `d` later on both clocks.
+    /// The same moment `d` later on both clocks (saturating at what the
+    /// platform's clocks can hold).
     pub fn plus(self, d: Duration) -> Now {
         Now {
-            instant: self.instant + d,
-            wall: self.wall + d,
+            instant: self.instant.checked_add(d).unwrap_or(self.instant),
+            wall: self.wall.checked_add(d).unwrap_or(self.wall),
         }
     }
 
     /// This moment moved to `instant`, the wall clock by as much.
     pub fn at(self, instant: Instant) -> Now {
         match instant.checked_duration_since(self.instant) {
-            Some(d) => self.plus(d),
+            Some(d) => Now {
+                instant,
+                wall: self.wall.checked_add(d).unwrap_or(self.wall),
+            },
             None => Now {
                 instant,
-                wall: self.wall - self.instant.duration_since(instant),
+                wall: self
+                    .wall
+                    .checked_sub(self.instant.duration_since(instant))
+                    .unwrap_or(self.wall),
             },
         }
     }
@@ -444,5 +451,23 @@ impl Shutdown {
             let _ = tokio::signal::ctrl_c().await;
             "Ctrl-C"
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_clocks_move_together() {
+        let t0 = Now::read();
+        let later = t0.plus(Duration::from_secs(3));
+        assert_eq!(later.instant - t0.instant, Duration::from_secs(3));
+        assert_eq!(
+            later.wall.duration_since(t0.wall).ok(),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(later.at(t0.instant), t0);
+        assert_eq!(t0.at(later.instant), later);
     }
 }

@@ -1,6 +1,7 @@
 //! SIP transports on tokio: UDP and TCP listeners on IPv4 and IPv6, TCP
-//! connection reuse and idle close, stream framing, and the rules for where a
-//! response goes (RFC 3261 §18, RFC 3581).
+//! connection reuse and idle close, stream framing (RFC 3261 §18), and the
+//! one driver loop that runs any sans-IO endpoint over them ([`driver`]:
+//! the [`Endpoint`] trait and [`driver::run`]).
 //!
 //! This is the only sipkit layer that owns sockets. It does not interpret
 //! messages beyond framing them: it hands every received message up as an
