@@ -59,6 +59,10 @@ impl Core {
 
     /// Feeds one received message.
     pub fn handle_inbound(&mut self, now: Instant, wall: UnixMs, msg: Inbound) {
+        // Banned or rate-limited sources cost one lookup, before parsing.
+        if !self.service.admit(wall, msg.source) {
+            return;
+        }
         self.wall = wall;
         if let Some(c) = msg.conn {
             self.conn_of.insert(msg.source, c);

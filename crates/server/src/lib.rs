@@ -44,6 +44,7 @@
 //! assert_eq!(contacts[0].to_string(), "<sip:alice@192.0.2.4:5060>;expires=500;q=1");
 //! ```
 
+pub mod auth;
 mod binding;
 mod config;
 mod directory;
