@@ -119,6 +119,13 @@ impl RateLimiter {
             OverLimit::Busy => Admit::Busy(until.secs_until(now).max(1)),
         };
         if now < b.limited_until {
+            // Still flooding: the penalty runs from its last message over
+            // the rate.
+            if b.tokens >= 1.0 {
+                b.tokens -= 1.0;
+            } else {
+                b.limited_until = now.plus_secs(c.penalty_s);
+            }
             return (limited(b.limited_until), false);
         }
         if b.tokens >= 1.0 {

@@ -40,6 +40,7 @@ macro_rules! for_each_store {
     };
 }
 
+mod auth;
 mod config;
 mod durability;
 mod redirect;
