@@ -82,7 +82,7 @@ pub fn build_guard(config: &ServerConfig) -> anyhow::Result<Option<Arc<Guard>>> 
         );
     }
     let algorithms: Vec<&str> = settings.algorithms.iter().map(|a| a.as_str()).collect();
-    if users.is_empty() && !settings.always {
+    if users.is_empty() && users.other_realm() == 0 && !settings.always {
         tracing::info!(
             "authentication: no users yet, everyone is served (sipkit user add turns it on)"
         );

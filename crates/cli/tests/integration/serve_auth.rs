@@ -570,3 +570,57 @@ fn svcrack_is_banned_before_it_reaches_the_password() {
     let list = sipkit(&["ban", "list", "--db", db]);
     assert!(stdout(&list).contains("\tmanual"), "{}", stdout(&list));
 }
+
+#[test]
+fn realm_no_auth_and_trust_flags() {
+    let dir = temp_dir("flags");
+    let db = dir.join("reg.db");
+    let db = db.to_str().unwrap();
+    let o = sipkit(&[
+        "user",
+        "add",
+        "alice",
+        "--password",
+        "pw",
+        "--realm",
+        "example.com",
+        "--db",
+        db,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // --realm: the challenge names it and alice's HA1 matches it.
+    let server = Server::start(db, &["--realm", "example.com"]);
+    let phone = Phone::new("127.0.0.1", server.udp);
+    let r = phone.ask(&register("alice", 1, ""));
+    assert_eq!(status(&r), 401, "{r}");
+    let ch = challenges(&r);
+    assert!(ch.iter().all(|c| c.realm == "example.com"), "{r}");
+    let mut client = ClientAuth::new(&ch, &[Algorithm::Sha512_256]).unwrap();
+    let creds = client.answer("REGISTER", "sip:127.0.0.1", "alice", "pw", &[3; 8]);
+    let r = phone.ask(&register("alice", 2, &format!("Authorization: {creds}\n")));
+    assert_eq!(status(&r), 200, "{r}");
+    drop(server);
+    // The default realm does not match alice's HA1s: she cannot get in.
+    let server = Server::start(db, &[]);
+    let phone = Phone::new("127.0.0.1", server.udp);
+    let r = phone.ask(&register("alice", 3, ""));
+    let mut client = ClientAuth::new(&challenges(&r), &[Algorithm::Md5]).unwrap();
+    let creds = client.answer("REGISTER", "sip:127.0.0.1", "alice", "pw", &[4; 8]);
+    let r = phone.ask(&register("alice", 4, &format!("Authorization: {creds}\n")));
+    assert_eq!(status(&r), 401, "{r}");
+    drop(server);
+    // --no-auth and --trust: no challenge.
+    for flags in [&["--no-auth"][..], &["--trust", "127.0.0.0/8"][..]] {
+        let server = Server::start(db, flags);
+        let phone = Phone::new("127.0.0.1", server.udp);
+        let r = phone.ask(&register("alice", 10, ""));
+        assert_eq!(status(&r), 200, "{flags:?}: {r}");
+    }
+    // --trust for another range still challenges.
+    let server = Server::start(db, &["--trust", "10.0.0.0/8"]);
+    let phone = Phone::new("127.0.0.1", server.udp);
+    assert_eq!(status(&phone.ask(&register("alice", 20, ""))), 401);
+    // A bad CIDR is a usage error.
+    let o = sipkit(&["serve", "--trust", "10.0.0.0/33", "--check-config"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}

@@ -238,10 +238,11 @@ impl Authenticator {
         !self.is_active() || self.settings.trust.iter().any(|c| c.contains(ip))
     }
 
-    /// Whether requests are challenged: at least one user exists, or
-    /// authentication is forced on.
+    /// Whether requests are challenged: at least one user exists (in any
+    /// realm: users stored for another realm cannot authenticate, but must
+    /// not open the server to everyone), or authentication is forced on.
     pub fn is_active(&self) -> bool {
-        self.settings.always || !self.users.is_empty()
+        self.settings.always || !self.users.is_empty() || self.users.other_realm() > 0
     }
 
     /// Whether a message from `ip` is handled at all: not from a banned

@@ -343,6 +343,23 @@ mod rfc3261_22_1_challenges {
         assert_eq!(f.send(T0, &register("alice", 1, ""), PHONE).status, 200);
         let f = Fixture::with_users(settings(|s| s.enabled = Some(true)), &[]);
         assert_eq!(f.send(T0, &register("alice", 1, ""), PHONE).status, 401);
+        // Users of another realm only: still challenged (they cannot get in,
+        // and neither can anyone else).
+        let realm = "elsewhere";
+        let users = Users::new(
+            "sipkit",
+            [UserRecord::new("alice", realm, "wonderland")],
+            "dummy",
+        );
+        assert_eq!(users.other_realm(), 1);
+        let auth = Authenticator::new(settings(|_| {}), NonceKey::new(SECRET), users, 7);
+        let f = Fixture {
+            service: Service {
+                auth: Some(Arc::new(Guard::new(auth, None, Vec::new(), "d".into()))),
+                ..Fixture::with_users(settings(|_| {}), &[]).service
+            },
+        };
+        assert_eq!(f.send(T0, &register("alice", 1, ""), PHONE).status, 401);
     }
 }
 
