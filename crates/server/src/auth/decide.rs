@@ -162,6 +162,12 @@ pub struct Authenticator {
     /// Credentials checked when a request has none, so that a challenge
     /// costs what a failed check costs (no timing oracle).
     dummy_credentials: String,
+    /// Each challenge as printed, split around the nonce: (before, after,
+    /// after when stale).
+    templates: Vec<(String, String, String)>,
+    /// Whether to record `auth.challenge` and `auth.ok` (logged at debug
+    /// level only).
+    routine_events: bool,
 }
 
 impl Authenticator {
@@ -183,8 +189,24 @@ impl Authenticator {
             "0".repeat(alg.hex_len()),
             "c".repeat(16),
         );
+        // Challenge's own printing, with a marker where the nonce goes.
+        let templates = settings
+            .algorithms
+            .iter()
+            .map(|a| {
+                let mut c = Challenge::new(&settings.realm, "\u{0}", *a);
+                let plain = c.to_string();
+                c.stale = true;
+                let stale = c.to_string();
+                let (before, after) = plain.split_once('\u{0}').unwrap_or((&plain, ""));
+                let after_stale = stale.split_once('\u{0}').map_or("", |(_, s)| s);
+                (before.to_owned(), after.to_owned(), after_stale.to_owned())
+            })
+            .collect();
         Authenticator {
             dummy_credentials,
+            templates,
+            routine_events: true,
             replay: ReplayTable::new(settings.replay_table_size),
             limiter: RateLimiter::new(settings.rate_limit),
             bans: Bans::new(settings.ban),
@@ -286,15 +308,24 @@ impl Authenticator {
     pub fn challenges(&mut self, now: UnixMs, stale: bool) -> Vec<String> {
         let random = self.next_random();
         let nonce = self.key.issue(now, random);
-        self.settings
-            .algorithms
+        self.templates
             .iter()
-            .map(|a| {
-                let mut c = Challenge::new(&self.settings.realm, &nonce, *a);
-                c.stale = stale;
-                c.to_string()
+            .map(|(before, after, after_stale)| {
+                let after = if stale { after_stale } else { after };
+                let mut v = String::with_capacity(before.len() + nonce.len() + after.len());
+                v.push_str(before);
+                v.push_str(&nonce);
+                v.push_str(after);
+                v
             })
             .collect()
+    }
+
+    /// Whether to record the routine events `auth.challenge` and `auth.ok`
+    /// (on by default; a server whose log hides debug events turns them off
+    /// to save the work).
+    pub fn set_routine_events(&mut self, on: bool) {
+        self.routine_events = on;
     }
 
     /// Decides whether `input` passes, at `now`. A trusted source always
@@ -472,6 +503,9 @@ impl Authenticator {
         user: &str,
         reason: &'static str,
     ) {
+        if !self.routine_events && matches!(name, "auth.challenge" | "auth.ok") {
+            return;
+        }
         self.events.push(AuthEvent {
             name,
             source,
@@ -488,5 +522,32 @@ impl Authenticator {
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         (z ^ (z >> 31)).to_be_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenges_print_as_challenge_does() {
+        let mut a = Authenticator::new(
+            AuthSettings::default(),
+            NonceKey::new(b"k"),
+            Users::new("sipkit", [], "d"),
+            1,
+        );
+        let now = UnixMs::from_millis(1_800_000_000_000);
+        for stale in [false, true] {
+            let got = a.challenges(now, stale);
+            assert_eq!(got.len(), 3);
+            for (g, alg) in got.iter().zip(super::super::config::DEFAULT_ALGORITHMS) {
+                let parsed = Challenge::parse(g).unwrap();
+                let mut want = Challenge::new("sipkit", &parsed.nonce, alg);
+                want.stale = stale;
+                assert_eq!(*g, want.to_string());
+                assert_eq!(parsed, want);
+            }
+        }
     }
 }

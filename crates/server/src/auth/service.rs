@@ -47,11 +47,13 @@ impl Guard {
     /// given in the configuration (kept across reloads); `dummy_password`
     /// is the unknown users' stand-in, as given to [`Users::new`].
     pub fn new(
-        auth: Authenticator,
+        mut auth: Authenticator,
         db: Option<AuthDb>,
         config_users: Vec<UserRecord>,
         dummy_password: String,
     ) -> Guard {
+        // auth.challenge and auth.ok are logged at debug level only.
+        auth.set_routine_events(tracing::enabled!(tracing::Level::DEBUG));
         let users_version = db
             .as_ref()
             .and_then(|d| d.users_version().ok())
