@@ -114,10 +114,11 @@ def main():
 
         # A nonce to answer (valid 300 s; refreshed every 1000 rounds).
         def fresh_nonce(cseq):
-            _, r = ask(register(port, "u1", cseq))
+            _, r = ask(register(port, "u123", cseq))
             return re.search(r'nonce="([0-9a-f]+)"', r).group(1)
 
-        known, unknown = "u1", "nosuchuser"
+        # Names of the same length, so the requests differ only in the name.
+        known, unknown = "u123", "x123"
         times = {"none": [], "unknown": [], "wrong": []}
         cseq = 1
         nonce = fresh_nonce(cseq)
