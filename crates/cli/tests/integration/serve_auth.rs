@@ -277,6 +277,18 @@ fn run_sipp(
     user: &str,
     password: &str,
 ) -> i32 {
+    run_sipp_over(sipp, file, target, service, user, password, "u1")
+}
+
+fn run_sipp_over(
+    sipp: &Path,
+    file: &str,
+    target: SocketAddr,
+    service: &str,
+    user: &str,
+    password: &str,
+    transport: &str,
+) -> i32 {
     let port = free_port();
     let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../testdata/sipp/auth")
@@ -286,7 +298,7 @@ fn run_sipp(
         .args(["-sf", scenario.to_str().unwrap()])
         .arg(target.to_string())
         .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-s", service])
-        .args(["-au", user, "-ap", password, "-m", "1", "-t", "u1"])
+        .args(["-au", user, "-ap", password, "-m", "1", "-t", transport])
         .args([
             "-timeout",
             "20",
@@ -346,6 +358,20 @@ fn sipp_registers_and_invites_through_the_challenges() {
         ),
         0,
         "INVITE through 407 to the 302"
+    );
+    // Over TCP too.
+    assert_eq!(
+        run_sipp_over(
+            &sipp,
+            "register_auth.xml",
+            server.tcp,
+            "alice",
+            "alice",
+            "alice-pw",
+            "t1"
+        ),
+        0,
+        "REGISTER through 401 over TCP"
     );
     // A wrong password does not get through.
     assert_ne!(

@@ -550,4 +550,58 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn bans_expire_with_an_event() {
+        let mut settings = AuthSettings::default();
+        settings.ban.source_failures = 1;
+        settings.ban.ban_s = 60;
+        let mut a = Authenticator::new(
+            settings,
+            NonceKey::new(b"k"),
+            Users::new(
+                "sipkit",
+                [super::super::users::UserRecord::new(
+                    "alice", "sipkit", "pw",
+                )],
+                "d",
+            ),
+            1,
+        );
+        let now = UnixMs::from_millis(1_800_000_000_000);
+        let ip: IpAddr = "192.0.2.1".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let nonce = NonceKey::new(b"k").issue(now, [1; 8]);
+        let creds = format!(
+            "Digest username=\"alice\", realm=\"sipkit\", nonce=\"{nonce}\", uri=\"sip:x\", \
+             response=\"{}\", qop=auth, nc=00000001, cnonce=\"c\"",
+            "0".repeat(32)
+        );
+        let input = AuthInput {
+            method: "REGISTER",
+            register: true,
+            to_user: Some("alice"),
+            credentials: &[&creds],
+            source: ip,
+        };
+        assert_eq!(
+            a.check(now, &input),
+            Verdict::Challenge {
+                proxy: false,
+                stale: false
+            }
+        );
+        let names: Vec<_> = a.take_events().iter().map(|e| e.name).collect();
+        assert_eq!(names, ["auth.fail", "ban.add"]);
+        assert_eq!(a.take_new_bans().len(), 1);
+        assert_eq!(a.admit(now.plus_secs(59), ip), Admit::Drop);
+        assert!(a.expire(now.plus_secs(59)).is_empty());
+        assert_eq!(a.expire(now.plus_secs(60)).len(), 1);
+        let e = a.take_events();
+        assert_eq!(e.len(), 1);
+        assert_eq!(
+            (e[0].name, e[0].source, e[0].reason),
+            ("ban.expire", Some(ip), "expired")
+        );
+        assert_eq!(a.admit(now.plus_secs(60), ip), Admit::Pass);
+    }
 }
