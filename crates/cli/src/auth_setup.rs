@@ -38,7 +38,7 @@ pub fn load_config(path: Option<&PathBuf>) -> anyhow::Result<ServerConfig> {
 pub fn open_db(db: Option<&str>, config: &ServerConfig) -> anyhow::Result<(String, AuthDb)> {
     let path = db.unwrap_or(&config.db).to_owned();
     if path == ":memory:" {
-        bail!("the in-memory store has no user database: list users under [[auth.users]] in the configuration file");
+        bail!("--db :memory: has no database for users and bans: give --db PATH (the file sipkit serve uses), or list users under [[auth.users]] in the configuration file");
     }
     let db = AuthDb::open(&path).with_context(|| format!("opening the database {path}"))?;
     Ok((path, db))

@@ -399,6 +399,53 @@ fn sipp_registers_and_invites_through_the_challenges() {
     );
 }
 
+/// Why MD5 comes first by default: SIPp 3.6.1 answers only the first
+/// challenge and stops ("authentication must use MD5") when it is SHA-256.
+/// If a newer SIPp passes here, the default order can be revisited.
+#[test]
+fn sipp_fails_when_sha256_is_offered_first() {
+    let Some(sipp) = sipp() else { return };
+    let dir = temp_dir("sipp-sha");
+    let config = dir.join("sha.toml");
+    std::fs::write(
+        &config,
+        "[auth]\nalgorithms = [\"SHA-256\", \"MD5\"]\nusers = [{ name = \"bob\", password = \"bob-pw\" }]\n",
+    )
+    .unwrap();
+    let server = Server::start(":memory:", &["--config", config.to_str().unwrap()]);
+    assert_ne!(
+        run_sipp(
+            &sipp,
+            "register_auth.xml",
+            server.udp,
+            "bob",
+            "bob",
+            "bob-pw"
+        ),
+        0,
+        "SIPp now answers a SHA-256 first challenge: reconsider auth.algorithms' default"
+    );
+    drop(server);
+    let config = dir.join("md5.toml");
+    std::fs::write(
+        &config,
+        "[auth]\nalgorithms = [\"MD5\", \"SHA-256\"]\nusers = [{ name = \"bob\", password = \"bob-pw\" }]\n",
+    )
+    .unwrap();
+    let server = Server::start(":memory:", &["--config", config.to_str().unwrap()]);
+    assert_eq!(
+        run_sipp(
+            &sipp,
+            "register_auth.xml",
+            server.udp,
+            "bob",
+            "bob",
+            "bob-pw"
+        ),
+        0
+    );
+}
+
 /// The rows of an svwar/svcrack result table: `| a | b |`.
 fn table_rows(out: &str) -> Vec<Vec<String>> {
     out.lines()
