@@ -11,6 +11,9 @@
 //! * Client: [`ClientAuth`] answers a list of challenges, choosing the
 //!   topmost one with an algorithm it supports (RFC 8760 §2.4), with
 //!   `qop=auth`, a cnonce and an incrementing `nc`.
+//!   [`header_names`] maps 401/407 to the headers to read and write, and
+//!   [`Rejection::of`] tells a stale nonce (retry) from refused
+//!   credentials (report `auth_failed`).
 //! * Server: [`verify`] checks credentials against a stored HA1 in
 //!   constant time (`subtle`).
 //!
@@ -92,6 +95,41 @@ pub fn choose<'a>(
     } else {
         AnswerError::NoSupportedAlgorithm
     })
+}
+
+/// The header names of a challenge response (RFC 3261 §22.2, §22.3): for
+/// 401, `WWW-Authenticate` to read and `Authorization` to send; for 407,
+/// `Proxy-Authenticate` and `Proxy-Authorization`; `None` for any other
+/// status.
+pub fn header_names(status: u16) -> Option<(&'static str, &'static str)> {
+    match status {
+        401 => Some(("WWW-Authenticate", "Authorization")),
+        407 => Some(("Proxy-Authenticate", "Proxy-Authorization")),
+        _ => None,
+    }
+}
+
+/// What a client does when its credentials were answered with another
+/// 401/407 (RFC 7616 §3.3, RFC 3261 §22.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// A challenge says `stale=true`: the password was right but the nonce
+    /// had expired; answer the new challenge without asking the user.
+    Stale,
+    /// No challenge is stale: the credentials were refused (a wrong user
+    /// name or password) — report it, do not retry with the same password.
+    Refused,
+}
+
+impl Rejection {
+    /// Classifies the challenges of the 401/407 that answered credentials.
+    pub fn of(challenges: &[Challenge]) -> Rejection {
+        if challenges.iter().any(|c| c.stale) {
+            Rejection::Stale
+        } else {
+            Rejection::Refused
+        }
+    }
 }
 
 /// A client's state for one challenge: the chosen challenge and algorithm

@@ -2,7 +2,8 @@
 //! against the server side's check.
 
 use sipkit_digest::{
-    choose, verify, Algorithm, AnswerError, Challenge, ClientAuth, CLIENT_PREFERENCE,
+    choose, header_names, verify, Algorithm, AnswerError, Challenge, ClientAuth, Rejection,
+    CLIENT_PREFERENCE,
 };
 
 fn offer(algs: &[Algorithm]) -> Vec<Challenge> {
@@ -123,4 +124,22 @@ impl NcValue for sipkit_digest::Credentials {
     fn nc_value(&self) -> u32 {
         self.nonce_count().unwrap()
     }
+}
+
+#[test]
+fn header_names_and_rejections() {
+    assert_eq!(
+        header_names(401),
+        Some(("WWW-Authenticate", "Authorization"))
+    );
+    assert_eq!(
+        header_names(407),
+        Some(("Proxy-Authenticate", "Proxy-Authorization"))
+    );
+    assert_eq!(header_names(403), None);
+    let mut ch = offer(&[Algorithm::Sha256, Algorithm::Md5]);
+    assert_eq!(Rejection::of(&ch), Rejection::Refused);
+    assert_eq!(Rejection::of(&[]), Rejection::Refused);
+    ch[1].stale = true;
+    assert_eq!(Rejection::of(&ch), Rejection::Stale);
 }
