@@ -10,6 +10,7 @@
 )] // test code: a panic is a failed test
 
 mod client_server;
+mod properties;
 mod rfc2617_3_5_example;
 mod rfc7616_3_4_syntax;
 mod rfc7616_3_9_examples;
