@@ -329,7 +329,8 @@ impl Authenticator {
     }
 
     /// Decides whether `input` passes, at `now`. A trusted source always
-    /// passes; otherwise the credentials for our realm must parse, use an
+    /// passes; a source in its 503 period (`over = "busy"`) is busy;
+    /// otherwise the credentials for our realm must parse, use an
     /// offered algorithm with `qop=auth`, carry a nonce of ours that is
     /// fresh with a growing `nc`, and answer correctly for a known user who
     /// is not banned. Unknown users, wrong passwords and missing
@@ -339,6 +340,9 @@ impl Authenticator {
         let proxy = !input.register;
         if self.is_trusted(ip) {
             return Verdict::Pass { user: None };
+        }
+        if let Some(retry_after) = self.limiter.busy_for(now, ip) {
+            return Verdict::Busy { retry_after };
         }
         let challenge = |stale| Verdict::Challenge { proxy, stale };
         if input.credentials.is_empty() {

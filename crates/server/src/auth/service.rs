@@ -219,16 +219,16 @@ impl Service {
     ) -> Option<Reply> {
         let guard = self.auth.as_ref()?;
         let ip = source.addr.ip();
-        if let Some(retry) = guard.busy(now, ip) {
-            return Some(self.reply(
+        let busy = |retry_after: u32| {
+            self.reply(
                 req,
                 503,
                 "Service Unavailable",
                 top_via,
-                &[("Retry-After", retry.to_string())],
+                &[("Retry-After", retry_after.to_string())],
                 b"",
-            ));
-        }
+            )
+        };
         let method = req.method();
         let register = method == Method::Register;
         let challenged = match method {
@@ -242,7 +242,7 @@ impl Service {
             _ => false,
         };
         if !challenged {
-            return None;
+            return guard.busy(now, ip).map(busy);
         }
         let header = if register {
             HeaderName::Authorization
@@ -286,14 +286,7 @@ impl Service {
                 &[("Warning", warning(reason))],
                 b"",
             ),
-            Verdict::Busy { retry_after } => self.reply(
-                req,
-                503,
-                "Service Unavailable",
-                top_via,
-                &[("Retry-After", retry_after.to_string())],
-                b"",
-            ),
+            Verdict::Busy { retry_after } => busy(retry_after),
         })
     }
 }

@@ -766,6 +766,10 @@ mod abuse {
         let r = f.send(T0, &register("alice", 1, ""), ATTACKER);
         assert_eq!(r.status, 503, "{}", text(&r));
         assert!(text(&r).contains("Retry-After: 30\r\n"));
+        // Requests that are never challenged get the 503 too.
+        let bye = request("BYE", "alice", 1, "");
+        assert_eq!(f.send(T0, &bye, ATTACKER).status, 503);
+        assert_eq!(f.send(T0, &bye, PHONE).status, 405);
         assert_eq!(f.send(T0, &register("alice", 1, ""), PHONE).status, 401);
     }
 }
