@@ -85,7 +85,7 @@ def main():
         f.write("[auth]\nusers = [\n")
         for i in range(args.users):
             f.write(f'  {{ name = "u{i}", password = "pw-{i}" }},\n')
-        f.write("]\n[auth.ban]\nsource_failures = 0\n[auth.rate_limit]\nrate_per_s = 0\n")
+        f.write("]\n[auth.ban]\nsource_failures = 0\nuser_failures = 0\n[auth.rate_limit]\nrate_per_s = 0\n")
     server = subprocess.Popen(
         [args.binary, "serve", "--listen", "udp:127.0.0.1:0", "--db", ":memory:", "--config", conf],
         stdout=subprocess.PIPE,

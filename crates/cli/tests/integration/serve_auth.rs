@@ -562,7 +562,7 @@ fn svcrack_is_banned_before_it_reaches_the_password() {
     // Control: without bans svcrack finds the password, so the test can fail.
     let open = users_config(
         &dir,
-        "[auth.ban]\nsource_failures = 0\n[auth.rate_limit]\nrate_per_s = 0\n",
+        "[auth.ban]\nsource_failures = 0\nuser_failures = 0\n[auth.rate_limit]\nrate_per_s = 0\n",
     );
     let server = Server::start(":memory:", &["--config", open.to_str().unwrap()]);
     let out = crack(&server);

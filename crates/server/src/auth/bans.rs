@@ -20,9 +20,11 @@ pub struct BanSection {
     /// Failed authentications from one source IP within `window_s` that
     /// ban it; 0 never bans a source. Default 10.
     pub source_failures: u32,
-    /// Failed authentications for one user name within `window_s` that
-    /// ban the name (from every untrusted source); 0 never bans a user.
-    /// Default 0: a user ban lets anyone lock a user out.
+    /// Failed authentications for one user name within `window_s` (from
+    /// any sources) that ban the name: every authentication as that user
+    /// then fails, except from an address that authenticated as the user in
+    /// the last 24 hours, so a distributed guesser cannot lock the user's
+    /// own phone out. 0 never bans a user. Default 20.
     pub user_failures: u32,
     /// The counting window, in seconds. Default 600.
     pub window_s: u32,
@@ -36,7 +38,7 @@ impl Default for BanSection {
     fn default() -> Self {
         BanSection {
             source_failures: 10,
-            user_failures: 0,
+            user_failures: 20,
             window_s: 600,
             ban_s: 1800,
             max_tracked: 65_536,
@@ -91,6 +93,13 @@ pub struct Ban {
     pub reason: String,
 }
 
+/// How long an address that authenticated as a user stays exempt from
+/// that user's ban.
+const KNOWN_GOOD_MS: u64 = 24 * 3600 * 1000;
+
+/// Addresses remembered per user as known good.
+const GOOD_PER_USER: usize = 4;
+
 #[derive(Debug, Clone, Copy)]
 struct Counter {
     count: u32,
@@ -104,6 +113,8 @@ pub struct Bans {
     by_source: HashMap<IpAddr, Counter>,
     by_user: HashMap<String, Counter>,
     bans: HashMap<BanTarget, Ban>,
+    /// Per user, the addresses that last authenticated as it, and when.
+    good: HashMap<String, Vec<(IpAddr, UnixMs)>>,
 }
 
 impl Bans {
@@ -114,6 +125,7 @@ impl Bans {
             by_source: HashMap::new(),
             by_user: HashMap::new(),
             bans: HashMap::new(),
+            good: HashMap::new(),
         }
     }
 
@@ -162,9 +174,43 @@ impl Bans {
         new
     }
 
-    /// Forgets a source's failures (after it authenticated).
-    pub fn record_success(&mut self, source: IpAddr) {
+    /// Forgets a source's failures after it authenticated as `user`, and
+    /// remembers it as a known good address of the user (only while user
+    /// bans are on).
+    pub fn record_success(&mut self, now: UnixMs, source: IpAddr, user: &str) {
         self.by_source.remove(&source);
+        if self.cfg.user_failures == 0 {
+            return;
+        }
+        if !self.good.contains_key(user) && self.good.len() >= self.cfg.max_tracked.max(1) {
+            self.good.retain(|_, v| {
+                v.retain(|(_, at)| now.as_millis().saturating_sub(at.as_millis()) <= KNOWN_GOOD_MS);
+                !v.is_empty()
+            });
+            if self.good.len() >= self.cfg.max_tracked.max(1) {
+                self.good.clear();
+            }
+        }
+        let list = self.good.entry(user.to_owned()).or_default();
+        list.retain(|(ip, _)| *ip != source);
+        if list.len() >= GOOD_PER_USER {
+            list.remove(0);
+        }
+        list.push((source, now));
+    }
+
+    /// Whether authentication as `user` from `source` is refused at `now`:
+    /// the user is banned and `source` is not one of its known good
+    /// addresses.
+    pub fn user_banned_for(&self, now: UnixMs, user: &str, source: IpAddr) -> bool {
+        if self.bans.is_empty() || !self.is_banned(now, &BanTarget::User(user.to_owned())) {
+            return false;
+        }
+        !self.good.get(user).is_some_and(|v| {
+            v.iter().any(|(ip, at)| {
+                *ip == source && now.as_millis().saturating_sub(at.as_millis()) <= KNOWN_GOOD_MS
+            })
+        })
     }
 
     /// Adds or extends a ban.
@@ -276,12 +322,16 @@ mod tests {
             ..BanSection::default()
         });
         b.record_failure(T0, ip, "alice");
-        b.record_success(ip);
+        b.record_success(T0, ip, "alice");
         assert!(b.record_failure(T0, ip, "alice").is_empty());
         let other: IpAddr = "192.0.2.10".parse().unwrap();
         let new = b.record_failure(T0, other, "alice");
         assert_eq!(new[0].target, BanTarget::User("alice".into()));
         assert!(b.is_banned(T0, &BanTarget::User("alice".into())));
+        // Refused from elsewhere, not from the address that authenticated.
+        assert!(b.user_banned_for(T0, "alice", other));
+        assert!(!b.user_banned_for(T0, "alice", ip));
+        assert!(!b.user_banned_for(T0, "bob", other));
         assert!(b.remove(&BanTarget::User("alice".into())));
         assert!(!b.is_banned(T0, &BanTarget::User("alice".into())));
     }

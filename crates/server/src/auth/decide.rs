@@ -395,8 +395,7 @@ impl Authenticator {
         // real or dummy HA1, a constant-time comparison.
         let (ha1, known) = self.users.ha1_or_dummy(user, alg);
         let right = verify(&creds, input.method, ha1);
-        let banned = self.settings.ban.user_failures > 0
-            && self.bans.is_banned(now, &BanTarget::User(user.to_owned()));
+        let banned = self.bans.user_banned_for(now, user, ip);
         let ok = right && known && !banned;
         let nonce = self.key.check(
             &creds.nonce,
@@ -440,7 +439,7 @@ impl Authenticator {
                 reason: "the authenticated user is not the user of the To URI",
             };
         }
-        self.bans.record_success(ip);
+        self.bans.record_success(now, ip, user);
         self.event("auth.ok", Some(ip), user, "ok");
         Verdict::Pass {
             user: Some(user.to_owned()),

@@ -691,23 +691,12 @@ mod abuse {
     }
 
     #[test]
-    fn a_user_ban_fails_even_the_right_password_when_configured() {
+    fn a_user_ban_refuses_new_addresses_not_the_users_own_phone() {
         let f = Fixture::new(settings(|s| {
             s.ban.source_failures = 0;
             s.ban.user_failures = 3;
         }));
-        for i in 0..3 {
-            let r = f.send(T0, &register("alice", 1, ""), ATTACKER);
-            let auth = answer(
-                &r,
-                &[Algorithm::Md5],
-                "REGISTER",
-                "sip:example.com",
-                "alice",
-                &format!("g{i}"),
-            );
-            f.send(T0, &register("alice", 2, &auth), ATTACKER);
-        }
+        // Alice's phone registered before the attack.
         let r = f.send(T0, &register("alice", 1, ""), PHONE);
         let auth = answer(
             &r,
@@ -717,9 +706,48 @@ mod abuse {
             "alice",
             "wonderland",
         );
-        assert_eq!(f.send(T0, &register("alice", 2, &auth), PHONE).status, 401);
+        assert_eq!(f.send(T0, &register("alice", 2, &auth), PHONE).status, 200);
+        // Three guesses from three addresses ban the name.
+        for i in 0..3u8 {
+            let from = format!("203.0.113.{}", 10 + i);
+            let r = f.send(T0, &register("alice", 1, ""), &from);
+            let auth = answer(
+                &r,
+                &[Algorithm::Md5],
+                "REGISTER",
+                "sip:example.com",
+                "alice",
+                &format!("g{i}"),
+            );
+            assert_eq!(f.send(T0, &register("alice", 2, &auth), &from).status, 401);
+        }
+        // The right password from a new address is refused like a wrong one...
+        let r = f.send(T0, &register("alice", 1, ""), ATTACKER);
+        let auth = answer(
+            &r,
+            &[Algorithm::Md5],
+            "REGISTER",
+            "sip:example.com",
+            "alice",
+            "wonderland",
+        );
+        assert_eq!(
+            f.send(T0, &register("alice", 2, &auth), ATTACKER).status,
+            401
+        );
+        // ...but alice's own phone still gets in.
+        let r = f.send(T0, &register("alice", 1, ""), PHONE);
+        let auth = answer(
+            &r,
+            &[Algorithm::Md5],
+            "REGISTER",
+            "sip:example.com",
+            "alice",
+            "wonderland",
+        );
+        assert_eq!(f.send(T0, &register("alice", 3, &auth), PHONE).status, 200);
         // Bob is not affected.
-        let r = f.send(T0, &register("bob", 1, ""), PHONE);
+        let r = f.send(T0, &register("bob", 1, ""), ATTACKER);
         let auth = answer(
             &r,
             &[Algorithm::Md5],
@@ -728,7 +756,7 @@ mod abuse {
             "bob",
             "builder",
         );
-        assert_eq!(f.send(T0, &register("bob", 2, &auth), PHONE).status, 200);
+        assert_eq!(f.send(T0, &register("bob", 2, &auth), ATTACKER).status, 200);
     }
 
     #[test]

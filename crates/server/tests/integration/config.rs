@@ -135,7 +135,7 @@ fn the_defaults_the_example_states_are_the_real_ones() {
             b.ban_s,
             b.max_tracked
         ),
-        (10, 0, 600, 1800, 65536)
+        (10, 20, 600, 1800, 65536)
     );
     let stated: Vec<&str> = EXAMPLE
         .lines()
@@ -174,7 +174,7 @@ fn the_defaults_the_example_states_are_the_real_ones() {
             "10",
             "65536",
             "10",
-            "0",
+            "20",
             "600",
             "1800",
             "65536",
