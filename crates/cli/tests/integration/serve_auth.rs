@@ -24,6 +24,12 @@ fn temp_dir(name: &str) -> PathBuf {
 /// A tool from SIPVicious (Debian package sipvicious). Missing, it fails the
 /// test when `CI` is set and is reported as skipped elsewhere.
 fn sipvicious(tool: &str) -> Option<PathBuf> {
+    debian_tool(tool, "sipvicious")
+}
+
+/// A tool from a Debian package: missing, it fails the test when `CI` is
+/// set and is reported as skipped elsewhere.
+fn debian_tool(tool: &str, package: &str) -> Option<PathBuf> {
     let found = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|p| p.join(tool))
@@ -32,9 +38,11 @@ fn sipvicious(tool: &str) -> Option<PathBuf> {
     if found.is_none() {
         assert!(
             std::env::var_os("CI").is_none(),
-            "{tool} is not installed (apt-get install sipvicious); scripts/setup installs it"
+            "{tool} is not installed (apt-get install {package}); scripts/setup installs it"
         );
-        eprintln!("SKIPPED: {tool} is not installed (apt-get install sipvicious); the SIPVicious tests did not run");
+        eprintln!(
+            "SKIPPED: {tool} is not installed (apt-get install {package}); its tests did not run"
+        );
     }
     found
 }
@@ -696,4 +704,85 @@ fn realm_no_auth_and_trust_flags() {
     // A bad CIDR is a usage error.
     let o = sipkit(&["serve", "--trust", "10.0.0.0/33", "--check-config"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+/// contrib/fail2ban's filter, checked with fail2ban's own fail2ban-regex
+/// (Debian package fail2ban) against a real log of `sipkit serve`: it
+/// matches every auth.fail and ban.add line and nothing else.
+#[test]
+fn the_fail2ban_filter_matches_the_log() {
+    let Some(regex_tool) = debian_tool("fail2ban-regex", "fail2ban") else {
+        return;
+    };
+    let dir = temp_dir("fail2ban");
+    let config = users_config(&dir, "[auth.ban]\nsource_failures = 3\n");
+    let log = dir.join("sipkit.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sipkit"))
+        .args(["serve", "--listen", "udp:127.0.0.1:0", "--db", ":memory:"])
+        .args(["--config", config.to_str().unwrap()])
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let port: u16 = line
+        .split("udp:127.0.0.1:")
+        .nth(1)
+        .and_then(|r| r.split([';', ',']).next())
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no port in {line:?}"));
+    let phone = Phone::new("127.0.0.1", SocketAddr::from(([127, 0, 0, 1], port)));
+    // Two wrong passwords, a right one (auth.ok, debug: not logged at info),
+    // then three wrong ones: the third bans the source.
+    let mut cseq = 1;
+    for password in ["no", "nope", "pw-1000-xyzzy", "x", "y", "z"] {
+        let r = phone.ask(&register("1000", cseq, ""));
+        let mut c = ClientAuth::new(&challenges(&r), &[Algorithm::Md5]).unwrap();
+        let creds = c.answer(
+            "REGISTER",
+            "sip:127.0.0.1",
+            "1000",
+            password,
+            &[cseq as u8; 8],
+        );
+        phone.ask(&register(
+            "1000",
+            cseq + 1,
+            &format!("Authorization: {creds}\n"),
+        ));
+        cseq += 2;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let expected = text
+        .lines()
+        .filter(|l| l.contains(" auth.fail ") || l.contains(" ban.add "))
+        .count();
+    assert_eq!(expected, 6, "{text}");
+    let filter =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contrib/fail2ban/filter.d/sipkit.conf");
+    let out = Command::new(regex_tool)
+        .arg(&log)
+        .arg(&filter)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    let lines = report
+        .lines()
+        .find(|l| l.starts_with("Lines: "))
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(
+        lines.contains(&format!(" {expected} matched")),
+        "{lines}\n{report}\n{text}"
+    );
+    // Every matched line names the source.
+    assert!(report.contains("127.0.0.1"), "{report}");
 }
