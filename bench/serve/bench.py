@@ -11,9 +11,17 @@ call or under 90 % of the offered rate. Every SIPp run is bounded in calls
 (-m) and time (-timeout, and `timeout` around it); servers are started here
 and stopped by PID.
 
-Usage (as root, after `apt-get install sip-tester kamailio`):
+Authenticated REGISTER (issue 12): the kinds `sipkit-auth` and
+`kamailio-auth` run only the REGISTER-through-a-digest-challenge ramp
+(register_auth_load.xml: REGISTER, 401, REGISTER with Authorization, 200),
+with the same user and password on both: sipkit from its configuration,
+Kamailio from auth_db on SQLite (kamailio_auth.cfg). One call is one
+challenge round trip plus the authenticated REGISTER.
+
+Usage (as root, after `apt-get install sip-tester kamailio kamailio-sqlite-modules`):
   cargo build --release -p sipkit
   python3 bench/serve/bench.py --out bench/serve/results
+  python3 bench/serve/bench.py --servers sipkit-auth,kamailio-auth --auth-rates 2000,5000,10000,15000
 """
 
 import argparse
@@ -26,6 +34,7 @@ import signal
 import socket
 import statistics
 import subprocess
+import sqlite3
 import sys
 import tempfile
 import time
@@ -33,6 +42,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+# The user of the authenticated REGISTER ramp, the same on both servers.
+AUTH_USER, AUTH_PASSWORD = "bench", "bench-pw-9f3k"
 
 
 def free_port():
@@ -88,10 +99,28 @@ class Server:
     def __init__(self, kind, port, workdir, children):
         self.kind, self.port, self.workdir = kind, port, workdir
         if kind.startswith("sipkit"):
-            db = ":memory:" if kind == "sipkit" else os.path.join(workdir, "bench.db")
+            db = ":memory:" if kind in ("sipkit", "sipkit-auth") else os.path.join(workdir, "bench.db")
             binary = os.path.join(ROOT, "target", "release", "sipkit")
             cmd = [binary, "serve", "--listen", f"udp:127.0.0.1:{port}", "--db", db]
+            if kind == "sipkit-auth":
+                # Digest authentication on; the per-source rate limit off (all
+                # of SIPp's load comes from one address).
+                conf = os.path.join(workdir, "sipkit-auth.toml")
+                with open(conf, "w") as f:
+                    f.write(f'[auth]\nusers = [{{ name = "{AUTH_USER}", password = "{AUTH_PASSWORD}" }}]\n'
+                            "[auth.rate_limit]\nrate_per_s = 0\n")
+                cmd += ["--config", conf]
             env = dict(os.environ, RUST_LOG="warn")
+        elif kind == "kamailio-auth":
+            authdb = os.path.join(workdir, "kamailio-auth.db")
+            make_kamailio_subscribers(authdb)
+            cfg = os.path.join(workdir, "kamailio.cfg")
+            with open(os.path.join(HERE, "kamailio_auth.cfg")) as f:
+                text = f.read().replace("LISTEN_PORT", str(port)).replace("AUTH_DB", authdb)
+            with open(cfg, "w") as f:
+                f.write(text)
+            cmd = ["kamailio", "-f", cfg, "-DD", "-E", "-m", "4096", "-M", "16", "-A", f"CHILDREN={children}"]
+            env = dict(os.environ)
         else:
             cfg = os.path.join(workdir, "kamailio.cfg")
             with open(os.path.join(HERE, "kamailio.cfg")) as f:
@@ -115,6 +144,23 @@ class Server:
             self.proc.kill()
             self.proc.wait()
         self.log.close()
+
+
+def make_kamailio_subscribers(path):
+    """Kamailio 5.6's `subscriber` table (schema version 7) with the bench user."""
+    with sqlite3.connect(path) as c:
+        c.executescript("""
+            CREATE TABLE version (table_name VARCHAR(32) NOT NULL, table_version INTEGER DEFAULT 0 NOT NULL,
+                CONSTRAINT version_table_name_idx UNIQUE (table_name));
+            INSERT INTO version (table_name, table_version) VALUES ('subscriber', 7);
+            CREATE TABLE subscriber (id INTEGER PRIMARY KEY NOT NULL, username VARCHAR(64) DEFAULT '' NOT NULL,
+                domain VARCHAR(64) DEFAULT '' NOT NULL, password VARCHAR(64) DEFAULT '' NOT NULL,
+                ha1 VARCHAR(128) DEFAULT '' NOT NULL, ha1b VARCHAR(128) DEFAULT '' NOT NULL,
+                CONSTRAINT subscriber_account_idx UNIQUE (username, domain));
+            CREATE INDEX subscriber_username_idx ON subscriber (username);
+        """)
+        c.execute("INSERT INTO subscriber (username, domain, password) VALUES (?, '127.0.0.1', ?)",
+                  (AUTH_USER, AUTH_PASSWORD))
 
 
 def own_session():
@@ -195,9 +241,12 @@ def clean_rate(rows, strict=False):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--servers", default="sipkit,kamailio", help="comma list: sipkit, sipkit-sqlite, kamailio")
+    ap.add_argument("--servers", default="sipkit,kamailio",
+                    help="comma list: sipkit, sipkit-sqlite, kamailio, sipkit-auth, kamailio-auth")
     ap.add_argument("--invite-rates", default="10000,20000,30000,40000,45000,50000")
     ap.add_argument("--register-rates", default="10000,20000,30000,40000")
+    ap.add_argument("--auth-rates", default="2000,5000,10000,15000,20000",
+                    help="authenticated REGISTER steps (kinds sipkit-auth, kamailio-auth)")
     ap.add_argument("--duration", type=int, default=10, help="seconds of offered load per step")
     ap.add_argument("--children", type=int, default=2, help="Kamailio UDP workers")
     ap.add_argument("--bindings", type=int, default=100000, help="live bindings for the memory figure (0: skip)")
@@ -210,14 +259,23 @@ def main():
     os.makedirs(out, exist_ok=True)
     invite_rates = [int(x) for x in args.invite_rates.split(",")]
     register_rates = [int(x) for x in args.register_rates.split(",")]
+    auth_rates = [int(x) for x in args.auth_rates.split(",")]
     summary = []
+    auth_summary = []
     for kind in args.servers.split(","):
-        if kind == "kamailio" and not shutil.which("kamailio"):
+        if kind.startswith("kamailio") and not shutil.which("kamailio"):
             print("kamailio not found: apt-get install kamailio; skipped", file=sys.stderr)
             continue
         work = tempfile.mkdtemp(prefix=f"bench-{kind}-")
         print(f"== {kind}", flush=True)
         srv = Server(kind, free_port(), work, args.children)
+        if kind.endswith("-auth"):
+            try:
+                auth_summary.append((kind, ramp(srv, "register_auth_load.xml", auth_rates, args.duration, work,
+                                                ("-s", AUTH_USER, "-au", AUTH_USER, "-ap", AUTH_PASSWORD))))
+            finally:
+                srv.stop()
+            continue
         try:
             users = os.path.join(HERE, "users.csv")
             setup = sipp("register_users.xml", srv.port, 5000, 10000, work, "setup", ("-inf", users))
@@ -242,7 +300,7 @@ def main():
     lines = [f"# SIPp against sipkit serve and Kamailio, {stamp}", "",
              f"Machine: {os.cpu_count()} vCPU, loopback UDP; {args.duration} s per step; command: "
              f"`python3 bench/serve/bench.py --servers {args.servers} --invite-rates {args.invite_rates} "
-             f"--register-rates {args.register_rates} --duration {args.duration}`", "",
+             f"--register-rates {args.register_rates} --auth-rates {args.auth_rates} --duration {args.duration}`", "",
              "| server | scenario | rate offered | ok | failed | retrans | achieved/s | p50 ms | p99 ms | server CPU µs/call | server CPU % | peak RSS MiB |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for kind, inv, reg, mem in summary:
@@ -259,6 +317,20 @@ def main():
         cpu = lambda r: f"{r['cpu_us']:.1f}" if r else "-"
         m = f"{mem[1] / 1024:.1f} MiB ({mem[2]} bindings; {mem[0] / 1024:.1f} MiB empty)" if mem and mem[2] else "-"
         lines.append(f"| {kind} | {rate(ci)} | {rate(cis)} | {cpu(cis)} | {rate(cr)} | {rate(crs)} | {cpu(crs)} | {m} |")
+    if auth_summary:
+        lines += ["", "Authenticated REGISTER (REGISTER, 401, REGISTER with Authorization, 200; one call = both legs):", "",
+                  "| server | rate offered | ok | failed | retrans | achieved/s | p50 ms | p99 ms | server CPU µs/call | server CPU % | peak RSS MiB |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for kind, rows in auth_summary:
+            for r in rows:
+                lines.append(f"| {kind} | {r['rate']} | {r['ok']} | {r['failed']} | {r['retrans']} | "
+                             f"{r['achieved']:.0f} | {r['p50']:.0f} | {r['p99']:.0f} | {r['cpu_us']:.1f} | "
+                             f"{r['cpu_pct']:.0f} | {r['hwm'] / 1024:.1f} |")
+        lines += ["", "| server | highest rate, 0 failed | also 0 retrans | CPU µs/call there |", "|---|---|---|---|"]
+        for kind, rows in auth_summary:
+            c, cs = clean_rate(rows), clean_rate(rows, True)
+            lines.append(f"| {kind} | {c['rate'] if c else 'none'}/s | {cs['rate'] if cs else 'none'}/s | "
+                         f"{cs['cpu_us'] if cs else float('nan'):.1f} |")
     text = "\n".join(lines) + "\n"
     with open(os.path.join(out, "summary.md"), "w") as f:
         f.write(text)

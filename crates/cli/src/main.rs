@@ -7,6 +7,8 @@
 // they are written for a terminal (`[default: sip:USER@<host>]`), not rustdoc.
 #![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
 
+mod auth_setup;
+mod ban_cmd;
 mod codes_cmd;
 mod glossary_cmd;
 mod logging;
@@ -14,6 +16,7 @@ mod parse_cmd;
 mod render;
 mod serve_cmd;
 mod ua_cmd;
+mod user_cmd;
 mod web_cmd;
 
 use std::io::{self, Write};
@@ -57,6 +60,10 @@ enum Command {
     Call(ua_cmd::CallArgs),
     /// Call a phone, transfer it with REFER, follow the NOTIFYs, and diagnose what went wrong
     Transfer(ua_cmd::TransferArgs),
+    /// Manage the users of sipkit serve (digest authentication): add, list, remove, passwd
+    User(user_cmd::UserArgs),
+    /// Show and change the bans of sipkit serve: list, add, remove
+    Ban(ban_cmd::BanArgs),
 }
 
 fn main() -> ExitCode {
@@ -72,6 +79,8 @@ fn main() -> ExitCode {
         Command::Ua(args) => ua_cmd::ua(args),
         Command::Call(args) => ua_cmd::call(args),
         Command::Transfer(args) => ua_cmd::transfer(args),
+        Command::User(args) => user_cmd::run(args),
+        Command::Ban(args) => ban_cmd::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -13,7 +13,7 @@ use sipkit_transport::{ListenSpec, Now, Shutdown};
 #[derive(Args, Debug)]
 #[command(
     after_help = "With no arguments: UDP and TCP on 127.0.0.1:5060, registrations kept in ./sipkit.db, \
-anyone may register without authentication.\n\
+digest authentication as soon as a user exists (sipkit user add).\n\
 Examples:\n  sipkit serve\n  sipkit serve --listen udp:0.0.0.0:5060 --listen tcp:[::1]:5060 --db /var/lib/sipkit/reg.db\n  \
 sipkit serve --config sipkit.toml\n  RUST_LOG=debug sipkit serve --db :memory:\n\
 A documented example configuration is crates/server/examples/sipkit.toml."
@@ -31,6 +31,15 @@ pub struct ServeArgs {
     /// Check the configuration, print it as TOML and exit
     #[arg(long)]
     pub check_config: bool,
+    /// The realm of digest authentication [default: the configuration's auth.realm, else sipkit]
+    #[arg(long, value_name = "REALM")]
+    pub realm: Option<String>,
+    /// Never challenge anyone, even with users in the database (logged as a warning)
+    #[arg(long)]
+    pub no_auth: bool,
+    /// Do not challenge requests from this range (a PBX or SBC peer), e.g. 10.0.0.0/8. Repeatable.
+    #[arg(long, value_name = "CIDR")]
+    pub trust: Vec<sipkit_server::auth::Cidr>,
 }
 
 pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
@@ -50,6 +59,13 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
     if let Some(db) = &args.db {
         config.db = db.clone();
     }
+    if let Some(realm) = &args.realm {
+        config.auth.realm = realm.clone();
+    }
+    if args.no_auth {
+        config.auth.enabled = Some(false);
+    }
+    config.auth.trust.extend(args.trust.iter().copied());
     config.validate().context("configuration")?;
     if args.check_config {
         print!(
@@ -67,7 +83,8 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
 }
 
 async fn serve(config: ServerConfig) -> anyhow::Result<u8> {
-    let server = Server::bind(&config, Now::read(), sipkit_transport::seed())
+    let auth = crate::auth_setup::build_guard(&config)?;
+    let server = Server::bind(&config, Now::read(), sipkit_transport::seed(), auth)
         .await
         .with_context(|| format!("starting the server (location service {:?})", config.db))?;
     // Signal handlers go in before the address is announced, so a SIGTERM

@@ -38,6 +38,8 @@ pub struct ServerConfig {
     pub users: UsersSection,
     /// AORs moved for good: AOR → new URI, answered 301.
     pub moved: BTreeMap<String, String>,
+    /// Digest authentication and abuse control.
+    pub auth: crate::auth::AuthSection,
 }
 
 /// `[registrar]`: expiration limits (RFC 3261 §10.3 step 6).
@@ -174,6 +176,7 @@ impl ServerConfig {
                 self.max_message_size
             ));
         }
+        self.auth.validate()?;
         self.redirect_config().map_err(|e| Error::Config {
             source_name: "<config>".into(),
             message: match e {
@@ -235,6 +238,7 @@ impl Default for ServerConfig {
             transaction: TransactionSection::default(),
             users: UsersSection::default(),
             moved: BTreeMap::new(),
+            auth: crate::auth::AuthSection::default(),
         }
     }
 }

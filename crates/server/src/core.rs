@@ -163,6 +163,13 @@ impl Endpoint for Core {
     type Error = Error;
 
     fn handle_inbound(&mut self, now: Now, msg: Inbound) {
+        // Banned or rate-limited sources cost one lookup, before parsing.
+        if !self
+            .service
+            .admit(UnixMs::from_system_time(now.wall), msg.source)
+        {
+            return;
+        }
         let mode = if msg.transport.is_stream() {
             Mode::Stream
         } else {

@@ -9,6 +9,10 @@
 //!   a store failure.
 //! * [`redirect`]: what a redirect server answers to any other request —
 //!   302 with every live contact, 301 for an AOR moved for good, 480, 404.
+//! * [`auth`]: digest authentication (RFC 3261 §22, RFC 7616, RFC 8760)
+//!   before the registrar and the lookup — stateless HMAC nonces, `nc`
+//!   replay detection, no user enumeration, a per-source rate limit and
+//!   bans — and the users (HA1s) and bans in the database.
 //! * [`ServerConfig`]: `sipkit serve`'s TOML configuration.
 //! * [`Core`]: `sipkit serve` as a sans-IO endpoint — the transaction layer
 //!   and the [`Service`] behind `sipkit_transport::Endpoint`, tested on a
@@ -49,6 +53,7 @@
 //! assert_eq!(contacts[0].to_string(), "<sip:alice@192.0.2.4:5060>;expires=500;q=1");
 //! ```
 
+pub mod auth;
 mod binding;
 mod config;
 pub mod core;

@@ -27,12 +27,19 @@ pub struct Server {
 impl Server {
     /// Opens the location service of `config` and binds its listeners
     /// (inside a tokio runtime); `now` is when, `seed` feeds tags and
-    /// branches (`sipkit_transport::seed()`).
+    /// branches (`sipkit_transport::seed()`), `auth` checks every request
+    /// (digest authentication, rate limits and bans; `None`: nobody is
+    /// challenged).
     ///
     /// # Errors
     /// The store's error, [`Error::Config`] for settings that do not hold
     /// together, or [`Error::Bind`] when a listener cannot be bound.
-    pub async fn bind(config: &ServerConfig, now: Now, seed: u64) -> Result<Server> {
+    pub async fn bind(
+        config: &ServerConfig,
+        now: Now,
+        seed: u64,
+        auth: Option<Arc<crate::auth::Guard>>,
+    ) -> Result<Server> {
         let store: Arc<dyn LocationService> =
             Arc::from(open_store_with(&config.db, config.db_sync)?);
         let counts = store.count(UnixMs::from_system_time(now.wall))?;
@@ -64,6 +71,7 @@ impl Server {
             registrar: config.registrar_config()?,
             redirect: config.redirect_config()?,
             tag_key: seed.rotate_left(32) ^ 0x9e37_79b9_7f4a_7c15,
+            auth,
         };
         Ok(Server {
             core: Core::new(service, config, seed, now.instant),

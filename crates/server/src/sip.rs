@@ -35,6 +35,8 @@ pub struct Service {
     pub redirect: RedirectConfig,
     /// Mixed into To tags so they differ between servers (from the caller's RNG).
     pub tag_key: u64,
+    /// Digest authentication and abuse control; `None` serves everyone.
+    pub auth: Option<Arc<crate::auth::Guard>>,
 }
 
 /// A response to send.
@@ -82,6 +84,10 @@ impl Service {
         // A request inside a dialog: this server keeps no dialogs (§12.2.2).
         if req.to().tag().is_some() {
             return reply(481, "Call/Transaction Does Not Exist", &[]);
+        }
+        // Authentication comes before any lookup (crate::auth).
+        if let Some(reply) = self.authenticate(now, req, source, top_via) {
+            return Some(reply);
         }
         let to_self = req.uri().user.is_none();
         match method {

@@ -10,6 +10,7 @@
 mod codes;
 mod parse;
 mod serve;
+mod serve_auth;
 mod ua;
 mod util;
 mod web;

@@ -7,6 +7,8 @@ use sipkit_server::{
     Transport, TransportAddr, UsersSection,
 };
 
+use sipkit_server::auth::{AuthSection, BanSection, ConfigUser, OverLimit, RateLimitSection};
+
 use crate::util::TempDir;
 
 const EXAMPLE: &str = include_str!("../../examples/sipkit.toml");
@@ -42,8 +44,26 @@ fn the_example_parses_to_what_its_comments_say() {
             known: vec!["alice".into(), "bob".into(), "sip:carol@example.org".into()],
         },
         moved: BTreeMap::from([("sip:dave@example.com".into(), "sip:dave@example.net".into())]),
+        auth: AuthSection {
+            enabled: Some(true),
+            realm: "example.com".into(),
+            algorithms: vec!["MD5".into(), "SHA-256".into()],
+            secret: Some("replace with 32 random characters".into()),
+            trust: vec!["10.0.0.0/8".parse().unwrap()],
+            users: vec![ConfigUser {
+                name: "alice".into(),
+                password: Some("correct horse battery staple".into()),
+                ha1_md5: None,
+                ha1_sha256: None,
+                ha1_sha512_256: None,
+            }],
+            ..AuthSection::default()
+        },
     };
     assert_eq!(got, want);
+    // The example's values other than these are the defaults.
+    assert_eq!(got.auth.rate_limit, RateLimitSection::default());
+    assert_eq!(got.auth.ban, BanSection::default());
 }
 
 /// Each "Default: X" the example states is the real default.
@@ -76,6 +96,47 @@ fn the_defaults_the_example_states_are_the_real_ones() {
     );
     assert!(d.users.known.is_empty());
     assert!(d.moved.is_empty());
+    let a = &d.auth;
+    assert_eq!(
+        (
+            a.enabled,
+            a.realm.as_str(),
+            a.algorithms.join(", "),
+            a.nonce_lifetime_s,
+            a.nonce_max_future_s,
+            a.secret.as_deref(),
+            a.trust.len(),
+            a.replay_table_size,
+            a.users.len()
+        ),
+        (
+            None,
+            "sipkit",
+            "MD5, SHA-256, SHA-512-256".to_owned(),
+            300,
+            3,
+            None,
+            0,
+            100_000,
+            0
+        )
+    );
+    let r = a.rate_limit;
+    assert_eq!(
+        (r.rate_per_s, r.burst, r.over, r.penalty_s, r.max_sources),
+        (200.0, 400.0, OverLimit::Drop, 10, 65536)
+    );
+    let b = a.ban;
+    assert_eq!(
+        (
+            b.source_failures,
+            b.user_failures,
+            b.window_s,
+            b.ban_s,
+            b.max_tracked
+        ),
+        (10, 20, 600, 1800, 65536)
+    );
     let stated: Vec<&str> = EXAMPLE
         .lines()
         .filter_map(|l| l.trim().strip_prefix("# Default: "))
@@ -98,6 +159,25 @@ fn the_defaults_the_example_states_are_the_real_ones() {
             "3600, or max_expires if that is lower",
             "[]",
             "no entries",
+            "unset: on whenever at least one user exists",
+            r#""sipkit""#,
+            r#"["MD5", "SHA-256", "SHA-512-256"]"#,
+            "300",
+            "3",
+            "unset",
+            "[]",
+            "100000",
+            "[]",
+            "200",
+            "400",
+            r#""drop""#,
+            "10",
+            "65536",
+            "10",
+            "20",
+            "600",
+            "1800",
+            "65536",
             "500",
             "4000",
             "5000",
@@ -124,12 +204,14 @@ fn the_example_documents_every_key() {
     let mut full = ServerConfig::default();
     full.moved.insert("sip:a@b".into(), "sip:a@c".into());
     full.registrar.default_expires = Some(3600);
+    full.auth.enabled = Some(true);
+    full.auth.secret = Some("0123456789abcdef".into());
     let mut all = BTreeSet::new();
     keys(&toml::Table::try_from(&full).unwrap(), "", &mut all);
     let mut example = BTreeSet::new();
     keys(&EXAMPLE.parse::<toml::Table>().unwrap(), "", &mut example);
     assert_eq!(example, all);
-    assert_eq!(all.len(), 13, "{all:?}");
+    assert_eq!(all.len(), 32, "{all:?}");
 }
 
 #[test]

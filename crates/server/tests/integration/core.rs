@@ -107,6 +107,7 @@ impl Bench {
             registrar: config.registrar_config().unwrap(),
             redirect: config.redirect_config().unwrap(),
             tag_key: 7,
+            auth: None,
         };
         let mut core = Core::new(service, &config, 1, start.instant);
         // The purge due at start.

@@ -40,6 +40,7 @@ macro_rules! for_each_store {
     };
 }
 
+mod auth;
 mod config;
 mod contact_key_19_1_4;
 mod core;
