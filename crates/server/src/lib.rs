@@ -59,6 +59,7 @@ mod config;
 pub mod core;
 mod directory;
 mod error;
+pub mod metrics;
 mod redirect;
 mod registrar;
 mod serve;
@@ -76,7 +77,7 @@ pub use redirect::{redirect, RedirectConfig, RedirectOutcome};
 pub use registrar::{
     register, ContactEntry, RegisterContact, RegisterOutcome, RegisterRequest, RegistrarConfig,
 };
-pub use serve::Server;
+pub use serve::{Server, Workers};
 pub use sip::{Reply, Service};
 pub use store::{
     open_store, open_store_with, Counts, DbSync, LocationService, MemoryStore, SqliteStore,

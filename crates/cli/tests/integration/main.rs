@@ -11,6 +11,7 @@ mod codes;
 mod parse;
 mod serve;
 mod serve_auth;
+mod serve_ops;
 mod ua;
 mod util;
 mod web;

@@ -15,6 +15,8 @@ pub struct Server {
     child: Child,
     pub udp: SocketAddr,
     pub tcp: SocketAddr,
+    /// The startup line.
+    pub line: String,
 }
 
 impl Server {
@@ -58,7 +60,12 @@ impl Server {
                 .unwrap_or_else(|_| panic!("address in {line:?}"))
         };
         let (udp, tcp) = (addr("udp"), addr("tcp"));
-        Server { child, udp, tcp }
+        Server {
+            child,
+            udp,
+            tcp,
+            line,
+        }
     }
 
     /// Sends `sig` (e.g. "-KILL", "-TERM") to the server and waits for it.
@@ -126,7 +133,7 @@ pub fn status(resp: &str) -> u16 {
         .unwrap_or_else(|| panic!("no status in {resp:?}"))
 }
 
-fn header<'a>(resp: &'a str, name: &str) -> Vec<&'a str> {
+pub fn header<'a>(resp: &'a str, name: &str) -> Vec<&'a str> {
     resp.lines()
         .filter_map(|l| l.split_once(':'))
         .filter(|(n, _)| n.trim().eq_ignore_ascii_case(name))
@@ -134,7 +141,7 @@ fn header<'a>(resp: &'a str, name: &str) -> Vec<&'a str> {
         .collect()
 }
 
-fn register(user: &str, contact: &str, call_id: &str, cseq: u32, expires: u32) -> String {
+pub fn register(user: &str, contact: &str, call_id: &str, cseq: u32, expires: u32) -> String {
     format!(
         "REGISTER sip:127.0.0.1 SIP/2.0\n\
 Via: SIP/2.0/UDP 127.0.0.1:PORT;branch=z9hG4bK-r{call_id}{cseq};rport\n\
@@ -149,7 +156,7 @@ Content-Length: 0\n\n"
     )
 }
 
-fn request(method: &str, uri: &str, branch: &str, extra: &str) -> String {
+pub fn request(method: &str, uri: &str, branch: &str, extra: &str) -> String {
     format!(
         "{method} {uri} SIP/2.0\n\
 Via: SIP/2.0/UDP 127.0.0.1:PORT;branch=z9hG4bK-{branch}\n\
@@ -162,7 +169,7 @@ CSeq: 1 {method}\n\
     )
 }
 
-fn temp_db(name: &str) -> PathBuf {
+pub fn temp_db(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("sipkit-serve-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -453,9 +460,9 @@ fn run_sipp(sipp: &Path, file: &str, target: SocketAddr, user: &str, transport: 
     code
 }
 
-fn sipp_suite(transport: &str) {
+fn sipp_suite(transport: &str, workers: &str) {
     let Some(sipp) = sipp() else { return };
-    let server = Server::start(":memory:", &[]);
+    let server = Server::start(":memory:", &["--workers", workers]);
     let target = if transport == "u1" {
         server.udp
     } else {
@@ -490,10 +497,21 @@ fn sipp_suite(transport: &str) {
 
 #[test]
 fn sipp_interop_udp() {
-    sipp_suite("u1");
+    sipp_suite("u1", "1");
 }
 
 #[test]
 fn sipp_interop_tcp() {
-    sipp_suite("t1");
+    sipp_suite("t1", "1");
+}
+
+/// Issue 14 point 1: the same scenarios with two workers sharing the port.
+#[test]
+fn sipp_interop_udp_two_workers() {
+    sipp_suite("u1", "2");
+}
+
+#[test]
+fn sipp_interop_tcp_two_workers() {
+    sipp_suite("t1", "2");
 }
