@@ -68,3 +68,102 @@ async fn health(Extract(state): Extract<Arc<State>>) -> Response {
             .into_response(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sipkit_server::{Binding, Counts, Error, Plan, Result};
+
+    /// A location service whose every operation fails, as a store whose
+    /// disk or server went away does.
+    #[derive(Debug)]
+    struct Down;
+
+    fn down<T>() -> Result<T> {
+        Err(Error::Io {
+            path: "reg.db".into(),
+            source: std::io::Error::other("disk I/O error"),
+        })
+    }
+
+    impl LocationService for Down {
+        fn lookup(&self, _: &str, _: UnixMs) -> Result<Vec<Binding>> {
+            down()
+        }
+        fn update(
+            &self,
+            _: &str,
+            _: UnixMs,
+            _: &mut dyn FnMut(&[Binding]) -> Plan,
+        ) -> Result<Vec<Binding>> {
+            down()
+        }
+        fn remove_all(&self, _: &str) -> Result<usize> {
+            down()
+        }
+        fn purge_expired(&self, _: UnixMs) -> Result<usize> {
+            down()
+        }
+        fn count(&self, _: UnixMs) -> Result<Counts> {
+            down()
+        }
+        fn is_known(&self, _: &str) -> Result<bool> {
+            down()
+        }
+    }
+
+    async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await
+        .unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).await.unwrap();
+        let code = text[9..12].parse().unwrap();
+        let body = text.split_once("\r\n\r\n").unwrap().1.to_owned();
+        (code, body)
+    }
+
+    async fn start(store: Arc<dyn LocationService>) -> std::net::SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = Arc::new(State {
+            metrics: Arc::new(Metrics::new(1)),
+            store,
+            auth: None,
+        });
+        tokio::spawn(serve(listener, state));
+        addr
+    }
+
+    #[tokio::test]
+    async fn health_is_503_with_the_error_when_the_store_is_down() {
+        let addr = start(Arc::new(Down)).await;
+        let (code, body) =
+            tokio::time::timeout(std::time::Duration::from_secs(10), get(addr, "/health"))
+                .await
+                .unwrap();
+        assert_eq!(code, 503);
+        assert!(
+            body.starts_with("location service: reading reg.db: disk I/O error"),
+            "{body}"
+        );
+        let (code, body) = get(addr, "/metrics").await;
+        assert_eq!(code, 200);
+        assert!(body.contains("\nsipkit_store_up 0\n"), "{body}");
+        assert!(!body.contains("sipkit_bindings_live"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn health_is_ok_when_the_store_answers() {
+        let addr = start(Arc::new(sipkit_server::MemoryStore::new())).await;
+        let (code, body) = get(addr, "/health").await;
+        assert_eq!((code, body.as_str()), (200, "ok\n"));
+        let (_, body) = get(addr, "/metrics").await;
+        assert!(body.contains("\nsipkit_store_up 1\n"), "{body}");
+        assert!(body.contains("\nsipkit_bindings_live 0\n"), "{body}");
+    }
+}

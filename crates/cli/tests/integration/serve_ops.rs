@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::serve::{header, register, request, status, temp_db, Client, Server};
 
 /// The metrics address announced on the startup line.
-fn metrics_addr(server: &Server) -> SocketAddr {
+pub fn metrics_addr(server: &Server) -> SocketAddr {
     let line = &server.line;
     let start = line
         .find("http://")
@@ -20,7 +20,7 @@ fn metrics_addr(server: &Server) -> SocketAddr {
 }
 
 /// GET `path` over HTTP/1.1; the status and the body.
-fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+pub fn get(addr: SocketAddr, path: &str) -> (u16, String) {
     let mut s = TcpStream::connect(addr).expect("connecting to the metrics server");
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     write!(
@@ -39,7 +39,7 @@ fn get(addr: SocketAddr, path: &str) -> (u16, String) {
 }
 
 /// The value of the sample `name` (with its labels, as written) in `text`.
-fn sample(text: &str, name: &str) -> f64 {
+pub fn sample(text: &str, name: &str) -> f64 {
     text.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
         .unwrap_or_else(|| panic!("no sample {name} in\n{text}"))
