@@ -193,7 +193,8 @@ def sipp(scenario, port, rate, calls, workdir, tag, extra=()):
            "-i", "127.0.0.1", "-p", str(local), "-r", str(rate), "-rp", "1000", "-m", str(calls),
            "-l", str(limit), "-timeout", f"{int(seconds + 60)}s", "-timeout_error", "-recv_timeout", "5000",
            "-buff_size", "4194304", "-nostdin", "-trace_stat", "-stf", stat, "-fd", "1",
-           "-trace_rtt", "-rtt_freq", "1000", "-t", SIPP_TRANSPORT[0], *extra]
+           "-trace_rtt", "-rtt_freq", "1000", "-t", SIPP_TRANSPORT[0],
+           *(["-max_socket", "10000"] if SIPP_TRANSPORT[0] == "un" else []), *extra]
     start = time.time()
     res = subprocess.run(cmd, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                          preexec_fn=own_session)
