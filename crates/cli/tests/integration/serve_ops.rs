@@ -199,3 +199,82 @@ fn serve_retransmission_reaches_the_same_worker() {
     );
     assert_eq!(sample(&text, "sipkit_responses_total{code=\"200\"}"), 1.0);
 }
+
+/// One exchange on a TCP connection: `msg` (a UDP template from
+/// `crate::serve`) sent over `s`, the first final response's head read.
+fn tcp_ask(s: &mut TcpStream, msg: &str) -> String {
+    let port = s.local_addr().unwrap().port().to_string();
+    let msg = msg
+        .replace("SIP/2.0/UDP", "SIP/2.0/TCP")
+        .replace("PORT", &port)
+        .replace('\n', "\r\n");
+    s.write_all(msg.as_bytes()).unwrap();
+    let mut got = Vec::new();
+    loop {
+        let mut buf = [0u8; 4096];
+        let n = s.read(&mut buf).expect("a response within 5 s");
+        assert!(n > 0, "connection closed");
+        got.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&got).into_owned();
+        if let Some(end) = text.find("\r\n\r\n") {
+            if !text.starts_with("SIP/2.0 100 ") {
+                return text[..end].to_owned();
+            }
+            got.drain(..end + 4);
+        }
+    }
+}
+
+/// TCP connections spread over the workers too (one SO_REUSEPORT listener
+/// each), and each is answered from the shared store: INVITEs on new
+/// connections until both workers hold one (their server transactions wait
+/// for the ACK, Timer H).
+#[test]
+fn serve_tcp_connections_spread_over_two_workers() {
+    let server = Server::start(":memory:", &["--workers", "2", "--metrics", "127.0.0.1:0"]);
+    let m = metrics_addr(&server);
+    let mut first = TcpStream::connect(server.tcp).unwrap();
+    first
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let r = tcp_ask(
+        &mut first,
+        &register("tom", "sip:tom@192.0.2.40;transport=tcp", "tc-1", 1, 600),
+    );
+    assert_eq!(status(&r), 200, "{r}");
+    let mut conns = Vec::new();
+    let mut both = false;
+    // With 24 connections the chance that all land on one worker is 2^-23.
+    for i in 0..24 {
+        let mut s = TcpStream::connect(server.tcp).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let r = tcp_ask(
+            &mut s,
+            &request("INVITE", "sip:tom@example.com", &format!("tc{i}"), ""),
+        );
+        assert_eq!(status(&r), 302, "{r}");
+        assert!(
+            header(&r, "Contact")[0].contains("sip:tom@192.0.2.40;transport=tcp"),
+            "{r}"
+        );
+        conns.push(s);
+        let (_, text) = get(m, "/metrics");
+        if transactions(&text, 2).iter().all(|n| *n > 0.0) {
+            both = true;
+            break;
+        }
+    }
+    assert!(both, "every TCP connection went to one worker");
+}
+
+/// SIGTERM stops every worker: the process exits 0 after saying so.
+#[test]
+fn serve_sigterm_stops_every_worker() {
+    let server = Server::start(":memory:", &["--workers", "3"]);
+    assert!(server.line.contains("3 worker(s)"), "{}", server.line);
+    let c = Client::new(server.udp);
+    let r = c.ask(&register("una", "sip:una@192.0.2.50", "st-1", 1, 600));
+    assert_eq!(status(&r), 200, "{r}");
+    let st = server.signal("-TERM");
+    assert_eq!(st.code(), Some(0), "graceful exit on SIGTERM");
+}
