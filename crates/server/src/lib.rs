@@ -17,7 +17,11 @@
 //! * [`Core`]: `sipkit serve` as a sans-IO endpoint — the transaction layer
 //!   and the [`Service`] behind `sipkit_transport::Endpoint`, tested on a
 //!   clock that jumps; [`Server`] binds it and runs it on
-//!   `sipkit-transport`'s one driver.
+//!   `sipkit-transport`'s one driver; [`Workers`] runs one core per worker
+//!   thread on sockets shared with SO_REUSEPORT (`sipkit serve --workers`).
+//! * [`metrics`]: the counters the cores update (Prometheus text format,
+//!   `sipkit serve --metrics`) and [`metrics::MeteredStore`], which times the
+//!   location service.
 //!
 //! Decisions are plain functions of (now, request, store, config), and the
 //! core is driven one input at a time: nothing here opens a socket or reads
