@@ -4,12 +4,9 @@
 //! `fn name(store: &dyn LocationService)` and run against each store by
 //! [`for_each_store!`], which makes `memory::name` and `sqlite::name`.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    missing_docs
-)] // test code: a panic is a failed test
+// Test code: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::print_stdout, missing_docs)]
 
 /// Runs each listed `fn(&dyn LocationService)` of the calling module as one
 /// test per store: `memory::NAME` on a fresh [`MemoryStore`] and
