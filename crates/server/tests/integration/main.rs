@@ -2,7 +2,8 @@
 //!
 //! Tests that concern behaviour every store must share are written once as
 //! `fn name(store: &dyn LocationService)` and run against each store by
-//! [`for_each_store!`], which makes `memory::name` and `sqlite::name`.
+//! [`for_each_store!`], which makes `memory::name`, `sqlite::name` and
+//! `redis::name`.
 
 #![allow(
     clippy::unwrap_used,
@@ -13,10 +14,13 @@
 
 /// Runs each listed `fn(&dyn LocationService)` of the calling module as one
 /// test per store: `memory::NAME` on a fresh [`MemoryStore`] and
-/// `sqlite::NAME` on a fresh [`SqliteStore`] file in its own temp dir.
+/// `sqlite::NAME` on a fresh [`SqliteStore`] file in its own temp dir, and
+/// `redis::NAME` on a [`RedisStore`] of a `redis-server` the test starts on
+/// a free loopback port (see [`util::RedisServer`]).
 ///
 /// [`MemoryStore`]: sipkit_server::MemoryStore
 /// [`SqliteStore`]: sipkit_server::SqliteStore
+/// [`RedisStore`]: sipkit_server::RedisStore
 macro_rules! for_each_store {
     ($($name:ident),* $(,)?) => {
         mod memory {
@@ -37,12 +41,25 @@ macro_rules! for_each_store {
                 }
             )*
         }
+        mod redis {
+            $(
+                #[test]
+                fn $name() {
+                    let Some(server) = crate::util::RedisServer::start(stringify!($name)) else {
+                        return;
+                    };
+                    let store = sipkit_server::RedisStore::open(&server.url()).unwrap();
+                    super::$name(&store);
+                }
+            )*
+        }
     };
 }
 
 mod config;
 mod durability;
 mod redirect;
+mod redis_store;
 mod registrar;
 mod store;
 mod util;

@@ -1,0 +1,726 @@
+//! The shared location service: Redis, for several `sipkit serve` nodes.
+//!
+//! # Data layout (Redis ≥ 7.0, Redis Cluster safe)
+//!
+//! Three keys per address-of-record, all with the AOR as their hash tag so
+//! they live in one Cluster slot and one script can touch all of them:
+//!
+//! | key | type | holds | expiry |
+//! |---|---|---|---|
+//! | `sk:{AOR}:b` | HASH | field = binding key ([`crate::contact_key`]), value = the whole [`Binding`] as JSON | key TTL |
+//! | `sk:{AOR}:x` | ZSET | binding key scored by `expires_at` (Unix ms) | key TTL |
+//! | `sk:{AOR}:m` | HASH | `v` = version, bumped by every write; `since` = first binding (ms) | none |
+//!
+//! A binding is live while `now < expires_at`; every read takes only ZSET
+//! members scored above `now`, so an expired binding is never returned
+//! whether or not it was trimmed yet. Every write trims the AOR's expired
+//! members and sets the TTL of `:b` and `:x` to the latest expiry plus
+//! [`RedisStore::KEY_GRACE_MS`] (relative to the caller's `now`, so it also holds when
+//! Redis's clock and the node's differ by less than the grace), and deletes
+//! both keys when no binding is left: an AOR whose bindings all expired
+//! vanishes by itself and no sweeper is needed for correctness.
+//! [`LocationService::purge_expired`] is only housekeeping. Redis 7.0 has no
+//! per-field expiry (HPEXPIRE is 7.4), hence the ZSET. `:m` has no TTL: it
+//! is the "known" mark (404 vs 480, as the SQLite store's `aors` table) and
+//! holds the version, which must never go back.
+//!
+//! # Commands per request
+//!
+//! RFC 3261 §10.3 is decided once, in Rust ([`crate::register`]); Redis only
+//! stores. A REGISTER is two round trips:
+//!
+//! 1. `EVALSHA read` (read-only script): the version and the live records
+//!    (ZRANGEBYSCORE `(now +inf`, HMGET, HGET `v`). The registrar decides on
+//!    them.
+//! 2. `EVALSHA apply` with the version read: if `v` has changed another node
+//!    wrote the AOR in between, nothing is written and the update starts
+//!    again from 1 (compare-and-set, at most [`RedisStore::MAX_ATTEMPTS`] times);
+//!    otherwise it trims expired members, applies the plan (HSET + ZADD,
+//!    HDEL + ZREM, DEL), bumps `v`, sets the TTLs (PEXPIRE) and returns the
+//!    live records for the 200, atomically.
+//!
+//! A query REGISTER, a lookup (the 302) and a plan that changes nothing are
+//! one round trip (`EVALSHA read`). `is_known` is one HEXISTS, `remove_all`
+//! one script. `count` and `purge_expired` SCAN the `:x` keys (`COUNT 500`),
+//! pipelining a ZCOUNT or a trim script per key: O(AORs), for start-up and
+//! the periodic housekeeping only.
+//!
+//! Why not the whole §10.3 in Lua, in one round trip: it would define the
+//! registrar's rules twice (Rust for memory and SQLite, Lua for Redis), and
+//! the `decide` closure of [`LocationService::update`] is arbitrary Rust. A
+//! WATCH/MULTI/EXEC transaction would also work but costs the same round
+//! trips plus a WATCH, and cannot trim in the same step.
+//!
+//! # Connection
+//!
+//! One synchronous connection behind a mutex, like the SQLite store's: the
+//! server's loop calls the store synchronously and the trait is synchronous.
+//! Connect, read and write are bounded by [`RedisOptions`] timeouts, so no
+//! call blocks longer than a transaction can wait. Any error drops the
+//! connection; the next call reconnects. After a failed connect the store
+//! answers [`Error::RedisUnavailable`] at once until a backoff (100 ms,
+//! doubling, at most 2 s, measured with the `now` the caller passes in)
+//! has passed, so a dead Redis costs one connect attempt per backoff, not
+//! one per request. Reads (the first step of an update, lookups) are
+//! retried once on a fresh connection when the old one turns out dead
+//! (Redis restarted); a write never is, since it may have been applied.
+//!
+//! # Durability
+//!
+//! A write is acknowledged when Redis has applied it in memory: what Redis
+//! keeps across its own restart depends on its persistence settings
+//! (`appendonly yes` with `appendfsync everysec` loses at most about a
+//! second), and replication to a replica is asynchronous. A UA whose binding
+//! was lost gets it back at its next refresh.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use redis::{Connection, RedisResult, Script};
+
+use crate::binding::{reply_order, Binding, Change, Plan, TransportAddr, Q};
+use crate::error::{Error, Result};
+use crate::store::{after_state, Counts, LocationService};
+use crate::time::UnixMs;
+use crate::uri::contact_key;
+
+/// The largest `expires_at` a ZSET score holds exactly (2^53 − 1 ms, in the
+/// year 287 396).
+const MAX_EXACT_MS: u64 = (1 << 53) - 1;
+
+/// SCAN page size for `count` and `purge_expired`.
+const SCAN_COUNT: usize = 500;
+
+/// The pattern of every AOR's expiry ZSET.
+const EXPIRY_PATTERN: &str = "sk:{*}:x";
+
+/// Read-only: the version, then the live records. KEYS: b, x, m. ARGV: now.
+const READ_SCRIPT: &str = r"#!lua flags=no-writes
+local live = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. ARGV[1], '+inf')
+local out = { redis.call('HGET', KEYS[3], 'v') or '0' }
+if #live > 0 then
+  local vals = redis.call('HMGET', KEYS[1], unpack(live))
+  for i = 1, #vals do
+    if vals[i] then out[#out + 1] = vals[i] end
+  end
+end
+return out
+";
+
+/// Compare-and-set of a plan. KEYS: b, x, m. ARGV: now, expected version,
+/// key TTL in ms, then ops: `U key expires_at record`, `R key`, `A`.
+/// Returns nil when the version moved, else the new version and the live
+/// records. Every argument is checked before the first write, because Redis
+/// does not roll a failed script back.
+const APPLY_SCRIPT: &str = r"
+local b, x, m = KEYS[1], KEYS[2], KEYS[3]
+local now = ARGV[1]
+if (redis.call('HGET', m, 'v') or '0') ~= ARGV[2] then return false end
+local i = 4
+while i <= #ARGV do
+  local op = ARGV[i]
+  if op == 'U' then i = i + 4
+  elseif op == 'R' then i = i + 2
+  elseif op == 'A' then i = i + 1
+  else return redis.error_reply('sipkit: unknown op ' .. tostring(op)) end
+end
+if i ~= #ARGV + 1 then return redis.error_reply('sipkit: truncated op') end
+local dead = redis.call('ZRANGEBYSCORE', x, '-inf', now)
+if #dead > 0 then
+  redis.call('HDEL', b, unpack(dead))
+  redis.call('ZREMRANGEBYSCORE', x, '-inf', now)
+end
+local added = false
+i = 4
+while i <= #ARGV do
+  local op = ARGV[i]
+  if op == 'U' then
+    redis.call('HSET', b, ARGV[i + 1], ARGV[i + 3])
+    redis.call('ZADD', x, ARGV[i + 2], ARGV[i + 1])
+    added = true
+    i = i + 4
+  elseif op == 'R' then
+    redis.call('HDEL', b, ARGV[i + 1])
+    redis.call('ZREM', x, ARGV[i + 1])
+    i = i + 2
+  else
+    redis.call('DEL', b, x)
+    i = i + 1
+  end
+end
+if added then redis.call('HSETNX', m, 'since', now) end
+local version = '0'
+if added or redis.call('EXISTS', m) == 1 then
+  version = tostring(redis.call('HINCRBY', m, 'v', 1))
+end
+local live = redis.call('ZRANGEBYSCORE', x, '(' .. now, '+inf')
+local out = { version }
+if #live == 0 then
+  redis.call('DEL', b, x)
+else
+  redis.call('PEXPIRE', b, ARGV[3])
+  redis.call('PEXPIRE', x, ARGV[3])
+  local vals = redis.call('HMGET', b, unpack(live))
+  for j = 1, #vals do
+    if vals[j] then out[#out + 1] = vals[j] end
+  end
+end
+return out
+";
+
+/// Removes every binding, expired ones included; returns how many. KEYS: b,
+/// x, m.
+const REMOVE_ALL_SCRIPT: &str = r"
+local n = redis.call('HLEN', KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[2])
+if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('HINCRBY', KEYS[3], 'v', 1) end
+return n
+";
+
+/// Trims the expired bindings of one AOR; returns how many. KEYS: b, x, m.
+/// ARGV: now.
+const PURGE_SCRIPT: &str = r"
+local dead = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+if #dead == 0 then return 0 end
+redis.call('HDEL', KEYS[1], unpack(dead))
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[2]) == 0 then redis.call('DEL', KEYS[1], KEYS[2]) end
+if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('HINCRBY', KEYS[3], 'v', 1) end
+return #dead
+";
+
+/// Timeouts and backoff of a [`RedisStore`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RedisOptions {
+    /// Connecting, including the handshake. Default 500 ms.
+    pub connect_timeout: Duration,
+    /// Each read and each write on the socket. Default 500 ms.
+    pub io_timeout: Duration,
+    /// The wait after a failed connect before the next attempt; doubled
+    /// after each further failure up to [`RedisOptions::max_backoff`].
+    /// Default 100 ms.
+    pub backoff: Duration,
+    /// The longest wait between connect attempts. Default 2 s.
+    pub max_backoff: Duration,
+}
+
+impl Default for RedisOptions {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_millis(500),
+            io_timeout: Duration::from_millis(500),
+            backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(2),
+        }
+    }
+}
+
+/// A location service in Redis, shared by any number of sipkit nodes (see
+/// the module docs for the layout and the commands per request).
+pub struct RedisStore {
+    client: redis::Client,
+    shown: String,
+    options: RedisOptions,
+    link: Mutex<Link>,
+    /// The latest `now` a caller passed in, for the backoff of the methods
+    /// that take none.
+    last_now: AtomicU64,
+    read: Script,
+    apply: Script,
+    remove_all: Script,
+    purge: Script,
+}
+
+/// The connection, or when it failed and when to try again.
+#[derive(Default)]
+struct Link {
+    conn: Option<Connection>,
+    failures: u32,
+    retry_at: UnixMs,
+    last_error: String,
+}
+
+/// Whether an operation may run twice (a read) or must not (a write).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    Once,
+    Never,
+}
+
+impl RedisStore {
+    /// How long the keys of an AOR outlive its latest binding: covers clock
+    /// differences between the nodes and Redis. Bindings are judged by their
+    /// `expires_at`, never by the key TTL, so this only delays garbage
+    /// collection.
+    pub const KEY_GRACE_MS: u64 = 60_000;
+
+    /// How many times an update reads, decides and tries to write before it
+    /// gives up with [`Error::Contended`] when other nodes keep writing the
+    /// same AOR in between.
+    pub const MAX_ATTEMPTS: u32 = 16;
+
+    /// Connects to the Redis server of `url` (`redis://[user:password@]HOST:PORT/DB`,
+    /// `redis+unix:///path?db=N`) with the default [`RedisOptions`], and
+    /// checks that it answers.
+    ///
+    /// # Errors
+    /// [`Error::Redis`] when the URL is invalid or the server cannot be
+    /// reached or refuses the connection.
+    pub fn open(url: &str) -> Result<Self> {
+        Self::open_with(url, RedisOptions::default())
+    }
+
+    /// Like [`RedisStore::open`], with the given timeouts and backoff.
+    ///
+    /// # Errors
+    /// As [`RedisStore::open`].
+    pub fn open_with(url: &str, options: RedisOptions) -> Result<Self> {
+        let client = redis::Client::open(url)?;
+        let store = Self {
+            client,
+            shown: redact(url),
+            options,
+            link: Mutex::new(Link::default()),
+            last_now: AtomicU64::new(0),
+            read: Script::new(READ_SCRIPT),
+            apply: Script::new(APPLY_SCRIPT),
+            remove_all: Script::new(REMOVE_ALL_SCRIPT),
+            purge: Script::new(PURGE_SCRIPT),
+        };
+        let conn = store.connect()?;
+        store.lock().conn = Some(conn);
+        Ok(store)
+    }
+
+    /// The URL this store was opened on, password hidden.
+    pub fn url(&self) -> &str {
+        &self.shown
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Link> {
+        // A panic while the link is held leaves at worst a connection in an
+        // unknown state; the next error drops it.
+        self.link.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn connect(&self) -> RedisResult<Connection> {
+        let mut conn = self
+            .client
+            .get_connection_with_timeout(self.options.connect_timeout)?;
+        conn.set_read_timeout(Some(self.options.io_timeout))?;
+        conn.set_write_timeout(Some(self.options.io_timeout))?;
+        redis::cmd("PING").query::<()>(&mut conn)?;
+        Ok(conn)
+    }
+
+    /// Runs `f` on the connection, connecting first when there is none (and
+    /// the backoff allows). Any error drops the connection; a `Retry::Once`
+    /// operation that failed on a connection made earlier runs once more on
+    /// a new one.
+    fn with_conn<T>(
+        &self,
+        now: Option<UnixMs>,
+        retry: Retry,
+        mut f: impl FnMut(&mut Connection) -> RedisResult<T>,
+    ) -> Result<T> {
+        let now = match now {
+            Some(now) => UnixMs(self.last_now.fetch_max(now.0, Ordering::Relaxed).max(now.0)),
+            None => UnixMs(self.last_now.load(Ordering::Relaxed)),
+        };
+        let mut link = self.lock();
+        let mut may_retry = retry == Retry::Once && link.conn.is_some();
+        loop {
+            let conn = match &mut link.conn {
+                Some(conn) => conn,
+                None => {
+                    if link.failures > 0 && now < link.retry_at {
+                        return Err(Error::RedisUnavailable {
+                            retry_in_ms: link.retry_at.0 - now.0,
+                            last_error: link.last_error.clone(),
+                        });
+                    }
+                    match self.connect() {
+                        Ok(conn) => {
+                            link.failures = 0;
+                            link.conn.insert(conn)
+                        }
+                        Err(e) => {
+                            link.failures = link.failures.saturating_add(1);
+                            link.retry_at =
+                                now.plus_millis(backoff_ms(&self.options, link.failures));
+                            link.last_error = e.to_string();
+                            return Err(e.into());
+                        }
+                    }
+                }
+            };
+            match f(conn) {
+                Ok(v) => return Ok(v),
+                Err(e) => {
+                    link.conn = None;
+                    let dead = e.is_io_error() || e.is_connection_dropped() || e.is_timeout();
+                    if may_retry && dead {
+                        may_retry = false;
+                        continue;
+                    }
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+
+    /// The version and live bindings of the AOR at `now`, in reply order.
+    fn read(&self, aor: &str, now: UnixMs) -> Result<(String, Vec<Binding>)> {
+        let keys = Keys::of(aor);
+        let now_arg = ms(now)?;
+        let raw: Vec<String> = self.with_conn(Some(now), Retry::Once, |conn| {
+            self.read
+                .key(&keys.b)
+                .key(&keys.x)
+                .key(&keys.m)
+                .arg(now_arg)
+                .invoke(conn)
+        })?;
+        let mut raw = raw.into_iter();
+        let version = raw.next().unwrap_or_else(|| "0".to_owned());
+        let mut bindings = raw.map(|r| decode(&r)).collect::<Result<Vec<_>>>()?;
+        bindings.sort_by(reply_order);
+        Ok((version, bindings))
+    }
+}
+
+/// The wait after the `failures`-th failed connect in a row, in ms.
+fn backoff_ms(options: &RedisOptions, failures: u32) -> u64 {
+    let base = u64::try_from(options.backoff.as_millis()).unwrap_or(u64::MAX);
+    let max = u64::try_from(options.max_backoff.as_millis()).unwrap_or(u64::MAX);
+    let shift = failures.saturating_sub(1).min(20);
+    base.saturating_mul(1 << shift).min(max)
+}
+
+/// The keys of one AOR.
+struct Keys {
+    b: String,
+    x: String,
+    m: String,
+}
+
+impl Keys {
+    fn of(aor: &str) -> Self {
+        Self {
+            b: format!("sk:{{{aor}}}:b"),
+            x: format!("sk:{{{aor}}}:x"),
+            m: format!("sk:{{{aor}}}:m"),
+        }
+    }
+
+    /// The keys of the AOR whose expiry ZSET is `x` (a name from SCAN).
+    fn of_expiry_key(x: &str) -> Option<Self> {
+        let stem = x.strip_suffix(":x")?;
+        Some(Self {
+            b: format!("{stem}:b"),
+            x: x.to_owned(),
+            m: format!("{stem}:m"),
+        })
+    }
+}
+
+/// One binding as stored in the AOR's hash: every field of [`Binding`], by
+/// name, so a newer sipkit can add fields that an older one ignores.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Record {
+    contact: String,
+    q: u16,
+    expires_at: u64,
+    updated_at: u64,
+    call_id: String,
+    cseq: u32,
+    source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    instance: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reg_id: Option<String>,
+}
+
+fn encode(b: &Binding) -> Result<String> {
+    let record = Record {
+        contact: b.contact.clone(),
+        q: b.q.thousandths(),
+        expires_at: b.expires_at.0,
+        updated_at: b.updated_at.0,
+        call_id: b.call_id.clone(),
+        cseq: b.cseq,
+        source: b.source.to_string(),
+        instance: b.instance.clone(),
+        reg_id: b.reg_id.clone(),
+    };
+    serde_json::to_string(&record).map_err(|e| Error::Corrupt {
+        what: "binding record",
+        value: e.to_string(),
+    })
+}
+
+fn decode(text: &str) -> Result<Binding> {
+    let corrupt = |what: &'static str, value: String| Error::Corrupt { what, value };
+    let r: Record =
+        serde_json::from_str(text).map_err(|_| corrupt("binding record", text.to_owned()))?;
+    let q = Q::new(r.q).ok_or_else(|| corrupt("q", r.q.to_string()))?;
+    let source: TransportAddr = r
+        .source
+        .parse()
+        .map_err(|_| corrupt("source address", r.source.clone()))?;
+    Ok(Binding {
+        contact: r.contact,
+        q,
+        expires_at: UnixMs(r.expires_at),
+        updated_at: UnixMs(r.updated_at),
+        call_id: r.call_id,
+        cseq: r.cseq,
+        source,
+        instance: r.instance,
+        reg_id: r.reg_id,
+    })
+}
+
+/// A timestamp as a ZSET score; refused beyond what a double holds exactly.
+fn ms(t: UnixMs) -> Result<u64> {
+    if t.0 > MAX_EXACT_MS {
+        return Err(Error::OutOfRange {
+            what: "timestamp (ms)",
+            value: t.0,
+        });
+    }
+    Ok(t.0)
+}
+
+/// The apply script's arguments after the first three, for `changes`;
+/// checked before anything is sent.
+fn ops(changes: &[Change], now: UnixMs) -> Result<Vec<String>> {
+    let mut out = Vec::with_capacity(changes.len() * 4);
+    for change in changes {
+        match change {
+            Change::Upsert(b) if b.is_live(now) => {
+                out.push("U".to_owned());
+                out.push(b.key());
+                out.push(ms(b.expires_at)?.to_string());
+                out.push(encode(b)?);
+            }
+            Change::Upsert(b) => {
+                out.push("R".to_owned());
+                out.push(b.key());
+            }
+            Change::Remove(uri) => {
+                out.push("R".to_owned());
+                out.push(contact_key(uri));
+            }
+            Change::RemoveAll => out.push("A".to_owned()),
+        }
+    }
+    Ok(out)
+}
+
+/// Hides the password of a `redis://user:password@host` URL.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***@{}", &url[..s], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("url", &self.shown)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LocationService for RedisStore {
+    fn lookup(&self, aor: &str, now: UnixMs) -> Result<Vec<Binding>> {
+        Ok(self.read(aor, now)?.1)
+    }
+
+    fn update(
+        &self,
+        aor: &str,
+        now: UnixMs,
+        decide: &mut dyn FnMut(&[Binding]) -> Plan,
+    ) -> Result<Vec<Binding>> {
+        let keys = Keys::of(aor);
+        let now_arg = ms(now)?;
+        for _ in 0..Self::MAX_ATTEMPTS {
+            let (version, current) = self.read(aor, now)?;
+            let changes = match decide(&current) {
+                Plan::Commit(changes) if !changes.is_empty() => changes,
+                Plan::Commit(_) | Plan::Abort => return Ok(current),
+            };
+            let ops = ops(&changes, now)?;
+            let after = after_state(current, &changes, now);
+            let ttl = after
+                .iter()
+                .map(|b| b.expires_at.0.saturating_sub(now.0))
+                .max()
+                .unwrap_or(0)
+                .saturating_add(Self::KEY_GRACE_MS);
+            let reply: Option<Vec<String>> = self.with_conn(Some(now), Retry::Never, |conn| {
+                let mut call = self.apply.key(&keys.b);
+                call.key(&keys.x)
+                    .key(&keys.m)
+                    .arg(now_arg)
+                    .arg(&version)
+                    .arg(ttl);
+                for op in &ops {
+                    call.arg(op);
+                }
+                call.invoke(conn)
+            })?;
+            let Some(reply) = reply else {
+                continue; // another node wrote the AOR since the read
+            };
+            let mut live = reply
+                .iter()
+                .skip(1)
+                .map(|r| decode(r))
+                .collect::<Result<Vec<_>>>()?;
+            live.sort_by(reply_order);
+            return Ok(live);
+        }
+        Err(Error::Contended {
+            aor: aor.to_owned(),
+            attempts: Self::MAX_ATTEMPTS,
+        })
+    }
+
+    fn remove_all(&self, aor: &str) -> Result<usize> {
+        let keys = Keys::of(aor);
+        self.with_conn(None, Retry::Never, |conn| {
+            self.remove_all
+                .key(&keys.b)
+                .key(&keys.x)
+                .key(&keys.m)
+                .invoke(conn)
+        })
+    }
+
+    fn purge_expired(&self, now: UnixMs) -> Result<usize> {
+        let now_arg = ms(now)?;
+        self.with_conn(Some(now), Retry::Never, |conn| {
+            self.purge.load(conn)?;
+            let mut purged = 0usize;
+            scan_expiry_keys(conn, |conn, keys| {
+                let mut pipe = redis::pipe();
+                for k in keys.iter().filter_map(|k| Keys::of_expiry_key(k)) {
+                    pipe.cmd("EVALSHA")
+                        .arg(self.purge.get_hash())
+                        .arg(3)
+                        .arg(&k.b)
+                        .arg(&k.x)
+                        .arg(&k.m)
+                        .arg(now_arg);
+                }
+                let counts: Vec<usize> = pipe.query(conn)?;
+                purged += counts.iter().sum::<usize>();
+                Ok(())
+            })?;
+            Ok(purged)
+        })
+    }
+
+    fn count(&self, now: UnixMs) -> Result<Counts> {
+        let now_arg = ms(now)?;
+        self.with_conn(Some(now), Retry::Once, |conn| {
+            let mut counts = Counts::default();
+            scan_expiry_keys(conn, |conn, keys| {
+                let mut pipe = redis::pipe();
+                for k in keys {
+                    pipe.cmd("ZCOUNT")
+                        .arg(k)
+                        .arg(format!("({now_arg}"))
+                        .arg("+inf");
+                }
+                let live: Vec<usize> = pipe.query(conn)?;
+                counts.bindings += live.iter().sum::<usize>();
+                counts.aors += live.iter().filter(|n| **n > 0).count();
+                Ok(())
+            })?;
+            Ok(counts)
+        })
+    }
+
+    fn is_known(&self, aor: &str) -> Result<bool> {
+        let keys = Keys::of(aor);
+        self.with_conn(None, Retry::Once, |conn| {
+            redis::cmd("HEXISTS").arg(&keys.m).arg("since").query(conn)
+        })
+    }
+}
+
+/// Calls `page` with every page of AOR expiry keys that SCAN returns (a key
+/// may come twice if the keyspace is rehashed meanwhile; both users are
+/// idempotent per key within one call).
+fn scan_expiry_keys(
+    conn: &mut Connection,
+    mut page: impl FnMut(&mut Connection, &[String]) -> RedisResult<()>,
+) -> RedisResult<()> {
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(EXPIRY_PATTERN)
+            .arg("COUNT")
+            .arg(SCAN_COUNT)
+            .arg("TYPE")
+            .arg("zset")
+            .query(conn)?;
+        if !keys.is_empty() {
+            page(conn, &keys)?;
+        }
+        if next == 0 {
+            return Ok(());
+        }
+        cursor = next;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_share_the_aor_hash_tag() {
+        let k = Keys::of("sip:alice@example.com");
+        assert_eq!(k.b, "sk:{sip:alice@example.com}:b");
+        assert_eq!(k.x, "sk:{sip:alice@example.com}:x");
+        assert_eq!(k.m, "sk:{sip:alice@example.com}:m");
+        let back = Keys::of_expiry_key(&k.x).unwrap();
+        assert_eq!((back.b, back.m), (k.b, k.m));
+    }
+
+    #[test]
+    fn redact_hides_the_password() {
+        assert_eq!(redact("redis://u:pw@h:6379/0"), "redis://***@h:6379/0");
+        assert_eq!(redact("redis://h:6379/0"), "redis://h:6379/0");
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let o = RedisOptions::default();
+        let f = |n| backoff_ms(&o, n);
+        assert_eq!(
+            [f(1), f(2), f(3), f(5), f(9), f(u32::MAX)],
+            [100, 200, 400, 1600, 2000, 2000]
+        );
+    }
+
+    #[test]
+    fn a_timestamp_beyond_a_double_is_refused_before_anything_is_sent() {
+        assert!(ms(UnixMs(MAX_EXACT_MS)).is_ok());
+        assert!(matches!(
+            ms(UnixMs(u64::MAX)),
+            Err(Error::OutOfRange { .. })
+        ));
+    }
+}
