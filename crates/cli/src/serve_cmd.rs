@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{bail, Context};
 use clap::Args;
 use sipkit_server::{
-    open_store_with, LocationService, ServerConfig, Service, TransportAddr, UnixMs,
+    db_for_display, open_store_with, LocationService, ServerConfig, Service, TransportAddr, UnixMs,
 };
 use sipkit_transport::{ListenSpec, Transport, TransportConfig, Transports};
 
@@ -24,15 +24,16 @@ use crate::serve_core::Core;
     after_help = "With no arguments: UDP and TCP on 127.0.0.1:5060, registrations kept in ./sipkit.db, \
 anyone may register without authentication.\n\
 Examples:\n  sipkit serve\n  sipkit serve --listen udp:0.0.0.0:5060 --listen tcp:[::1]:5060 --db /var/lib/sipkit/reg.db\n  \
-sipkit serve --config sipkit.toml\n  RUST_LOG=debug sipkit serve --db :memory:\n\
+sipkit serve --config sipkit.toml\n  RUST_LOG=debug sipkit serve --db :memory:\n  \
+sipkit serve --db redis://127.0.0.1:6379/0   (every node on the same Redis shares the bindings)\n\
 A documented example configuration is crates/server/examples/sipkit.toml."
 )]
 pub struct ServeArgs {
     /// Listen on TRANSPORT:IP:PORT (udp or tcp; IPv6 in brackets; port 0 picks a free one). Repeatable.
     #[arg(long, value_name = "SPEC")]
     pub listen: Vec<ListenSpec>,
-    /// The SQLite file of the location service, or :memory: for a store that ends with the process
-    #[arg(long, value_name = "PATH")]
+    /// The location service: a SQLite file, :memory: for a store that ends with the process, or redis://HOST:PORT/DB (also rediss://, redis+unix:///PATH) for one Redis shared by several servers
+    #[arg(long, value_name = "PATH|URL")]
     pub db: Option<String>,
     /// A TOML configuration file (see crates/server/examples/sipkit.toml)
     #[arg(long, value_name = "FILE")]
@@ -78,8 +79,12 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
 
 async fn serve(config: ServerConfig) -> anyhow::Result<u8> {
     let store: Arc<dyn LocationService> = Arc::from(
-        open_store_with(&config.db, config.db_sync)
-            .with_context(|| format!("opening the location service {:?}", config.db))?,
+        open_store_with(&config.db, config.db_sync).with_context(|| {
+            format!(
+                "opening the location service {:?}",
+                db_for_display(&config.db)
+            )
+        })?,
     );
     let now = UnixMs::from_system_time(SystemTime::now());
     let counts = store.count(now).context("reading the location service")?;
@@ -114,7 +119,7 @@ async fn serve(config: ServerConfig) -> anyhow::Result<u8> {
     let db = if config.db == ":memory:" {
         "in memory (lost on exit)".to_owned()
     } else {
-        config.db.clone()
+        db_for_display(&config.db)
     };
     say(&format!(
         "sipkit serve: listening on {}; location service {db} with {} binding(s) of {} AOR(s); Ctrl-C stops",
@@ -122,7 +127,7 @@ async fn serve(config: ServerConfig) -> anyhow::Result<u8> {
         counts.bindings,
         counts.aors
     ));
-    tracing::info!(listen = %listening.join(", "), db = %config.db, "serving");
+    tracing::info!(listen = %listening.join(", "), %db, "serving");
     let service = Service {
         store: store.clone(),
         registrar: config.registrar_config()?,

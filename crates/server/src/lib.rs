@@ -66,8 +66,8 @@ pub use registrar::{
 };
 pub use sip::{Reply, Service};
 pub use store::{
-    is_redis_url, open_store, open_store_with, Counts, DbSync, LocationService, MemoryStore,
-    RedisOptions, RedisStore, SqliteStore,
+    db_for_display, is_redis_url, open_store, open_store_with, Counts, DbSync, LocationService,
+    MemoryStore, RedisOptions, RedisStore, SqliteStore,
 };
 pub use time::UnixMs;
 pub use uri::{canonical_aor, contact_key};

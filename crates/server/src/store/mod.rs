@@ -141,6 +141,15 @@ pub fn is_redis_url(db: &str) -> bool {
         .any(|scheme| db.starts_with(scheme))
 }
 
+/// `db` as it may be printed or logged: a Redis URL's password hidden.
+pub fn db_for_display(db: &str) -> String {
+    if is_redis_url(db) {
+        self::redis::redact(db)
+    } else {
+        db.to_owned()
+    }
+}
+
 /// Keeps the live bindings, then applies the plan's changes; shared so that
 /// both stores return the same thing.
 pub(crate) fn after_state(

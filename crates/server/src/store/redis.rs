@@ -521,7 +521,7 @@ fn ops(changes: &[Change], now: UnixMs) -> Result<Vec<String>> {
 }
 
 /// Hides the password of a `redis://user:password@host` URL.
-fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => format!("{}://***@{}", &url[..s], &url[at + 1..]),
         _ => url.to_owned(),

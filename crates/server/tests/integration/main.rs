@@ -59,6 +59,7 @@ macro_rules! for_each_store {
 mod config;
 mod durability;
 mod redirect;
+mod redis_server;
 mod redis_store;
 mod registrar;
 mod store;
