@@ -58,6 +58,7 @@ macro_rules! for_each_store {
 
 mod config;
 mod durability;
+mod multinode;
 mod redirect;
 mod redis_server;
 mod redis_store;
