@@ -110,7 +110,8 @@ pub trait LocationService: Send + Sync + fmt::Debug {
 }
 
 /// Opens the store `db` names: `:memory:` is a [`MemoryStore`], a
-/// `redis://HOST:PORT/DB` URL (or `rediss://`, `redis+unix://`) a
+/// `redis://HOST:PORT/DB` URL (or `rediss://`, `redis+unix://`, or
+/// `redis+cluster://HOST:PORT,HOST:PORT` for a Redis Cluster) a
 /// [`RedisStore`], anything else the path of a [`SqliteStore`] file (created
 /// if missing).
 ///
@@ -136,9 +137,14 @@ pub fn open_store_with(db: &str, sync: DbSync) -> Result<Box<dyn LocationService
 
 /// Whether `db` names a Redis server rather than a SQLite file.
 pub fn is_redis_url(db: &str) -> bool {
-    ["redis://", "rediss://", "redis+unix://"]
-        .iter()
-        .any(|scheme| db.starts_with(scheme))
+    [
+        "redis://",
+        "rediss://",
+        "redis+unix://",
+        self::redis::CLUSTER_SCHEME,
+    ]
+    .iter()
+    .any(|scheme| db.starts_with(scheme))
 }
 
 /// `db` as it may be printed or logged: a Redis URL's password hidden.

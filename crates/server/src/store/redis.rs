@@ -78,7 +78,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use redis::{Connection, RedisResult, Script};
+use redis::{Connection, ConnectionLike, RedisResult, Script};
 
 use crate::binding::{reply_order, Binding, Change, Plan, TransportAddr, Q};
 use crate::error::{Error, Result};
@@ -93,8 +93,8 @@ const MAX_EXACT_MS: u64 = (1 << 53) - 1;
 /// SCAN page size for `count` and `purge_expired`.
 const SCAN_COUNT: usize = 500;
 
-/// The pattern of every AOR's expiry ZSET.
-const EXPIRY_PATTERN: &str = "sk:{*}:x";
+/// The key prefix of [`RedisOptions::default`].
+const DEFAULT_PREFIX: &str = "sk:";
 
 /// Read-only: the version, then the live records. KEYS: b, x, m. ARGV: now.
 const READ_SCRIPT: &str = r"#!lua flags=no-writes
@@ -204,6 +204,10 @@ pub struct RedisOptions {
     pub backoff: Duration,
     /// The longest wait between connect attempts. Default 2 s.
     pub max_backoff: Duration,
+    /// Put before every key: `sk:` (the default) gives `sk:{AOR}:b`. Letters,
+    /// digits, `:`, `_`, `-` and `.` only; deployments that share one Redis
+    /// database use different prefixes.
+    pub prefix: &'static str,
 }
 
 impl Default for RedisOptions {
@@ -213,6 +217,7 @@ impl Default for RedisOptions {
             io_timeout: Duration::from_millis(500),
             backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(2),
+            prefix: DEFAULT_PREFIX,
         }
     }
 }
@@ -220,7 +225,7 @@ impl Default for RedisOptions {
 /// A location service in Redis, shared by any number of sipkit nodes (see
 /// the module docs for the layout and the commands per request).
 pub struct RedisStore {
-    client: redis::Client,
+    target: Target,
     shown: String,
     options: RedisOptions,
     link: Mutex<Link>,
@@ -233,10 +238,35 @@ pub struct RedisStore {
     purge: Script,
 }
 
+/// Where the store connects: one server, or a Redis Cluster.
+enum Target {
+    Single(redis::Client),
+    Cluster {
+        client: redis::cluster::ClusterClient,
+        /// `redis://[user:password@]` for connections to single masters.
+        base: String,
+    },
+}
+
+/// A connection to one server or to a cluster.
+enum Conn {
+    Single(Connection),
+    Cluster(Box<redis::cluster::ClusterConnection>),
+}
+
+impl Conn {
+    fn like(&mut self) -> &mut dyn ConnectionLike {
+        match self {
+            Conn::Single(c) => c,
+            Conn::Cluster(c) => &mut **c,
+        }
+    }
+}
+
 /// The connection, or when it failed and when to try again.
 #[derive(Default)]
 struct Link {
-    conn: Option<Connection>,
+    conn: Option<Conn>,
     failures: u32,
     retry_at: UnixMs,
     last_error: String,
@@ -262,12 +292,16 @@ impl RedisStore {
     pub const MAX_ATTEMPTS: u32 = 16;
 
     /// Connects to the Redis server of `url` (`redis://[user:password@]HOST:PORT/DB`,
-    /// `redis+unix:///path?db=N`) with the default [`RedisOptions`], and
-    /// checks that it answers.
+    /// `rediss://…` when built with TLS support, `redis+unix:///path?db=N`)
+    /// or to the Redis Cluster of `redis+cluster://[user:password@]HOST:PORT[,HOST:PORT…]`
+    /// (seed nodes; database 0, the only one a cluster has) with the default
+    /// [`RedisOptions`], and checks that it answers.
     ///
     /// # Errors
     /// [`Error::Redis`] when the URL is invalid or the server cannot be
-    /// reached or refuses the connection.
+    /// reached or refuses the connection; [`Error::Corrupt`] for a key
+    /// prefix with other characters than those [`RedisOptions::prefix`]
+    /// allows.
     pub fn open(url: &str) -> Result<Self> {
         Self::open_with(url, RedisOptions::default())
     }
@@ -277,9 +311,22 @@ impl RedisStore {
     /// # Errors
     /// As [`RedisStore::open`].
     pub fn open_with(url: &str, options: RedisOptions) -> Result<Self> {
-        let client = redis::Client::open(url)?;
+        if !options
+            .prefix
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b":_-.".contains(&b))
+        {
+            return Err(Error::Corrupt {
+                what: "redis key prefix",
+                value: options.prefix.to_owned(),
+            });
+        }
+        let target = match url.strip_prefix(CLUSTER_SCHEME) {
+            Some(rest) => cluster_target(rest, &options)?,
+            None => Target::Single(redis::Client::open(url)?),
+        };
         let store = Self {
-            client,
+            target,
             shown: redact(url),
             options,
             link: Mutex::new(Link::default()),
@@ -305,14 +352,45 @@ impl RedisStore {
         self.link.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn connect(&self) -> RedisResult<Connection> {
-        let mut conn = self
-            .client
-            .get_connection_with_timeout(self.options.connect_timeout)?;
-        conn.set_read_timeout(Some(self.options.io_timeout))?;
-        conn.set_write_timeout(Some(self.options.io_timeout))?;
-        redis::cmd("PING").query::<()>(&mut conn)?;
+    fn connect(&self) -> RedisResult<Conn> {
+        let mut conn = match &self.target {
+            Target::Single(client) => Conn::Single(connect_one(client, &self.options)?),
+            Target::Cluster { client, .. } => {
+                let conn = client.get_connection()?;
+                conn.set_read_timeout(Some(self.options.io_timeout))?;
+                conn.set_write_timeout(Some(self.options.io_timeout))?;
+                Conn::Cluster(Box::new(conn))
+            }
+        };
+        redis::cmd("PING").query::<()>(conn.like())?;
         Ok(conn)
+    }
+
+    /// Runs `f` on a connection to every master: the store's own connection
+    /// for a single server, a new one to each master of a cluster.
+    fn each_master(
+        &self,
+        conn: &mut Conn,
+        mut f: impl FnMut(&mut Connection) -> RedisResult<()>,
+    ) -> RedisResult<()> {
+        let cluster = match conn {
+            Conn::Single(c) => return f(c),
+            Conn::Cluster(c) => &mut **c,
+        };
+        let Target::Cluster { base, .. } = &self.target else {
+            return Ok(());
+        };
+        let nodes: String = redis::cmd("CLUSTER").arg("NODES").query(&mut *cluster)?;
+        for addr in masters(&nodes) {
+            let client = redis::Client::open(format!("{base}{addr}"))?;
+            f(&mut connect_one(&client, &self.options)?)?;
+        }
+        Ok(())
+    }
+
+    /// The key prefix.
+    fn keys(&self, aor: &str) -> Keys {
+        Keys::of(self.options.prefix, aor)
     }
 
     /// Runs `f` on the connection, connecting first when there is none (and
@@ -323,7 +401,7 @@ impl RedisStore {
         &self,
         now: Option<UnixMs>,
         retry: Retry,
-        mut f: impl FnMut(&mut Connection) -> RedisResult<T>,
+        mut f: impl FnMut(&mut Conn) -> RedisResult<T>,
     ) -> Result<T> {
         let now = match now {
             Some(now) => UnixMs(self.last_now.fetch_max(now.0, Ordering::Relaxed).max(now.0)),
@@ -373,7 +451,7 @@ impl RedisStore {
 
     /// The version and live bindings of the AOR at `now`, in reply order.
     fn read(&self, aor: &str, now: UnixMs) -> Result<(String, Vec<Binding>)> {
-        let keys = Keys::of(aor);
+        let keys = self.keys(aor);
         let now_arg = ms(now)?;
         let raw: Vec<String> = self.with_conn(Some(now), Retry::Once, |conn| {
             self.read
@@ -381,7 +459,7 @@ impl RedisStore {
                 .key(&keys.x)
                 .key(&keys.m)
                 .arg(now_arg)
-                .invoke(conn)
+                .invoke(conn.like())
         })?;
         let mut raw = raw.into_iter();
         let version = raw.next().unwrap_or_else(|| "0".to_owned());
@@ -407,11 +485,11 @@ struct Keys {
 }
 
 impl Keys {
-    fn of(aor: &str) -> Self {
+    fn of(prefix: &str, aor: &str) -> Self {
         Self {
-            b: format!("sk:{{{aor}}}:b"),
-            x: format!("sk:{{{aor}}}:x"),
-            m: format!("sk:{{{aor}}}:m"),
+            b: format!("{prefix}{{{aor}}}:b"),
+            x: format!("{prefix}{{{aor}}}:x"),
+            m: format!("{prefix}{{{aor}}}:m"),
         }
     }
 
@@ -520,6 +598,55 @@ fn ops(changes: &[Change], now: UnixMs) -> Result<Vec<String>> {
     Ok(out)
 }
 
+/// The URL scheme of a Redis Cluster: seed nodes, comma-separated.
+pub(crate) const CLUSTER_SCHEME: &str = "redis+cluster://";
+
+/// A cluster client from what follows `redis+cluster://`.
+fn cluster_target(rest: &str, options: &RedisOptions) -> Result<Target> {
+    let (auth, hosts) = match rest.rfind('@') {
+        Some(at) => (&rest[..=at], &rest[at + 1..]),
+        None => ("", rest),
+    };
+    let hosts = hosts.trim_end_matches('/');
+    let base = format!("redis://{auth}");
+    let seeds: Vec<String> = hosts
+        .split(',')
+        .filter(|h| !h.is_empty())
+        .map(|h| format!("{base}{h}"))
+        .collect();
+    let client = redis::cluster::ClusterClient::builder(seeds)
+        .connection_timeout(options.connect_timeout)
+        .response_timeout(options.io_timeout)
+        .retries(2)
+        .build()?;
+    Ok(Target::Cluster { client, base })
+}
+
+/// A connection to one server, with the store's timeouts.
+fn connect_one(client: &redis::Client, options: &RedisOptions) -> RedisResult<Connection> {
+    let conn = client.get_connection_with_timeout(options.connect_timeout)?;
+    conn.set_read_timeout(Some(options.io_timeout))?;
+    conn.set_write_timeout(Some(options.io_timeout))?;
+    Ok(conn)
+}
+
+/// The `HOST:PORT` of every master that is not failing, from the text of
+/// CLUSTER NODES (`id host:port@cport[,hostname] flags master …`).
+fn masters(nodes: &str) -> Vec<String> {
+    nodes
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split(' ');
+            let addr = fields.nth(1)?;
+            let flags = fields.next()?;
+            let is_master = flags.split(',').any(|f| f == "master");
+            let failing = flags.split(',').any(|f| f == "fail" || f == "noaddr");
+            let addr = addr.split('@').next()?;
+            (is_master && !failing).then(|| addr.to_owned())
+        })
+        .collect()
+}
+
 /// Hides the password of a `redis://user:password@host` URL.
 pub(crate) fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -548,7 +675,7 @@ impl LocationService for RedisStore {
         now: UnixMs,
         decide: &mut dyn FnMut(&[Binding]) -> Plan,
     ) -> Result<Vec<Binding>> {
-        let keys = Keys::of(aor);
+        let keys = self.keys(aor);
         let now_arg = ms(now)?;
         for _ in 0..Self::MAX_ATTEMPTS {
             let (version, current) = self.read(aor, now)?;
@@ -574,7 +701,7 @@ impl LocationService for RedisStore {
                 for op in &ops {
                     call.arg(op);
                 }
-                call.invoke(conn)
+                call.invoke(conn.like())
             })?;
             let Some(reply) = reply else {
                 continue; // another node wrote the AOR since the read
@@ -594,35 +721,38 @@ impl LocationService for RedisStore {
     }
 
     fn remove_all(&self, aor: &str) -> Result<usize> {
-        let keys = Keys::of(aor);
+        let keys = self.keys(aor);
         self.with_conn(None, Retry::Never, |conn| {
             self.remove_all
                 .key(&keys.b)
                 .key(&keys.x)
                 .key(&keys.m)
-                .invoke(conn)
+                .invoke(conn.like())
         })
     }
 
     fn purge_expired(&self, now: UnixMs) -> Result<usize> {
         let now_arg = ms(now)?;
+        let pattern = format!("{}{{*}}:x", self.options.prefix);
         self.with_conn(Some(now), Retry::Never, |conn| {
-            self.purge.load(conn)?;
             let mut purged = 0usize;
-            scan_expiry_keys(conn, |conn, keys| {
-                let mut pipe = redis::pipe();
-                for k in keys.iter().filter_map(|k| Keys::of_expiry_key(k)) {
-                    pipe.cmd("EVALSHA")
-                        .arg(self.purge.get_hash())
-                        .arg(3)
-                        .arg(&k.b)
-                        .arg(&k.x)
-                        .arg(&k.m)
-                        .arg(now_arg);
-                }
-                let counts: Vec<usize> = pipe.query(conn)?;
-                purged += counts.iter().sum::<usize>();
-                Ok(())
+            self.each_master(conn, |conn| {
+                self.purge.load(conn)?;
+                scan_expiry_keys(conn, &pattern, |conn, keys| {
+                    let mut pipe = redis::pipe();
+                    for k in keys.iter().filter_map(|k| Keys::of_expiry_key(k)) {
+                        pipe.cmd("EVALSHA")
+                            .arg(self.purge.get_hash())
+                            .arg(3)
+                            .arg(&k.b)
+                            .arg(&k.x)
+                            .arg(&k.m)
+                            .arg(now_arg);
+                    }
+                    let counts: Vec<usize> = pipe.query(conn)?;
+                    purged += counts.iter().sum::<usize>();
+                    Ok(())
+                })
             })?;
             Ok(purged)
         })
@@ -630,29 +760,35 @@ impl LocationService for RedisStore {
 
     fn count(&self, now: UnixMs) -> Result<Counts> {
         let now_arg = ms(now)?;
+        let pattern = format!("{}{{*}}:x", self.options.prefix);
         self.with_conn(Some(now), Retry::Once, |conn| {
             let mut counts = Counts::default();
-            scan_expiry_keys(conn, |conn, keys| {
-                let mut pipe = redis::pipe();
-                for k in keys {
-                    pipe.cmd("ZCOUNT")
-                        .arg(k)
-                        .arg(format!("({now_arg}"))
-                        .arg("+inf");
-                }
-                let live: Vec<usize> = pipe.query(conn)?;
-                counts.bindings += live.iter().sum::<usize>();
-                counts.aors += live.iter().filter(|n| **n > 0).count();
-                Ok(())
+            self.each_master(conn, |conn| {
+                scan_expiry_keys(conn, &pattern, |conn, keys| {
+                    let mut pipe = redis::pipe();
+                    for k in keys {
+                        pipe.cmd("ZCOUNT")
+                            .arg(k)
+                            .arg(format!("({now_arg}"))
+                            .arg("+inf");
+                    }
+                    let live: Vec<usize> = pipe.query(conn)?;
+                    counts.bindings += live.iter().sum::<usize>();
+                    counts.aors += live.iter().filter(|n| **n > 0).count();
+                    Ok(())
+                })
             })?;
             Ok(counts)
         })
     }
 
     fn is_known(&self, aor: &str) -> Result<bool> {
-        let keys = Keys::of(aor);
+        let keys = self.keys(aor);
         self.with_conn(None, Retry::Once, |conn| {
-            redis::cmd("HEXISTS").arg(&keys.m).arg("since").query(conn)
+            redis::cmd("HEXISTS")
+                .arg(&keys.m)
+                .arg("since")
+                .query(conn.like())
         })
     }
 }
@@ -662,6 +798,7 @@ impl LocationService for RedisStore {
 /// idempotent per key within one call).
 fn scan_expiry_keys(
     conn: &mut Connection,
+    pattern: &str,
     mut page: impl FnMut(&mut Connection, &[String]) -> RedisResult<()>,
 ) -> RedisResult<()> {
     let mut cursor: u64 = 0;
@@ -669,7 +806,7 @@ fn scan_expiry_keys(
         let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
             .arg(cursor)
             .arg("MATCH")
-            .arg(EXPIRY_PATTERN)
+            .arg(pattern)
             .arg("COUNT")
             .arg(SCAN_COUNT)
             .arg("TYPE")
@@ -691,12 +828,21 @@ mod tests {
 
     #[test]
     fn keys_share_the_aor_hash_tag() {
-        let k = Keys::of("sip:alice@example.com");
+        let k = Keys::of("sk:", "sip:alice@example.com");
         assert_eq!(k.b, "sk:{sip:alice@example.com}:b");
         assert_eq!(k.x, "sk:{sip:alice@example.com}:x");
         assert_eq!(k.m, "sk:{sip:alice@example.com}:m");
         let back = Keys::of_expiry_key(&k.x).unwrap();
         assert_eq!((back.b, back.m), (k.b, k.m));
+    }
+
+    #[test]
+    fn masters_are_read_from_cluster_nodes() {
+        let text = "a1 127.0.0.1:7001@17001 myself,master - 0 0 1 connected 0-5460\n\
+b2 127.0.0.1:7002@17002,host master - 0 1 2 connected 5461-10922\n\
+c3 127.0.0.1:7003@17003 slave a1 0 1 1 connected\n\
+d4 127.0.0.1:7004@17004 master,fail - 0 1 3 disconnected\n";
+        assert_eq!(masters(text), ["127.0.0.1:7001", "127.0.0.1:7002"]);
     }
 
     #[test]

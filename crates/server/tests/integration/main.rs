@@ -16,7 +16,9 @@
 /// test per store: `memory::NAME` on a fresh [`MemoryStore`] and
 /// `sqlite::NAME` on a fresh [`SqliteStore`] file in its own temp dir, and
 /// `redis::NAME` on a [`RedisStore`] of a `redis-server` the test starts on
-/// a free loopback port (see [`util::RedisServer`]).
+/// a free loopback port (see [`util::RedisServer`]); and, in one test
+/// `redis_cluster::every_function_of_the_module`, each of them against a
+/// three-master Redis Cluster on loopback ([`util::RedisCluster`]).
 ///
 /// [`MemoryStore`]: sipkit_server::MemoryStore
 /// [`SqliteStore`]: sipkit_server::SqliteStore
@@ -52,6 +54,25 @@ macro_rules! for_each_store {
                     super::$name(&store);
                 }
             )*
+        }
+        /// The same functions against a three-master Redis Cluster created
+        /// once for the module (creating one takes seconds): one test, each
+        /// function on its own key prefix.
+        mod redis_cluster {
+            #[test]
+            fn every_function_of_the_module() {
+                let Some(cluster) = crate::util::RedisCluster::start(module_path!()) else {
+                    return;
+                };
+                $(
+                    let options = sipkit_server::RedisOptions {
+                        prefix: concat!(stringify!($name), ":"),
+                        ..sipkit_server::RedisOptions::default()
+                    };
+                    let store = sipkit_server::RedisStore::open_with(&cluster.url(), options).unwrap();
+                    super::$name(&store);
+                )*
+            }
         }
     };
 }

@@ -14,7 +14,7 @@ use sipkit_server::{
     RegisterContact, RegistrarConfig, UnixMs,
 };
 
-use crate::util::{reg, RedisServer, T0};
+use crate::util::{reg, RedisCluster, RedisServer, T0};
 
 const USERS: [&str; 2] = ["alice", "bob"];
 const HOSTS: [&str; 3] = ["192.0.2.1", "192.0.2.2:5070", "[2001:db8::3]"];
@@ -149,16 +149,45 @@ fn three_redis_nodes_answer_as_one_node() {
         return;
     };
     let url = server.url();
-    let nodes: Vec<RedisStore> = (0..3).map(|_| RedisStore::open(&url).unwrap()).collect();
-    let admin = std::cell::RefCell::new(
-        ::redis::Client::open(url.as_str())
-            .unwrap()
-            .get_connection()
-            .unwrap(),
-    );
-    proptest!(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() },
+    let admin = ::redis::Client::open(url.as_str()).unwrap();
+    let admin = std::cell::RefCell::new(admin.get_connection().unwrap());
+    answer_as_one_node(&url, 64, || {
+        ::redis::cmd("FLUSHDB")
+            .query::<()>(&mut *admin.borrow_mut())
+            .unwrap();
+    });
+}
+
+/// The same against a three-master Redis Cluster: the AORs land on
+/// different masters.
+#[test]
+fn three_nodes_on_a_redis_cluster_answer_as_one_node() {
+    let Some(cluster) = RedisCluster::start("multinode") else {
+        return;
+    };
+    let url = cluster.url();
+    let admin = ::redis::cluster::ClusterClient::new(vec![url
+        .replace("redis+cluster://", "redis://")
+        .split(',')
+        .next()
+        .unwrap()
+        .to_owned()])
+    .unwrap();
+    let admin = std::cell::RefCell::new(admin.get_connection().unwrap());
+    answer_as_one_node(&url, 16, || {
+        ::redis::cmd("FLUSHALL")
+            .query::<()>(&mut *admin.borrow_mut())
+            .unwrap();
+    });
+}
+
+/// Runs `cases` random sequences through three stores on `url`, calling
+/// `flush` before each.
+fn answer_as_one_node(url: &str, cases: u32, flush: impl Fn()) {
+    let nodes: Vec<RedisStore> = (0..3).map(|_| RedisStore::open(url).unwrap()).collect();
+    proptest!(ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() },
         |(ops in prop::collection::vec(op(), 1..40))| {
-        ::redis::cmd("FLUSHDB").query::<()>(&mut *admin.borrow_mut()).unwrap();
+        flush();
         same_answers(&MemoryStore::new(), &nodes, &ops);
     });
 }

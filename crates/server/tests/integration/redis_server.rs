@@ -124,21 +124,7 @@ pub fn free_port() -> u16 {
 
 /// Polls (bounded: 10 s) until the server on `port` answers PING.
 fn wait_for_pong(port: u16) -> bool {
-    for _ in 0..1000 {
-        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
-            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-            let mut buf = [0u8; 16];
-            if s.write_all(b"PING\r\n").is_ok() {
-                if let Ok(n) = s.read(&mut buf) {
-                    if buf[..n].starts_with(b"+PONG") {
-                        return true;
-                    }
-                }
-            }
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    false
+    wait_for(port, b"PING\r\n", b"+PONG")
 }
 
 /// redis-server's working dir, removed when dropped.
@@ -165,4 +151,87 @@ impl Drop for ScratchDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// A Redis Cluster of three masters (no replicas) on loopback, created with
+/// `redis-cli --cluster create`; every node killed when dropped.
+#[derive(Debug)]
+pub struct RedisCluster {
+    nodes: Vec<RedisServer>,
+}
+
+impl RedisCluster {
+    /// Starts three cluster-enabled servers, joins them, and waits (bounded)
+    /// until every node reports `cluster_state:ok`. `None` as
+    /// [`RedisServer::start`] when Redis is not installed.
+    pub fn start(tag: &str) -> Option<Self> {
+        let mut nodes = Vec::new();
+        for i in 0..3 {
+            let bus = free_port().to_string();
+            let node = RedisServer::start_with(
+                &format!("{tag}-{i}"),
+                &[
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                    "--cluster-port",
+                    &bus,
+                ],
+            )?;
+            nodes.push(node);
+        }
+        let addrs: Vec<String> = nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect();
+        let status = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&addrs)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("redis-cli runs (package redis-tools)");
+        assert!(status.success(), "redis-cli --cluster create failed");
+        for node in &nodes {
+            assert!(
+                wait_for(node.port, b"CLUSTER INFO\r\n", b"cluster_state:ok"),
+                "the cluster did not come up on port {}",
+                node.port
+            );
+        }
+        Some(Self { nodes })
+    }
+
+    /// `redis+cluster://127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3`.
+    pub fn url(&self) -> String {
+        let hosts: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect();
+        format!("redis+cluster://{}", hosts.join(","))
+    }
+}
+
+/// Polls (bounded: 10 s) until the server on `port` answers `command` with
+/// a reply containing `want`.
+fn wait_for(port: u16, command: &[u8], want: &[u8]) -> bool {
+    for _ in 0..1000 {
+        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+            let mut buf = [0u8; 4096];
+            if s.write_all(command).is_ok() {
+                if let Ok(n) = s.read(&mut buf) {
+                    if buf[..n].windows(want.len()).any(|w| w == want) {
+                        return true;
+                    }
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
 }
