@@ -1,15 +1,35 @@
 //! The shared location service: Redis, for several `sipkit serve` nodes.
 //!
+//! # URLs
+//!
+//! * `redis://[USER:PASSWORD@]HOST:PORT/DB` — one Redis server (or a
+//!   primary behind a virtual IP); `rediss://` the same over TLS, when the
+//!   `redis` crate is built with a TLS feature (this build is not: such a URL
+//!   is refused with an error at start-up); `redis+unix:///PATH?db=N` over a
+//!   Unix socket.
+//! * `redis+cluster://[USER:PASSWORD@]HOST:PORT[,HOST:PORT…]` — a Redis
+//!   Cluster, given by seed nodes (database 0, the only one a cluster has).
+//!   Requests follow MOVED/ASK redirections; the AOR's keys share one slot.
+//!
 //! # Data layout (Redis ≥ 7.0, Redis Cluster safe)
 //!
 //! Three keys per address-of-record, all with the AOR as their hash tag so
-//! they live in one Cluster slot and one script can touch all of them:
+//! they live in one Cluster slot and one script can touch all of them (`sk:`
+//! is the default [`RedisOptions::prefix`]):
 //!
 //! | key | type | holds | expiry |
 //! |---|---|---|---|
 //! | `sk:{AOR}:b` | HASH | field = binding key ([`crate::contact_key`]), value = the whole [`Binding`] as JSON | key TTL |
 //! | `sk:{AOR}:x` | ZSET | binding key scored by `expires_at` (Unix ms) | key TTL |
 //! | `sk:{AOR}:m` | HASH | `v` = version, bumped by every write; `since` = first binding (ms) | none |
+//!
+//! The record holds every field [`Binding`] has: contact, q, `expires_at`,
+//! `updated_at`, Call-ID, CSeq, the source transport address (what
+//! `received` and the transport were), `+sip.instance` and `reg-id`. Path,
+//! the owner node and connection, and User-Agent are not fields of
+//! [`Binding`] yet; the record is JSON by field name and readers ignore
+//! fields they do not know, so they can be added without a migration and
+//! nodes of two versions can share one Redis.
 //!
 //! A binding is live while `now < expires_at`; every read takes only ZSET
 //! members scored above `now`, so an expired binding is never returned
@@ -51,10 +71,24 @@
 //! WATCH/MULTI/EXEC transaction would also work but costs the same round
 //! trips plus a WATCH, and cannot trim in the same step.
 //!
+//! # Clocks
+//!
+//! `expires_at` is absolute wall-clock time written by the node that took the
+//! REGISTER and judged by the `now` of the node that reads it, so the
+//! tolerance on expiry is the clock difference between nodes: with clocks
+//! within δ of each other (NTP keeps them within milliseconds), no binding
+//! is returned more than δ after, or withheld more than δ before, its
+//! expiry. With equal clocks expiry is exact to the millisecond (tested
+//! with injected time against a single in-memory node). Redis's own clock
+//! only drives the key TTLs, which outlast the bindings by
+//! [`RedisStore::KEY_GRACE_MS`].
+//!
 //! # Connection
 //!
-//! One synchronous connection behind a mutex, like the SQLite store's: the
-//! server's loop calls the store synchronously and the trait is synchronous.
+//! One synchronous connection behind a mutex (a cluster connection, which
+//! holds one connection per master, for `redis+cluster://`), like the SQLite
+//! store's: the server's loop calls the store synchronously and the trait is
+//! synchronous.
 //! Connect, read and write are bounded by [`RedisOptions`] timeouts, so no
 //! call blocks longer than a transaction can wait. Any error drops the
 //! connection; the next call reconnects. After a failed connect the store
@@ -63,7 +97,11 @@
 //! has passed, so a dead Redis costs one connect attempt per backoff, not
 //! one per request. Reads (the first step of an update, lookups) are
 //! retried once on a fresh connection when the old one turns out dead
-//! (Redis restarted); a write never is, since it may have been applied.
+//! (Redis restarted); a write never is, since it may have been applied. (The
+//! cluster client itself retries a command up to twice on a connection
+//! error or a redirection; should an apply script whose reply was lost run
+//! again, its version check refuses it and the update decides again on what
+//! is stored, which may answer that REGISTER 500 CSeq Out Of Order.)
 //!
 //! # Durability
 //!

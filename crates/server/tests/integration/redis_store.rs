@@ -266,3 +266,12 @@ fn open_store_picks_redis_for_a_redis_url() {
     assert!(sipkit_server::is_redis_url("rediss://h:6380/0"));
     assert!(!sipkit_server::is_redis_url("./redis.db"));
 }
+
+/// This build has no TLS: a `rediss://` URL is an error at start-up, not a
+/// silent plain-text connection.
+#[test]
+fn rediss_without_tls_support_is_refused_at_start_up() {
+    let err = RedisStore::open("rediss://127.0.0.1:6380/0").unwrap_err();
+    assert!(matches!(err, Error::Redis(_)), "{err}");
+    assert!(err.to_string().to_lowercase().contains("tls"), "{err}");
+}
