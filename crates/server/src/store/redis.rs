@@ -3,13 +3,14 @@
 //! # URLs
 //!
 //! * `redis://[USER:PASSWORD@]HOST:PORT/DB` — one Redis server (or a
-//!   primary behind a virtual IP); `rediss://` the same over TLS, when the
-//!   `redis` crate is built with a TLS feature (this build is not: such a URL
-//!   is refused with an error at start-up); `redis+unix:///PATH?db=N` over a
-//!   Unix socket.
+//!   primary behind a virtual IP); `rediss://` the same over TLS (the
+//!   system's OpenSSL: the server's certificate must be trusted by it, e.g.
+//!   through `SSL_CERT_FILE`; a `#insecure` suffix skips verification, for
+//!   tests only); `redis+unix:///PATH?db=N` over a Unix socket.
 //! * `redis+cluster://[USER:PASSWORD@]HOST:PORT[,HOST:PORT…]` — a Redis
-//!   Cluster, given by seed nodes (database 0, the only one a cluster has).
-//!   Requests follow MOVED/ASK redirections; the AOR's keys share one slot.
+//!   Cluster, given by seed nodes (database 0, the only one a cluster has),
+//!   in plain TCP (no TLS to a cluster yet). Requests follow MOVED/ASK
+//!   redirections; the AOR's keys share one slot.
 //!
 //! # Data layout (Redis ≥ 7.0, Redis Cluster safe)
 //!

@@ -267,11 +267,62 @@ fn open_store_picks_redis_for_a_redis_url() {
     assert!(!sipkit_server::is_redis_url("./redis.db"));
 }
 
-/// This build has no TLS: a `rediss://` URL is an error at start-up, not a
-/// silent plain-text connection.
+/// `rediss://`: the whole store over TLS to a redis-server with a
+/// self-signed certificate (`#insecure`: the test's certificate is in no
+/// trust store; in service the server's certificate must be trusted by the
+/// system's OpenSSL, e.g. through `SSL_CERT_FILE`).
 #[test]
-fn rediss_without_tls_support_is_refused_at_start_up() {
-    let err = RedisStore::open("rediss://127.0.0.1:6380/0").unwrap_err();
-    assert!(matches!(err, Error::Redis(_)), "{err}");
-    assert!(err.to_string().to_lowercase().contains("tls"), "{err}");
+fn rediss_runs_the_store_over_tls() {
+    let dir = crate::util::TempDir::new("tls");
+    let (cert, key) = (dir.file("cert.pem"), dir.file("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl runs (package openssl)");
+    assert!(made.success(), "openssl req failed");
+    let tls_port = free_port().to_string();
+    let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let Some(server) = RedisServer::start_with(
+        "tls",
+        &[
+            "--tls-port",
+            &tls_port,
+            "--tls-cert-file",
+            cert,
+            "--tls-key-file",
+            key,
+            "--tls-ca-cert-file",
+            cert,
+            "--tls-auth-clients",
+            "no",
+        ],
+    ) else {
+        return;
+    };
+    let url = format!("rediss://127.0.0.1:{tls_port}/0#insecure");
+    let store = RedisStore::open(&url).unwrap();
+    let b = binding("sip:alice@h1", T0, 600);
+    store
+        .apply(ALICE, T0, &[Change::Upsert(b.clone())])
+        .unwrap();
+    assert_eq!(store.lookup(ALICE, T0).unwrap(), vec![b.clone()]);
+    // The same data seen in plain text: it went to this server.
+    let plain = RedisStore::open(&server.url()).unwrap();
+    assert_eq!(plain.lookup(ALICE, T0).unwrap(), vec![b]);
+    // Plain text to the TLS port fails (at once, not after a hang).
+    assert!(RedisStore::open(&format!("redis://127.0.0.1:{tls_port}/0")).is_err());
 }
