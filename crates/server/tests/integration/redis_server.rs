@@ -78,6 +78,16 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}/0", self.port)
     }
 
+    /// Sends `sig` ("-STOP", "-CONT") to the server by its PID.
+    pub fn signal(&self, sig: &str) {
+        let pid = self.child.as_ref().expect("the server runs").id();
+        let ok = Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill {sig} {pid} failed");
+    }
+
     /// Kills the server (SIGKILL, by PID) and reaps it.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -209,6 +209,44 @@ fn redis_stopped_is_a_store_failure_then_the_store_reconnects_by_itself() {
     assert_eq!(store.lookup(ALICE, later).unwrap().len(), 1);
 }
 
+/// A Redis that accepts connections but never answers (SIGSTOP, as a hung
+/// or unreachable host): every call ends within the store's timeouts with
+/// an error, never hangs; when Redis answers again the store does too.
+#[test]
+// What is measured here is real elapsed time (the socket timeouts), not the
+// store's notion of time, which stays injected.
+#[allow(clippy::disallowed_methods)]
+fn redis_that_stops_answering_costs_timeouts_not_hangs() {
+    let Some(server) = RedisServer::start("hung") else {
+        return;
+    };
+    let store = RedisStore::open(&server.url()).unwrap();
+    store
+        .apply(
+            ALICE,
+            T0,
+            &[Change::Upsert(binding("sip:alice@h1", T0, 600))],
+        )
+        .unwrap();
+    server.signal("-STOP");
+    let started = std::time::Instant::now();
+    // The read times out (500 ms), is retried once on a new connection
+    // whose PING times out too (500 ms): an error after about 1 s.
+    assert!(store.lookup(ALICE, T0).is_err());
+    let took = started.elapsed();
+    // Within the backoff: no attempt at all, an error at once.
+    let fast = std::time::Instant::now();
+    assert!(matches!(
+        store.lookup(ALICE, UnixMs(T0.0 + 10)),
+        Err(Error::RedisUnavailable { .. })
+    ));
+    let fast = fast.elapsed();
+    server.signal("-CONT");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert!(fast < Duration::from_millis(100), "{fast:?}");
+    assert_eq!(store.lookup(ALICE, T0.plus_secs(5)).unwrap().len(), 1);
+}
+
 /// With `appendonly yes` a binding acknowledged before `kill -9` of Redis is
 /// there after its restart, and the store's next read reconnects without
 /// an error.
