@@ -32,7 +32,7 @@ pub struct ServeArgs {
     /// Listen on TRANSPORT:IP:PORT (udp or tcp; IPv6 in brackets; port 0 picks a free one). Repeatable.
     #[arg(long, value_name = "SPEC")]
     pub listen: Vec<ListenSpec>,
-    /// The location service: a SQLite file, :memory: for a store that ends with the process, or redis://HOST:PORT/DB (also rediss://, redis+unix:///PATH) for one Redis shared by several servers
+    /// The location service: a SQLite file, :memory: for a store that ends with the process, or redis://HOST:PORT/DB (also rediss://, redis+unix:///PATH, redis+cluster://HOST:PORT,HOST:PORT) for one Redis shared by several servers
     #[arg(long, value_name = "PATH|URL")]
     pub db: Option<String>,
     /// A TOML configuration file (see crates/server/examples/sipkit.toml)

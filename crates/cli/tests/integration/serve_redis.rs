@@ -109,6 +109,27 @@ fn redis_stopped_is_500_with_retry_after_and_service_returns_by_itself() {
         );
     }
 
+    // Under load: four clients at once, every request answered 500 with
+    // Retry-After (none lost, none hanging: each client waits at most 5 s).
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let server = node.udp;
+            s.spawn(move || {
+                let cl = Client::new(server);
+                for i in 0..25 {
+                    let r = if i % 2 == 0 {
+                        cl.ask(&register("alice", contact, &format!("load{t}"), i + 1, 600))
+                    } else {
+                        let branch = format!("load{t}-{i}");
+                        cl.ask(&request("INVITE", "sip:alice@example.com", &branch, ""))
+                    };
+                    assert_eq!(status(&r), 500, "{r}");
+                    assert_eq!(header(&r, "Retry-After"), ["5"], "{r}");
+                }
+            });
+        }
+    });
+
     redis.restart();
     // Back by itself: the node reconnects after at most its longest backoff
     // (2 s). Polled, bounded.
