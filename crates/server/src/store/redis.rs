@@ -331,16 +331,15 @@ impl RedisStore {
     pub const MAX_ATTEMPTS: u32 = 16;
 
     /// Connects to the Redis server of `url` (`redis://[user:password@]HOST:PORT/DB`,
-    /// `rediss://…` when built with TLS support, `redis+unix:///path?db=N`)
+    /// `rediss://…` over TLS, `redis+unix:///path?db=N`)
     /// or to the Redis Cluster of `redis+cluster://[user:password@]HOST:PORT[,HOST:PORT…]`
     /// (seed nodes; database 0, the only one a cluster has) with the default
     /// [`RedisOptions`], and checks that it answers.
     ///
     /// # Errors
     /// [`Error::Redis`] when the URL is invalid or the server cannot be
-    /// reached or refuses the connection; [`Error::Corrupt`] for a key
-    /// prefix with other characters than those [`RedisOptions::prefix`]
-    /// allows.
+    /// reached or refuses the connection; [`Error::Config`] for a key prefix
+    /// with other characters than those [`RedisOptions::prefix`] allows.
     pub fn open(url: &str) -> Result<Self> {
         Self::open_with(url, RedisOptions::default())
     }
@@ -355,9 +354,12 @@ impl RedisStore {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b":_-.".contains(&b))
         {
-            return Err(Error::Corrupt {
-                what: "redis key prefix",
-                value: options.prefix.to_owned(),
+            return Err(Error::Config {
+                source_name: "redis options".to_owned(),
+                message: format!(
+                    "key prefix {:?}: letters, digits, ':', '_', '-' and '.' only",
+                    options.prefix
+                ),
             });
         }
         let target = match url.strip_prefix(CLUSTER_SCHEME) {
@@ -427,7 +429,7 @@ impl RedisStore {
         Ok(())
     }
 
-    /// The key prefix.
+    /// The keys of `aor` under this store's prefix.
     fn keys(&self, aor: &str) -> Keys {
         Keys::of(self.options.prefix, aor)
     }

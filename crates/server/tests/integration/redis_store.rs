@@ -364,3 +364,13 @@ fn rediss_runs_the_store_over_tls() {
     // Plain text to the TLS port fails (at once, not after a hang).
     assert!(RedisStore::open(&format!("redis://127.0.0.1:{tls_port}/0")).is_err());
 }
+
+#[test]
+fn a_key_prefix_that_would_be_a_glob_is_refused() {
+    let options = RedisOptions {
+        prefix: "sk*:",
+        ..RedisOptions::default()
+    };
+    let err = RedisStore::open_with("redis://127.0.0.1:1/0", options).unwrap_err();
+    assert!(matches!(err, Error::Config { .. }), "{err}");
+}
