@@ -243,3 +243,42 @@ fn racing_nodes_never_let_an_older_cseq_win() {
         assert_eq!(b[0].cseq, 2 * k + 1, "round {k}: {statuses:?}");
     }
 }
+
+/// The documented clock tolerance: with node A's clock `d` ahead of true
+/// time and node B's `d` behind, a binding registered through A for 60 s is
+/// seen through B until true time + 60 s + 2d, exactly the clocks'
+/// difference late, and not a millisecond more.
+#[test]
+fn expiry_is_off_by_exactly_the_clock_difference_between_nodes() {
+    let Some(server) = RedisServer::start("skew") else {
+        return;
+    };
+    let url = server.url();
+    let (a, b) = (
+        RedisStore::open(&url).unwrap(),
+        RedisStore::open(&url).unwrap(),
+    );
+    let d = 1_500u64;
+    let t0 = T0; // true time of the REGISTER
+    let req = reg(
+        &aor(0),
+        "c",
+        1,
+        vec![RegisterContact::Uri(ContactEntry::new(
+            "sip:alice@192.0.2.1",
+        ))],
+        Some(60),
+    );
+    let out = register(UnixMs(t0.0 + d), &req, &a, &RegistrarConfig::default());
+    assert_eq!(out.status(), 200, "{out:?}");
+    let seen_by_b = |true_ms: u64| {
+        let now_b = UnixMs(true_ms - d);
+        b.lookup(&aor(0), now_b).unwrap().len()
+    };
+    let expiry = t0.plus_secs(60).0;
+    assert_eq!(seen_by_b(expiry + 2 * d - 1), 1);
+    assert_eq!(seen_by_b(expiry + 2 * d), 0);
+    // A, whose clock wrote it, sees it end on time.
+    assert_eq!(a.lookup(&aor(0), UnixMs(expiry - 1 + d)).unwrap().len(), 1);
+    assert_eq!(a.lookup(&aor(0), UnixMs(expiry + d)).unwrap().len(), 0);
+}
