@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::redis_server::RedisServer;
+use crate::redis_server::{RedisCluster, RedisServer};
 use crate::serve::{header, register, request, status, Client, Server};
 
 fn contacts(resp: &str) -> Vec<String> {
@@ -76,6 +76,25 @@ fn three_nodes_on_one_redis_share_every_binding() {
     }
     let r = b.ask(&request("INVITE", "sip:nobody@example.com", "n6", ""));
     assert_eq!(status(&r), 404, "{r}");
+}
+
+/// `--db redis+cluster://…`: two nodes on a three-master Redis Cluster.
+#[test]
+fn two_nodes_on_a_redis_cluster_share_bindings() {
+    let Some(cluster) = RedisCluster::start("serve") else {
+        return;
+    };
+    let url = cluster.url();
+    let (a, b) = (Server::start(&url, &[]), Server::start(&url, &[]));
+    let (ca, cb) = (Client::new(a.udp), Client::new(b.udp));
+    for (i, user) in ["alice", "bob", "carol", "dave"].iter().enumerate() {
+        let contact = format!("sip:{user}@192.0.2.{}", i + 1);
+        let r = ca.ask(&register(user, &contact, &format!("reg-{user}"), 1, 600));
+        assert_eq!(status(&r), 200, "{r}");
+        let uri = format!("sip:{user}@example.com");
+        let r = cb.ask(&request("INVITE", &uri, &format!("c{i}"), ""));
+        assert_eq!(contacts(&r), [format!("<{contact}>")], "{r}");
+    }
 }
 
 #[test]
