@@ -6,8 +6,14 @@
 
 mod codes;
 mod parse;
+// The redis-server helper of sipkit-server's tests, written once; not every
+// helper is used here.
+#[allow(dead_code)]
+#[path = "../../../server/tests/integration/redis_server.rs"]
+mod redis_server;
 mod serve;
 mod serve_auth;
+mod serve_redis;
 mod ua;
 mod util;
 mod web;

@@ -126,7 +126,7 @@ pub fn status(resp: &str) -> u16 {
         .unwrap_or_else(|| panic!("no status in {resp:?}"))
 }
 
-fn header<'a>(resp: &'a str, name: &str) -> Vec<&'a str> {
+pub fn header<'a>(resp: &'a str, name: &str) -> Vec<&'a str> {
     resp.lines()
         .filter_map(|l| l.split_once(':'))
         .filter(|(n, _)| n.trim().eq_ignore_ascii_case(name))
@@ -134,7 +134,7 @@ fn header<'a>(resp: &'a str, name: &str) -> Vec<&'a str> {
         .collect()
 }
 
-fn register(user: &str, contact: &str, call_id: &str, cseq: u32, expires: u32) -> String {
+pub fn register(user: &str, contact: &str, call_id: &str, cseq: u32, expires: u32) -> String {
     format!(
         "REGISTER sip:127.0.0.1 SIP/2.0\n\
 Via: SIP/2.0/UDP 127.0.0.1:PORT;branch=z9hG4bK-r{call_id}{cseq};rport\n\
@@ -149,7 +149,7 @@ Content-Length: 0\n\n"
     )
 }
 
-fn request(method: &str, uri: &str, branch: &str, extra: &str) -> String {
+pub fn request(method: &str, uri: &str, branch: &str, extra: &str) -> String {
     format!(
         "{method} {uri} SIP/2.0\n\
 Via: SIP/2.0/UDP 127.0.0.1:PORT;branch=z9hG4bK-{branch}\n\
