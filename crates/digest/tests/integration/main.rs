@@ -1,0 +1,15 @@
+//! Tests of sipkit-digest: the RFC's worked examples as vectors, the
+//! syntax of challenges and credentials, and a client answering a server.
+//! Modules are named after the RFC sections they check.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    missing_docs
+)] // test code: a panic is a failed test
+
+mod client_server;
+mod rfc2617_3_5_example;
+mod rfc7616_3_4_syntax;
+mod rfc7616_3_9_examples;
