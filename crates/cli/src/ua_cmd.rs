@@ -13,8 +13,8 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use sipkit_codes::Lang;
 use sipkit_dialog::RedirectPolicy;
-use sipkit_transport::{ListenSpec, Transport};
-use sipkit_ua::{AgentOptions, CallOptions, CallReport, Endpoint, Note, TransferOptions};
+use sipkit_transport::{ListenSpec, Now, Transport};
+use sipkit_ua::{AgentOptions, Bind, CallOptions, CallReport, Note, TransferOptions, UserAgent};
 
 /// Output format.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -229,12 +229,13 @@ impl Printer {
         Printer {
             lang: common.lang(),
             json: common.format == Format::Json,
-            start: sipkit_ua::now(),
+            start: Now::read().instant,
         }
     }
 
     fn line(&self, text: &str) {
-        let t = sipkit_ua::now()
+        let t = Now::read()
+            .instant
             .saturating_duration_since(self.start)
             .as_secs_f64();
         let line = format!("[{t:7.3}] {text}");
@@ -381,13 +382,14 @@ fn usage(msg: &str) -> u8 {
     2
 }
 
-/// Binds the endpoint for a call to `uri`: the given --listen, or UDP on the
-/// local address toward the URI's host, port 0.
-async fn endpoint_for(
+/// Binds the user agent for a call to `uri`: the given --listen, or UDP on
+/// the local address toward the URI's host, port 0.
+async fn agent_for(
     common: &UaCommon,
     uri: &str,
     proxy: Option<SocketAddr>,
-) -> anyhow::Result<Endpoint> {
+    opts: AgentOptions,
+) -> anyhow::Result<UserAgent> {
     let toward = match proxy {
         Some(p) => Some(p),
         None => sipkit_ua::resolve(uri).await.ok(),
@@ -401,8 +403,23 @@ async fn endpoint_for(
             addr: SocketAddr::new(ip, 0),
         }
     });
-    let seed = common.seed.unwrap_or_else(sipkit_ua::seed);
-    Ok(Endpoint::bind(spec.transport, spec.addr, common.advertise, toward, seed).await?)
+    let bind = Bind {
+        listen: spec,
+        advertise: common.advertise,
+        toward,
+        seed: common.seed.unwrap_or_else(sipkit_transport::seed),
+    };
+    Ok(UserAgent::bind(&bind, opts, Now::read()).await?)
+}
+
+/// The agent behind `sipkit call` and `sipkit transfer`: an unexpected
+/// INVITE is refused with 486.
+fn command_agent(lang: Lang) -> AgentOptions {
+    AgentOptions {
+        answer_code: 486,
+        lang,
+        ..AgentOptions::default()
+    }
 }
 
 fn check_uri(uri: &str, lang: Lang) -> Result<(), String> {
@@ -494,22 +511,17 @@ pub fn call(args: &CallArgs) -> anyhow::Result<u8> {
     opts.proxy = args.proxy;
     opts.lang = printer.lang;
     let report = runtime()?.block_on(async {
-        let mut ep = endpoint_for(&args.common, &uri, args.proxy).await?;
-        let listen = format!(
-            "{}:{}",
-            ep.transport().as_str().to_ascii_lowercase(),
-            ep.local_addr()
-        );
+        let ua = agent_for(&args.common, &uri, args.proxy, command_agent(printer.lang)).await?;
         printer.line(&printer.say(
             "call_start",
             &[
-                ("contact", &ep.contact("sipkit")),
+                ("contact", &ua.contact()),
                 ("uri", &uri),
-                ("listen", &listen),
+                ("listen", &ua.listen()),
             ],
         ));
         let mut notes = |n: Note| printer.note(n);
-        anyhow::Ok(sipkit_ua::call(&mut ep, &opts, &mut notes).await?)
+        anyhow::Ok(ua.call(opts, &mut notes).await?)
     })?;
     if let (Some(path), Some(text), true, Some(new)) = (
         &args.book,
@@ -562,23 +574,24 @@ pub fn transfer(args: &TransferArgs) -> anyhow::Result<u8> {
         lang: printer.lang,
     };
     let report = runtime()?.block_on(async {
-        let mut ep = endpoint_for(&args.common, &args.uri, args.proxy).await?;
-        let listen = format!(
-            "{}:{}",
-            ep.transport().as_str().to_ascii_lowercase(),
-            ep.local_addr()
-        );
+        let ua = agent_for(
+            &args.common,
+            &args.uri,
+            args.proxy,
+            command_agent(printer.lang),
+        )
+        .await?;
         printer.line(&printer.say(
             "transfer_start",
             &[
-                ("contact", &ep.contact("sipkit")),
+                ("contact", &ua.contact()),
                 ("uri", &args.uri),
                 ("target", &args.target),
-                ("listen", &listen),
+                ("listen", &ua.listen()),
             ],
         ));
         let mut notes = |n: Note| printer.note(n);
-        anyhow::Ok(sipkit_ua::transfer(&mut ep, &opts, &mut notes).await?)
+        anyhow::Ok(ua.transfer(opts, &mut notes).await?)
     })?;
     if printer.json {
         print_json(&report)?;
@@ -643,11 +656,17 @@ pub fn ua(args: &UaArgs) -> anyhow::Result<u8> {
         addr: SocketAddr::from(([127, 0, 0, 1], 5060)),
     });
     let report = runtime()?.block_on(async {
-        let seed = args.common.seed.unwrap_or_else(sipkit_ua::seed);
-        let mut ep =
-            Endpoint::bind(spec.transport, spec.addr, args.common.advertise, None, seed).await?;
+        let bind = Bind {
+            listen: spec,
+            advertise: args.common.advertise,
+            toward: None,
+            seed: args.common.seed.unwrap_or_else(sipkit_transport::seed),
+        };
+        let ua = UserAgent::bind(&bind, opts, Now::read()).await?;
+        // Listen for signals before anything is announced.
+        let signal = shutdown_signal();
         let mut notes = |n: Note| printer.note(n);
-        anyhow::Ok(sipkit_ua::run_agent(&mut ep, opts, &mut notes, shutdown_signal()).await?)
+        anyhow::Ok(ua.run_agent(&mut notes, signal).await?)
     })?;
     if printer.json {
         print_json(&report)?;
@@ -689,12 +708,16 @@ pub fn ua(args: &UaArgs) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-/// Resolves on SIGINT or SIGTERM (never, if the handlers cannot be installed).
-async fn shutdown_signal() {
-    match sipkit_transport::Shutdown::install() {
-        Ok(s) => {
-            s.wait().await;
+/// Resolves on SIGINT or SIGTERM (never, if the handlers cannot be
+/// installed); the handlers are installed at once.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    let installed = sipkit_transport::Shutdown::install();
+    async move {
+        match installed {
+            Ok(s) => {
+                s.wait().await;
+            }
+            Err(_) => std::future::pending().await,
         }
-        Err(_) => std::future::pending().await,
     }
 }

@@ -15,7 +15,6 @@
 //! table. [`run`] is the thin async shell: sockets, the clock, signals.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::future::Future;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -31,11 +30,11 @@ use sipkit_transport::Transport;
 use crate::call::choices;
 use crate::call::{future_rule, CallOptions};
 use crate::core::{host_only, EpEvent, Transmit, UaCore};
-use crate::endpoint::{now, sleep_until, Endpoint};
 use crate::report::{
     AgentCallReport, AgentReport, AttemptReport, CallReport, ContactReport, HangupReport, Note,
     RedirectReport, RegistrationReport, TransfereeReport,
 };
+use crate::transfer::TransferOptions;
 use crate::{sdp, Error, ALLOW, USER_AGENT};
 
 /// How the headless UA behaves.
@@ -270,118 +269,53 @@ pub struct Agent {
     notes: VecDeque<Note>,
     stopping: Option<String>,
     stopped: Option<String>,
+    /// What the application asked for with a [`Command`], until it is done.
+    task: Option<Task>,
+    /// An error of an input the driver could not be told of (its
+    /// `handle_*` return nothing): the run ends with it.
+    failure: Option<Error>,
 }
 
-/// Runs the UA until `shutdown` resolves, `--duration` passes or `--calls`
-/// inbound calls have ended; then un-registers and reports. The thin async
-/// shell around [`Agent`]: it reads the clock, moves bytes between the
-/// sockets and the agent, sleeps until the agent's next deadline, and
-/// turns `shutdown` into [`Agent::shutdown`].
-pub async fn run(
-    ep: &mut Endpoint,
-    opts: AgentOptions,
-    notes: &mut dyn FnMut(Note),
-    shutdown: impl Future<Output = ()>,
-) -> Result<AgentReport, Error> {
-    let listen = format!(
-        "{}:{}",
-        ep.transport().as_str().to_ascii_lowercase(),
-        ep.local_addr()
-    );
-    let mut agent = take_core(ep, opts, listen);
-    let result = match agent.start(now()) {
-        Ok(()) => drive(ep, &mut agent, notes, shutdown, |a| a.stopped().is_some()).await,
-        Err(e) => Err(e),
-    };
-    while let Some(n) = agent.poll_note() {
-        notes(n);
-    }
-    let report = agent.report();
-    give_back(ep, agent);
-    result.map(|()| report)
+/// What the application asks the agent to do, through the driver's
+/// command channel (`sipkit_transport::driver::run`) or directly with
+/// [`Agent::command`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Command {
+    /// Announce the address and, with `--register`, register (`sipkit ua`).
+    Start,
+    /// Place a call as `sipkit call` does: redirects followed, hang up
+    /// after `hold`; the agent is finished when the call has ended.
+    Call(CallOptions),
+    /// Call, REFER, follow the NOTIFYs and hang up as `sipkit transfer`
+    /// does; the agent is finished when the call has ended.
+    Transfer(TransferOptions),
+    /// Stop: un-register first when registered (a signal).
+    Shutdown(String),
 }
 
-/// An agent that owns the endpoint's protocol core while it runs (the
-/// endpoint keeps the sockets); [`give_back`] returns the core.
-fn take_core(ep: &mut Endpoint, opts: AgentOptions, listen: String) -> Agent {
-    let placeholder = UaCore::new(ep.transport(), ep.advertised(), 0);
-    let core = std::mem::replace(&mut ep.core, placeholder);
-    Agent::new(now(), core, opts, listen, crate::endpoint::resolve_blocking)
+/// The application's request in progress: which call, and how far.
+#[derive(Debug)]
+enum Task {
+    Call(CallId),
+    Transfer {
+        id: CallId,
+        opts: Box<TransferOptions>,
+        stage: Stage,
+    },
 }
 
-/// The agent behind `sipkit call` and `sipkit transfer`: user `sipkit`,
-/// an unexpected INVITE is refused with 486, texts in `lang`.
-pub(crate) fn command_agent(ep: &mut Endpoint, lang: Lang) -> Agent {
-    let opts = AgentOptions {
-        answer_code: 486,
-        lang,
-        ..AgentOptions::default()
-    };
-    let listen = format!(
-        "{}:{}",
-        ep.transport().as_str().to_ascii_lowercase(),
-        ep.local_addr()
-    );
-    take_core(ep, opts, listen)
-}
-
-/// Gives the protocol core back to the endpoint.
-pub(crate) fn give_back(ep: &mut Endpoint, agent: Agent) {
-    ep.core = agent.into_core();
-}
-
-/// Runs the agent until `done` holds.
-pub(crate) async fn drive_until(
-    ep: &mut Endpoint,
-    agent: &mut Agent,
-    notes: &mut dyn FnMut(Note),
-    done: impl Fn(&Agent) -> bool,
-) -> Result<(), Error> {
-    drive(ep, agent, notes, std::future::pending(), done).await
-}
-
-/// The shell's loop: send what the agent has to send, print its notes,
-/// stop when `done`, else wait for a datagram, the agent's next deadline or
-/// `shutdown`, and feed it to the agent with the time.
-async fn drive(
-    ep: &mut Endpoint,
-    agent: &mut Agent,
-    notes: &mut dyn FnMut(Note),
-    shutdown: impl Future<Output = ()>,
-    done: impl Fn(&Agent) -> bool,
-) -> Result<(), Error> {
-    let mut shutdown = std::pin::pin!(shutdown);
-    let mut signalled = false;
-    let mut closed = false;
-    loop {
-        while let Some(t) = agent.poll_transmit() {
-            ep.send(t).await;
-        }
-        while let Some(n) = agent.poll_note() {
-            notes(n);
-        }
-        if done(agent) {
-            return Ok(());
-        }
-        let wake = agent.poll_timeout();
-        if closed && wake.is_none() {
-            return Err(Error::Internal("the transports closed"));
-        }
-        tokio::select! {
-            msg = ep.recv(), if !closed => match msg {
-                Some(m) => agent.handle_datagram(now(), &m.bytes, m.source, m.local, m.transport)?,
-                None => {
-                    closed = true;
-                    agent.shutdown(now(), "closed");
-                }
-            },
-            () = sleep_until(wake) => agent.handle_timeout(now())?,
-            () = &mut shutdown, if !signalled => {
-                signalled = true;
-                agent.shutdown(now(), "signal");
-            }
-        }
-    }
+/// How far `sipkit transfer` is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// The INVITE is out.
+    Calling,
+    /// The REFER is out; NOTIFYs are followed.
+    Referred,
+    /// The outcome is known; BYE is out.
+    HangingUp,
+    /// Over (or the call was never answered).
+    Done,
 }
 
 impl Agent {
@@ -409,6 +343,8 @@ impl Agent {
             notes: VecDeque::new(),
             stopping: None,
             stopped: None,
+            task: None,
+            failure: None,
         }
     }
 
@@ -425,9 +361,130 @@ impl Agent {
         Ok(())
     }
 
-    /// Gives the protocol core back (the shell's endpoint keeps it after a run).
+    /// Gives the protocol core back.
     pub fn into_core(self) -> UaCore {
         self.core
+    }
+
+    /// This agent's Contact URI.
+    pub fn contact(&self) -> String {
+        self.core.contact(&self.opts.user)
+    }
+
+    /// The transport it speaks.
+    pub fn transport(&self) -> Transport {
+        self.core.transport()
+    }
+
+    /// Carries out `cmd` (see [`Command`]).
+    pub fn command(&mut self, now: Instant, cmd: Command) -> Result<(), Error> {
+        match cmd {
+            Command::Start => self.start(now)?,
+            Command::Call(opts) => {
+                let id = self.place(now, &opts, Some(opts.hold))?;
+                self.task = Some(Task::Call(id));
+            }
+            Command::Transfer(opts) => {
+                sipkit_message::Uri::parse(&opts.target)
+                    .map_err(|e| Error::BadUri(opts.target.clone(), e.to_string()))?;
+                let mut call = opts.call.clone();
+                call.lang = opts.lang;
+                let id = self.place(now, &call, None)?;
+                self.task = Some(Task::Transfer {
+                    id,
+                    opts: Box::new(opts),
+                    stage: Stage::Calling,
+                });
+            }
+            Command::Shutdown(reason) => self.shutdown(now, &reason),
+        }
+        self.advance(now)
+    }
+
+    /// True when there is nothing more to do: the agent stopped, the call
+    /// or transfer of a [`Command`] is over, or an input failed
+    /// ([`Agent::take_failure`]).
+    pub fn is_finished(&self) -> bool {
+        self.stopped.is_some()
+            || self.failure.is_some()
+            || match &self.task {
+                Some(Task::Call(id)) => self.call_state(*id) == Some(CallState::Ended),
+                Some(Task::Transfer { stage, .. }) => *stage == Stage::Done,
+                None => false,
+            }
+    }
+
+    /// The error that finished the agent, if one did.
+    pub fn take_failure(&mut self) -> Option<Error> {
+        self.failure.take()
+    }
+
+    /// Keeps the error of an input whose caller cannot take it (the driver).
+    pub(crate) fn keep(&mut self, r: Result<(), Error>) {
+        if let Err(e) = r {
+            tracing::debug!(error = %e, "the agent cannot go on");
+            self.failure.get_or_insert(e);
+        }
+    }
+
+    /// Moves `sipkit transfer` on: REFER once the call is up, BYE once the
+    /// outcome is known (RFC 5589 blind transfer).
+    fn advance(&mut self, now: Instant) -> Result<(), Error> {
+        let Some(Task::Transfer { id, opts, stage }) = &self.task else {
+            return Ok(());
+        };
+        let (id, stage) = (*id, *stage);
+        let next = match stage {
+            Stage::Calling => match self.call_state(id) {
+                Some(CallState::Calling) => return Ok(()),
+                Some(CallState::Up) => {
+                    let (target, wait, no_sub) =
+                        (opts.target.clone(), opts.notify_timeout, opts.no_refer_sub);
+                    self.refer(now, id, &target, wait, no_sub)?;
+                    Stage::Referred
+                }
+                _ => Stage::Done,
+            },
+            Stage::Referred => {
+                if self.transfer_outcome(id).is_none() {
+                    return Ok(());
+                }
+                let lang = opts.lang;
+                let (outcome, _, diagnosis) = crate::transfer::diagnose(self, id, opts);
+                self.note(Note::Info {
+                    text: agent_text(
+                        lang,
+                        "transfer_outcome",
+                        &[("outcome", outcome.as_str()), ("diagnosis", &diagnosis)],
+                    ),
+                });
+                self.hangup(now, id)?;
+                Stage::HangingUp
+            }
+            Stage::HangingUp if self.call_state(id) == Some(CallState::Ended) => Stage::Done,
+            Stage::HangingUp | Stage::Done => return Ok(()),
+        };
+        if let Some(Task::Transfer { stage, .. }) = self.task.as_mut() {
+            *stage = next;
+        }
+        // A stage may be over at once (the call already ended).
+        self.advance(now)
+    }
+
+    /// The report of `sipkit transfer` (after [`Command::Transfer`]).
+    pub fn transfer_report(&self) -> Option<crate::TransferReport> {
+        match &self.task {
+            Some(Task::Transfer { id, opts, .. }) => crate::transfer::report(self, *id, opts),
+            _ => None,
+        }
+    }
+
+    /// The report of `sipkit call` (after [`Command::Call`]).
+    pub fn placed_call_report(&self) -> Option<CallReport> {
+        match &self.task {
+            Some(Task::Call(id)) => self.call_report(*id),
+            _ => None,
+        }
     }
 
     // ------------------------------------------------------------ inputs
@@ -443,7 +500,29 @@ impl Agent {
     ) -> Result<(), Error> {
         self.core
             .handle_datagram(now, bytes, source, local, transport);
-        self.process(now)
+        self.process(now)?;
+        self.advance(now)
+    }
+
+    /// A message received as `from` says, connection included (what the
+    /// driver hands over).
+    pub fn handle_received(
+        &mut self,
+        now: Instant,
+        bytes: &[u8],
+        from: sipkit_transaction::Arrival,
+    ) -> Result<(), Error> {
+        self.core.handle_received(now, bytes, from);
+        self.process(now)?;
+        self.advance(now)
+    }
+
+    /// A transmission of transaction `key` could not be sent (no route,
+    /// connection refused): the transaction fails as if it timed out.
+    pub fn handle_send_error(&mut self, now: Instant, key: &TransactionKey) -> Result<(), Error> {
+        self.core.handle_transport_error(now, key);
+        self.process(now)?;
+        self.advance(now)
     }
 
     /// Fires every deadline up to `now`: the core's, then the agent's timers.
@@ -454,7 +533,7 @@ impl Agent {
             self.on_timer(now, t)?;
             self.process(now)?;
         }
-        Ok(())
+        self.advance(now)
     }
 
     /// Stops: un-registers first when registered (waiting at most 3 s for
@@ -948,7 +1027,6 @@ impl Agent {
                 self.say("ua_send_failed", &[]);
                 self.on_timeout(now, &key, true)
             }
-            EpEvent::Deadline => Ok(()),
         }
     }
 
