@@ -27,12 +27,13 @@ use sipkit_message::{parse, HeaderName, Message, Method, Request, RequestBuilder
 use sipkit_transaction::TransactionKey;
 use sipkit_transport::Transport;
 
+use crate::auth::{Credentials, Decision, DigestState};
 use crate::call::choices;
 use crate::call::{future_rule, CallOptions};
 use crate::core::{host_only, EpEvent, Transmit, UaCore};
 use crate::report::{
-    AgentCallReport, AgentReport, AttemptReport, CallReport, ContactReport, HangupReport, Note,
-    RedirectReport, RegistrationReport, TransfereeReport,
+    AgentCallReport, AgentReport, AttemptReport, AuthReport, CallReport, ContactReport,
+    HangupReport, Note, RedirectReport, RegistrationReport, TransfereeReport,
 };
 use crate::transfer::TransferOptions;
 use crate::{sdp, Error, ALLOW, USER_AGENT};
@@ -70,6 +71,9 @@ pub struct AgentOptions {
     pub refer_response: AcceptStatus,
     /// The language of what it prints (the `[agent]` table of the knowledge base).
     pub lang: Lang,
+    /// Answer digest challenges (401/407) to REGISTER and INVITE with
+    /// these (RFC 3261 §22.2); without, a challenge ends the request.
+    pub credentials: Option<Credentials>,
 }
 
 impl Default for AgentOptions {
@@ -89,6 +93,7 @@ impl Default for AgentOptions {
             ring_timeout: Duration::from_secs(60),
             refer_response: AcceptStatus::Ok,
             lang: Lang::EN,
+            credentials: None,
         }
     }
 }
@@ -216,6 +221,11 @@ struct Outbound {
     reasons: Vec<String>,
     last: (Option<u16>, Option<String>),
     hangup: Option<HangupReport>,
+    /// The digest challenges of its INVITEs (RFC 3261 §22.2).
+    digest: DigestState,
+    auth: Option<AuthReport>,
+    /// A wrong password ended it (`stopped: auth_failed`).
+    auth_failed: bool,
 }
 
 #[derive(Debug)]
@@ -248,6 +258,8 @@ struct Registration {
     key: Option<TransactionKey>,
     unregistering: bool,
     report: RegistrationReport,
+    /// The digest challenge answered, reused by refreshes (nc + 1).
+    digest: DigestState,
 }
 
 /// Resolves a SIP URI to the address to send to. The agent calls it for a
@@ -303,6 +315,19 @@ enum Task {
         opts: Box<TransferOptions>,
         stage: Stage,
     },
+}
+
+/// What became of a final response in the digest exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AuthStep {
+    /// Not a challenge (or a 403 to a request without credentials).
+    NotMine,
+    /// Send the request again with credentials.
+    Retry,
+    /// A wrong password: the answered request was refused again.
+    Failed,
+    /// A challenge that cannot be answered (said): it ends the request.
+    Said,
 }
 
 /// How far `sipkit transfer` is.
@@ -668,7 +693,11 @@ impl Agent {
             final_uri: f.current().to_owned(),
             final_status: o.last.0,
             final_reason: o.last.1.clone(),
-            stopped: f.stopped().unwrap_or(Stop::Failed).as_str().to_owned(),
+            stopped: if o.auth_failed {
+                "auth_failed".to_owned()
+            } else {
+                f.stopped().unwrap_or(Stop::Failed).as_str().to_owned()
+            },
             redirects,
             attempts: o.attempts.clone(),
             future_requests_uri: f.future_uri().to_owned(),
@@ -676,6 +705,7 @@ impl Agent {
             permanent_address: permanent,
             call_id: c.call_id.clone(),
             hangup: o.hangup.clone(),
+            auth: o.auth.clone(),
         })
     }
 
@@ -770,6 +800,9 @@ impl Agent {
             reasons: Vec::new(),
             last: (None, None),
             hangup: None,
+            digest: DigestState::default(),
+            auth: None,
+            auth_failed: false,
         };
         let i = self.push_outbound(out, None, report);
         self.follow(now, i, Next::Try(opts.uri.clone()), 0, "")?;
@@ -1531,6 +1564,9 @@ impl Agent {
             reasons: Vec::new(),
             last: (None, None),
             hangup: None,
+            digest: DigestState::default(),
+            auth: None,
+            auth_failed: false,
         };
         let child = self.push_outbound(out, Some(i), report);
         if let Some(t) = self.calls[i].transfer.as_mut() {
@@ -1645,9 +1681,20 @@ impl Agent {
         dest: SocketAddr,
     ) -> Result<(), Error> {
         let via = self.core.via();
+        let random = self.core.random_bytes();
         let Some(o) = self.calls[i].out.as_mut() else {
             return Err(Error::Internal("an outbound call without its setup"));
         };
+        // Credentials for this Request-URI, when a challenge was answered
+        // (a retry, or the next target of a redirect: the next nc).
+        o.setup
+            .headers
+            .retain(|(n, _)| n != "Authorization" && n != "Proxy-Authorization");
+        if let Some(c) = self.opts.credentials.as_ref() {
+            if let Some((name, value)) = o.digest.header(c, "INVITE", uri, random) {
+                o.setup.headers.push((name.to_owned(), value));
+            }
+        }
         let (invite, seq) = o.setup.invite(uri, &via);
         o.provisional = false;
         o.cancel_pending = false;
@@ -1749,8 +1796,7 @@ impl Agent {
             .as_ref()
             .is_some_and(|r| r.key.as_ref() == Some(&key))
         {
-            self.on_register_response(now, &resp);
-            return Ok(());
+            return self.on_register_response(now, &resp);
         }
         if let Some(i) = self
             .calls
@@ -1828,6 +1874,9 @@ impl Agent {
             }
             return Ok(());
         }
+        if self.invite_auth(now, i, &resp)? {
+            return Ok(());
+        }
         self.timers.clear(Timer::GiveUp(CallId(i)));
         self.calls[i].report.status = Some(status);
         let parent = self.calls[i].parent;
@@ -1877,6 +1926,46 @@ impl Agent {
             });
         }
         self.follow(now, i, next, status, &reason)
+    }
+
+    /// A final response to call `i`'s INVITE in the digest exchange: true
+    /// when it was a challenge answered with a new INVITE (same Call-ID
+    /// and From tag, CSeq + 1, RFC 3261 §22.2; the transaction layer ACKed
+    /// the 401/407). A wrong password marks the call `auth_failed`; the
+    /// response then ends it as any failure does.
+    fn invite_auth(&mut self, now: Instant, i: usize, resp: &Response<'_>) -> Result<bool, Error> {
+        let Some(o) = self.calls[i].out.as_mut() else {
+            return Ok(false);
+        };
+        let mut digest = std::mem::take(&mut o.digest);
+        let mut auth = o.auth.take();
+        let step = self.auth_step(&mut digest, &mut auth, resp);
+        let dest = self.calls[i].dest;
+        let Some(o) = self.calls[i].out.as_mut() else {
+            return Ok(false);
+        };
+        o.digest = digest;
+        o.auth = auth;
+        match step {
+            AuthStep::Retry => {
+                if let Some(a) = o.attempts.last_mut() {
+                    a.status = Some(resp.status());
+                    a.reason = resp.reason().to_owned();
+                }
+                let uri = o.follower.current().to_owned();
+                let dest = match dest {
+                    Some(d) => d,
+                    None => self.dest_for(i, &uri)?,
+                };
+                self.send_invite(now, i, &uri, dest)?;
+                Ok(true)
+            }
+            AuthStep::Failed => {
+                o.auth_failed = true;
+                Ok(false)
+            }
+            AuthStep::NotMine | AuthStep::Said => Ok(false),
+        }
     }
 
     /// ACKs the 2xx of call `i`'s INVITE or re-INVITE and keeps the ACK for
@@ -2061,7 +2150,9 @@ impl Agent {
                 status: None,
                 expires: None,
                 unregister_status: None,
+                auth: None,
             },
+            digest: DigestState::default(),
         });
         let expires = self.opts.register_expires;
         self.send_register(now, expires)
@@ -2075,7 +2166,13 @@ impl Agent {
             return Ok(());
         };
         r.cseq += 1;
-        let bytes = RequestBuilder::new("REGISTER", &r.uri)
+        let random = self.core.random_bytes();
+        let authorization = self
+            .opts
+            .credentials
+            .as_ref()
+            .and_then(|c| r.digest.header(c, "REGISTER", &r.uri, random));
+        let mut b = RequestBuilder::new("REGISTER", &r.uri)
             .header(HeaderName::Via, via)
             .header(HeaderName::MaxForwards, "70")
             .header(HeaderName::From, format!("<{}>;tag={}", r.aor, r.tag))
@@ -2084,8 +2181,11 @@ impl Agent {
             .header(HeaderName::CSeq, format!("{} REGISTER", r.cseq))
             .header(HeaderName::Contact, format!("<{contact}>"))
             .header(HeaderName::Expires, expires.to_string())
-            .header(HeaderName::UserAgent, USER_AGENT)
-            .build();
+            .header(HeaderName::UserAgent, USER_AGENT);
+        if let Some((name, value)) = authorization {
+            b = b.raw_header(name, value);
+        }
+        let bytes = b.build();
         r.key = Some(self.core.send_request(now, &bytes, r.dest)?);
         let n = Note::Sent {
             method: "REGISTER".into(),
@@ -2097,22 +2197,44 @@ impl Agent {
         Ok(())
     }
 
-    fn on_register_response(&mut self, now: Instant, resp: &Response<'_>) {
-        let Some(r) = self.reg.as_mut() else { return };
+    fn on_register_response(&mut self, now: Instant, resp: &Response<'_>) -> Result<(), Error> {
+        let Some(r) = self.reg.as_mut() else {
+            return Ok(());
+        };
         let status = resp.status();
         if status < 200 {
-            return;
+            return Ok(());
         }
         r.key = None;
+        let mut digest = std::mem::take(&mut r.digest);
+        let mut auth = r.report.auth.take();
+        let step = self.auth_step(&mut digest, &mut auth, resp);
+        let Some(r) = self.reg.as_mut() else {
+            return Ok(());
+        };
+        r.digest = digest;
+        r.report.auth = auth;
+        if step == AuthStep::Retry {
+            let expires = if r.unregistering {
+                0
+            } else {
+                self.opts.register_expires
+            };
+            return self.send_register(now, expires);
+        }
         if r.unregistering {
             r.report.unregister_status = Some(status);
             self.timers.clear(Timer::Unregister);
             if let Some(reason) = self.stopping.take() {
                 self.stopped = Some(reason);
             }
-            return;
+            return Ok(());
         }
         r.report.status = Some(status);
+        if step != AuthStep::NotMine {
+            // A challenge or 403 that was said already.
+            return Ok(());
+        }
         let (key, args) = if (200..300).contains(&status) {
             let granted = resp
                 .contacts()
@@ -2129,13 +2251,128 @@ impl Agent {
                 );
             }
             ("ua_registered", args)
-        } else if status == 401 || status == 407 {
-            ("ua_digest", vec![])
         } else {
             ("ua_register_refused", vec![("status", status.to_string())])
         };
         let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
         self.say(key, &args);
+        Ok(())
+    }
+
+    // ---------------------------------------------------------- digest
+
+    /// A final response to a request of a chain with digest state `d`
+    /// (taken out of the chain) and report `auth`: answers a 401/407 when
+    /// there are credentials (RFC 3261 §22.2), and says why not when it
+    /// cannot; a second challenge to the answered request (unless stale) or
+    /// a 403 to it is a wrong password (`auth_failed`).
+    fn auth_step(
+        &mut self,
+        d: &mut DigestState,
+        auth: &mut Option<AuthReport>,
+        resp: &Response<'_>,
+    ) -> AuthStep {
+        let status = resp.status();
+        let method = resp.cseq().method.to_owned();
+        // A 403 counts only as the answer to credentials sent.
+        let refused = status == 403 && d.retried;
+        if !(status == 401 || status == 407 || refused) {
+            d.on_final();
+            if let Some(a) = auth.as_mut().filter(|a| a.outcome == "challenged") {
+                a.outcome = "authenticated".into();
+            }
+            return AuthStep::NotMine;
+        }
+        let user = self
+            .opts
+            .credentials
+            .as_ref()
+            .map_or_else(|| self.opts.user.clone(), |c| c.user.clone());
+        let explanation = sipkit_codes::explain(status, self.opts.lang)
+            .map(|e| e.summary)
+            .unwrap_or_default();
+        let report = auth.get_or_insert_with(|| AuthReport {
+            user: user.clone(),
+            realm: None,
+            algorithm: None,
+            challenges: 0,
+            outcome: String::new(),
+            status: None,
+            explanation: None,
+        });
+        let status_s = status.to_string();
+        if self.opts.credentials.is_none() {
+            report.outcome = "no_password".into();
+            report.status = Some(status);
+            report.explanation = Some(explanation);
+            self.say(
+                "auth_no_password",
+                &[("status", &status_s), ("method", &method)],
+            );
+            return AuthStep::Said;
+        }
+        let decision = if status == 403 {
+            Decision::Failed
+        } else {
+            d.on_challenge(resp)
+        };
+        if let Some((realm, algorithm)) = d.realm_and_algorithm() {
+            report.realm = Some(realm);
+            report.algorithm = Some(algorithm.to_owned());
+        }
+        report.challenges = d.answered;
+        let realm = report.realm.clone().unwrap_or_default();
+        let algorithm = report.algorithm.clone().unwrap_or_default();
+        match decision {
+            Decision::Retry { stale } => {
+                report.outcome = "challenged".into();
+                let header = d.challenge_header();
+                let key = if stale {
+                    "auth_stale"
+                } else {
+                    "auth_answering"
+                };
+                self.say(
+                    key,
+                    &[
+                        ("status", &status_s),
+                        ("header", header),
+                        ("user", &user),
+                        ("realm", &realm),
+                        ("algorithm", &algorithm),
+                        ("method", &method),
+                    ],
+                );
+                AuthStep::Retry
+            }
+            Decision::Failed => {
+                report.outcome = "auth_failed".into();
+                report.status = Some(status);
+                report.explanation = Some(explanation.clone());
+                self.say(
+                    "auth_failed",
+                    &[
+                        ("status", &status_s),
+                        ("reason", resp.reason()),
+                        ("method", &method),
+                        ("user", &user),
+                        ("realm", &realm),
+                        ("explanation", &explanation),
+                    ],
+                );
+                AuthStep::Failed
+            }
+            Decision::Unsupported(why) => {
+                report.outcome = "unsupported".into();
+                report.status = Some(status);
+                report.explanation = Some(explanation);
+                self.say(
+                    "auth_unsupported",
+                    &[("status", &status_s), ("method", &method), ("error", &why)],
+                );
+                AuthStep::Said
+            }
+        }
     }
 }
 

@@ -63,6 +63,7 @@
 //! to the `--format json` document.
 
 mod agent;
+mod auth;
 pub mod book;
 mod call;
 mod core;
@@ -72,11 +73,13 @@ mod shell;
 mod transfer;
 
 pub use agent::{reason_for, Agent, AgentOptions, CallId, CallState, Command, Resolver, Timer};
+pub use auth::Credentials;
 pub use call::CallOptions;
 pub use core::{resolve_literal, EpEvent, Transmit, UaCore};
 pub use report::{
-    AgentCallReport, AgentReport, AttemptReport, CallReport, ContactReport, HangupReport, Note,
-    NotificationReport, RedirectReport, RegistrationReport, TransferReport, TransfereeReport,
+    AgentCallReport, AgentReport, AttemptReport, AuthReport, CallReport, ContactReport,
+    HangupReport, Note, NotificationReport, RedirectReport, RegistrationReport, TransferReport,
+    TransfereeReport,
 };
 pub use shell::{local_ip_for, resolve, resolve_blocking, Bind, UserAgent};
 pub use sipkit_transport::Transport;

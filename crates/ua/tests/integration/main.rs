@@ -10,5 +10,6 @@
     missing_docs
 )] // test code: a panic is a failed test
 
+mod digest;
 mod harness;
 mod two_agents;
