@@ -59,6 +59,43 @@ impl UaCommon {
     }
 }
 
+/// Digest credentials (RFC 3261 §22): the password for `--user`.
+#[derive(Args, Debug, Clone)]
+pub struct AuthArgs {
+    /// The password to answer digest challenges (401/407) with, as --user [default: $SIPKIT_PASSWORD]
+    #[arg(long, value_name = "PW", conflicts_with = "password_file")]
+    pub password: Option<String>,
+    /// Read the password from the first line of FILE
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+}
+
+impl AuthArgs {
+    /// The password: --password, else the first line of --password-file,
+    /// else SIPKIT_PASSWORD; `None` when none is given (or it is empty).
+    fn password(&self) -> Result<Option<String>, String> {
+        let pw = match (&self.password, &self.password_file) {
+            (Some(p), _) => Some(p.clone()),
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    format!("cannot read the password file {}: {e}", path.display())
+                })?;
+                Some(text.lines().next().unwrap_or("").to_owned())
+            }
+            (None, None) => std::env::var("SIPKIT_PASSWORD").ok(),
+        };
+        Ok(pw.filter(|p| !p.is_empty()))
+    }
+
+    /// The credentials of `user`, if a password is given.
+    fn credentials(&self, user: &str) -> Result<Option<sipkit_ua::Credentials>, String> {
+        Ok(self.password()?.map(|password| sipkit_ua::Credentials {
+            user: user.to_owned(),
+            password,
+        }))
+    }
+}
+
 fn parse_lang(s: &str) -> Result<Lang, String> {
     Lang::from_tag(s).ok_or_else(|| {
         let known: Vec<&str> = Lang::all().map(Lang::tag).collect();
@@ -92,7 +129,9 @@ fn parse_secs(s: &str) -> Result<Duration, String> {
     after_help = "Follows 3xx redirects as RFC 3261 §8.1.3.4 says: the Contacts in decreasing q (equal q in the order given), \
 each as a new INVITE with the same Call-ID and From tag and a higher CSeq; stops on a loop or after --max-redirects. \
 A 302 keeps the original URI for future calls; a 301 names the new permanent address (with --book and --update it is \
-written to the address book). 305 and 380 are explained, not followed.\n\
+written to the address book). 305 and 380 are explained, not followed. \
+A 401/407 is answered once with --user and --password (or --password-file, or SIPKIT_PASSWORD): the first offered \
+algorithm of SHA-512-256, SHA-256 and MD5, qop=auth, the next CSeq; a second challenge or a 403 stops with auth_failed.\n\
 Examples:\n  sipkit call sip:bob@127.0.0.1:5070\n  sipkit call sip:bob@pbx.example.com --hold 5 --format json\n  \
 sipkit call bob --book ~/.sipkit-book --update\n\
 Exit status: 0 the call was answered, 1 it failed (the last response or the reason is printed), 2 usage error."
@@ -122,6 +161,11 @@ pub struct CallArgs {
     /// With --book: after a 301, rewrite the entries of the old URI to the new permanent address
     #[arg(long, requires = "book")]
     pub update: bool,
+    /// The user: the digest user name, and the user part of From and Contact
+    #[arg(long, value_name = "NAME", default_value = "sipkit")]
+    pub user: String,
+    #[command(flatten)]
+    pub auth: AuthArgs,
     #[command(flatten)]
     pub common: UaCommon,
 }
@@ -133,7 +177,8 @@ pub struct CallArgs {
 2xx (200, or 202 from RFC 3515 equipment: both mean accepted; or the error and what it means), every NOTIFY's sipfrag status, and the outcome: transferred, failed, no_notify or \
 refer_rejected. When no NOTIFY comes within --notify-timeout it diagnoses why from what it saw: a refused subscription \
 (Refer-Sub: false), an Expires of 0, a NOTIFY with a failure, or none at all (then the transferor's Contact is probably \
-not reachable from the transferee: NAT, firewall, transport). Then it hangs up its call (RFC 5589 blind transfer).\n\
+not reachable from the transferee: NAT, firewall, transport). Then it hangs up its call (RFC 5589 blind transfer). \
+A 401/407 to the INVITE is answered with --user and --password as `sipkit call` does.\n\
 Examples:\n  sipkit transfer sip:bob@127.0.0.1:5070 --to sip:carol@127.0.0.1:5080\n  \
 sipkit transfer sip:1001@pbx.example.com --to sip:1002@pbx.example.com --notify-timeout 60 --format json\n\
 Exit status: 0 transferred, 1 the transfer failed or its outcome is unknown, 2 usage error."
@@ -163,6 +208,11 @@ pub struct TransferArgs {
     /// Send every request to this IP:PORT (an outbound proxy)
     #[arg(long, value_name = "IP:PORT")]
     pub proxy: Option<SocketAddr>,
+    /// The user: the digest user name, and the user part of From and Contact
+    #[arg(long, value_name = "NAME", default_value = "sipkit")]
+    pub user: String,
+    #[command(flatten)]
+    pub auth: AuthArgs,
     #[command(flatten)]
     pub common: UaCommon,
 }
@@ -174,13 +224,15 @@ pub struct TransferArgs {
 --answer-delay (180 Ringing meanwhile), and acts as transferee: on REFER it answers 200 (RFC 7647 §5; --refer-response 202 to act like RFC 3515 \
 equipment), sends NOTIFY \"100 Trying\", \
 calls the Refer-To target with Referred-By, sends NOTIFY with the final status, and hangs up the old call. \
-No media is sent or received.\n\
+No media is sent or received. \
+With --password (or --password-file, or SIPKIT_PASSWORD) a 401/407 to REGISTER is answered as --user; refreshes reuse \
+the nonce (nc + 1), a stale nonce is answered again, a wrong password is reported as auth_failed.\n\
 Examples:\n  sipkit ua --listen udp:127.0.0.1:5070\n  sipkit ua --listen udp:0.0.0.0:5070 --register sip:127.0.0.1:5060 --user alice\n  \
 sipkit ua --answer 486                 # always busy\n  sipkit ua --answer-delay 3 --hangup-after 10 --calls 1 --format json\n\
 Exit status: 0 stopped normally (signal, --duration or --calls), 1 a runtime error (cannot listen, …), 2 usage error."
 )]
 pub struct UaArgs {
-    /// The user part of the Contact (and of the AOR registered)
+    /// The user part of the Contact (and of the AOR registered), and the digest user name
     #[arg(long, value_name = "USER", default_value = "sipkit")]
     pub user: String,
     /// The status to answer INVITEs with (200 to accept, 486/603/… to refuse, 180 to ring until cancelled)
@@ -189,7 +241,7 @@ pub struct UaArgs {
     /// Ring this long before answering
     #[arg(long, value_name = "SECS", default_value = "0", value_parser = parse_secs)]
     pub answer_delay: Duration,
-    /// Register to this registrar URI (e.g. sip:127.0.0.1:5060); no digest authentication yet
+    /// Register to this registrar URI (e.g. sip:127.0.0.1:5060), answering a digest challenge with --password
     #[arg(long, value_name = "URI")]
     pub register: Option<String>,
     /// The address of record to register [default: sip:USER@<registrar host>]
@@ -213,6 +265,8 @@ pub struct UaArgs {
     /// The 2xx an accepted REFER gets: 200 as RFC 7647 §5 requires, or 202 to act like legacy RFC 3515 equipment
     #[arg(long, value_name = "CODE", default_value_t = 200, value_parser = parse_refer_response)]
     pub refer_response: u16,
+    #[command(flatten)]
+    pub auth: AuthArgs,
     #[command(flatten)]
     pub common: UaCommon,
 }
@@ -414,10 +468,16 @@ async fn agent_for(
 
 /// The agent behind `sipkit call` and `sipkit transfer`: an unexpected
 /// INVITE is refused with 486.
-fn command_agent(lang: Lang) -> AgentOptions {
+fn command_agent(
+    lang: Lang,
+    user: &str,
+    credentials: Option<sipkit_ua::Credentials>,
+) -> AgentOptions {
     AgentOptions {
+        user: user.to_owned(),
         answer_code: 486,
         lang,
+        credentials,
         ..AgentOptions::default()
     }
 }
@@ -500,6 +560,10 @@ pub fn call(args: &CallArgs) -> anyhow::Result<u8> {
     if let Err(e) = check_uri(&uri, args.common.lang()) {
         return Ok(usage(&e));
     }
+    let credentials = match args.auth.credentials(&args.user) {
+        Ok(c) => c,
+        Err(e) => return Ok(usage(&e)),
+    };
     let printer = Printer::new(&args.common);
     let mut opts = CallOptions::new(&uri);
     opts.from = args.from.clone();
@@ -511,7 +575,8 @@ pub fn call(args: &CallArgs) -> anyhow::Result<u8> {
     opts.proxy = args.proxy;
     opts.lang = printer.lang;
     let report = runtime()?.block_on(async {
-        let ua = agent_for(&args.common, &uri, args.proxy, command_agent(printer.lang)).await?;
+        let agent = command_agent(printer.lang, &args.user, credentials);
+        let ua = agent_for(&args.common, &uri, args.proxy, agent).await?;
         printer.line(&printer.say(
             "call_start",
             &[
@@ -558,6 +623,10 @@ pub fn transfer(args: &TransferArgs) -> anyhow::Result<u8> {
             return Ok(usage(&e));
         }
     }
+    let credentials = match args.auth.credentials(&args.user) {
+        Ok(c) => c,
+        Err(e) => return Ok(usage(&e)),
+    };
     let printer = Printer::new(&args.common);
     let mut call = CallOptions::new(&args.uri);
     call.from = args.from.clone();
@@ -574,13 +643,8 @@ pub fn transfer(args: &TransferArgs) -> anyhow::Result<u8> {
         lang: printer.lang,
     };
     let report = runtime()?.block_on(async {
-        let ua = agent_for(
-            &args.common,
-            &args.uri,
-            args.proxy,
-            command_agent(printer.lang),
-        )
-        .await?;
+        let agent = command_agent(printer.lang, &args.user, credentials);
+        let ua = agent_for(&args.common, &args.uri, args.proxy, agent).await?;
         printer.line(&printer.say(
             "transfer_start",
             &[
@@ -633,6 +697,10 @@ pub fn ua(args: &UaArgs) -> anyhow::Result<u8> {
             return Ok(usage(&e));
         }
     }
+    let credentials = match args.auth.credentials(&args.user) {
+        Ok(c) => c,
+        Err(e) => return Ok(usage(&e)),
+    };
     crate::logging::init();
     let printer = Printer::new(&args.common);
     let opts = AgentOptions {
@@ -649,6 +717,7 @@ pub fn ua(args: &UaArgs) -> anyhow::Result<u8> {
         refer_response: sipkit_dialog::AcceptStatus::from_code(args.refer_response)
             .unwrap_or_default(),
         lang: printer.lang,
+        credentials,
         ..AgentOptions::default()
     };
     let spec = args.common.listen.unwrap_or(ListenSpec {

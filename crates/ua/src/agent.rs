@@ -396,6 +396,11 @@ impl Agent {
         self.core.contact(&self.opts.user)
     }
 
+    /// The language of its notes.
+    pub fn lang(&self) -> Lang {
+        self.opts.lang
+    }
+
     /// The transport it speaks.
     pub fn transport(&self) -> Transport {
         self.core.transport()

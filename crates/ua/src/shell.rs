@@ -88,25 +88,27 @@ impl Endpoint for Printing<'_> {
 
     fn handle_inbound(&mut self, now: Now, msg: Inbound) {
         Endpoint::handle_inbound(self.agent, now, msg);
-        self.flush();
     }
     fn handle_command(&mut self, now: Now, command: Command) {
         Endpoint::handle_command(self.agent, now, command);
-        self.flush();
     }
     fn handle_timeout(&mut self, now: Now) {
         Endpoint::handle_timeout(self.agent, now);
-        self.flush();
     }
     fn handle_send_error(&mut self, now: Now, failure: SendFailure) {
         Endpoint::handle_send_error(self.agent, now, failure);
-        self.flush();
     }
     fn poll_timeout(&mut self) -> Option<Instant> {
         Agent::poll_timeout(self.agent)
     }
+    /// Once everything is sent, the notes are printed — outside the
+    /// driver's turn, so printing never counts as a slow turn.
     fn poll_transmit(&mut self) -> Option<Transmit> {
-        Agent::poll_transmit(self.agent)
+        let t = Agent::poll_transmit(self.agent);
+        if t.is_none() {
+            self.flush();
+        }
+        t
     }
     fn is_finished(&self) -> bool {
         Agent::is_finished(self.agent)
@@ -231,6 +233,11 @@ impl UserAgent {
             let _ = tx.send(Command::Shutdown("signal".into())).await;
             std::future::pending::<()>().await;
         };
+        // The knowledge base is parsed on first use: before the loop, so
+        // that the first turn with a response is not a slow one.
+        let lang = agent.lang();
+        let _ = sipkit_codes::agent_text(lang, "listening", &[]);
+        let _ = sipkit_codes::explain(200, lang);
         let mut ep = Printing {
             agent: &mut agent,
             notes,
