@@ -198,6 +198,9 @@ struct Transferor {
     subscriber: ReferSubscriber,
     wait: Duration,
     reason: Option<String>,
+    /// What the REFER asked, to send it again after a challenge.
+    target: String,
+    no_refer_sub: bool,
 }
 
 /// What an outbound call keeps: its INVITE chain and redirects (RFC 3261
@@ -245,6 +248,11 @@ struct Call {
     parent: Option<usize>,
     out: Option<Box<Outbound>>,
     report: AgentCallReport,
+    /// The digest challenge of its in-dialog requests (REFER, BYE).
+    dialog_digest: DigestState,
+    /// The dialog as it was when its BYE went out (the BYE ends it), to
+    /// send the BYE again after a challenge; kept only with credentials.
+    before_bye: Option<Dialog>,
 }
 
 #[derive(Debug)]
@@ -865,6 +873,11 @@ impl Agent {
         let (Some(d), Some(dest)) = (c.dialog.as_mut(), c.dest) else {
             return Err(Error::Internal("the call has no dialog"));
         };
+        let random = self.core.random_bytes();
+        let authorization = self.opts.credentials.as_ref().and_then(|cr| {
+            c.dialog_digest
+                .header(cr, "REFER", &d.request_target().0, random)
+        });
         let (b, seq) = d.request("REFER", &via)?;
         let local = d.local_party().to_owned();
         let referred_by = local.split(";tag=").next().unwrap_or(&local).to_owned();
@@ -875,6 +888,9 @@ impl Agent {
             .header(HeaderName::Supported, "norefersub");
         if no_refer_sub {
             b = b.raw_header("Refer-Sub", "false");
+        }
+        if let Some((name, value)) = authorization {
+            b = b.raw_header(name, value);
         }
         let bytes = b.build();
         let uri = d.request_target().0;
@@ -887,6 +903,8 @@ impl Agent {
             subscriber,
             wait: notify_wait,
             reason: None,
+            target: target.to_owned(),
+            no_refer_sub,
         });
         self.note(Note::Sent {
             method: "REFER".into(),
@@ -1253,6 +1271,8 @@ impl Agent {
             parent: None,
             out: None,
             report,
+            dialog_digest: DigestState::default(),
+            before_bye: None,
         };
         let i = self.calls.len();
         if code >= 300 {
@@ -1604,6 +1624,8 @@ impl Agent {
             parent,
             out: Some(Box::new(out)),
             report,
+            dialog_digest: DigestState::default(),
+            before_bye: None,
         });
         i
     }
@@ -1808,6 +1830,9 @@ impl Agent {
             .iter()
             .position(|c| c.bye_key.as_ref() == Some(&key))
         {
+            if status >= 200 && self.dialog_auth(i, &resp) == AuthStep::Retry {
+                return self.send_bye_again(now, i);
+            }
             if status >= 200 {
                 if let Some(d) = self.calls[i].dialog.as_mut() {
                     d.on_response(&resp);
@@ -1830,6 +1855,14 @@ impl Agent {
             .iter()
             .position(|c| c.referring.as_ref().is_some_and(|r| r.key == key))
         {
+            if status >= 200 && self.dialog_auth(i, &resp) == AuthStep::Retry {
+                // RFC 3261 §22.2: the REFER again, CSeq + 1, with credentials.
+                let Some(r) = self.calls[i].referring.as_ref() else {
+                    return Ok(());
+                };
+                let (target, wait, no_sub) = (r.target.clone(), r.wait, r.no_refer_sub);
+                return self.refer(now, CallId(i), &target, wait, no_sub);
+            }
             let mut waiting = None;
             if let Some(r) = self.calls[i].referring.as_mut() {
                 if status >= 200 && r.reason.is_none() {
@@ -2104,18 +2137,31 @@ impl Agent {
 
     fn send_bye(&mut self, now: Instant, i: usize) -> Result<(), Error> {
         let via = self.core.via();
+        let random = self.core.random_bytes();
         self.timers.clear(Timer::Hangup(CallId(i)));
         let c = &mut self.calls[i];
         let (Some(d), Some(dest)) = (c.dialog.as_mut(), c.dest) else {
             c.state = CallState::Ended;
             return Ok(());
         };
+        let uri = d.request_target().0;
+        let authorization = self
+            .opts
+            .credentials
+            .as_ref()
+            .and_then(|cr| c.dialog_digest.header(cr, "BYE", &uri, random));
         let Ok((b, seq)) = d.request("BYE", &via) else {
             c.state = CallState::Ended;
             return Ok(());
         };
-        let bytes = b.header(HeaderName::UserAgent, USER_AGENT).build();
-        let uri = d.request_target().0;
+        let mut b = b.header(HeaderName::UserAgent, USER_AGENT);
+        if let Some((name, value)) = authorization {
+            b = b.raw_header(name, value);
+        }
+        let bytes = b.build();
+        if self.opts.credentials.is_some() {
+            c.before_bye = Some(d.clone());
+        }
         d.terminate();
         c.bye_key = Some(self.core.send_request(now, &bytes, dest)?);
         c.state = CallState::Closing;
@@ -2126,6 +2172,26 @@ impl Agent {
             to: dest,
         });
         Ok(())
+    }
+
+    /// The BYE of call `i` again after a challenge (RFC 3261 §22.2): the
+    /// dialog ended with the first BYE, so it is taken as it was then (its
+    /// CSeq counted the first BYE: this one gets the next).
+    fn send_bye_again(&mut self, now: Instant, i: usize) -> Result<(), Error> {
+        if let Some(d) = self.calls[i].before_bye.take() {
+            self.calls[i].dialog = Some(d);
+        }
+        self.send_bye(now, i)
+    }
+
+    /// A final response to an in-dialog request (REFER, BYE) of call `i`
+    /// in the digest exchange of its dialog.
+    fn dialog_auth(&mut self, i: usize, resp: &Response<'_>) -> AuthStep {
+        let mut digest = std::mem::take(&mut self.calls[i].dialog_digest);
+        let mut auth = None;
+        let step = self.auth_step(&mut digest, &mut auth, resp);
+        self.calls[i].dialog_digest = digest;
+        step
     }
 
     // -------------------------------------------------------- registration

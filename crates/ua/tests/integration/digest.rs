@@ -29,6 +29,10 @@ struct Server {
     stale_at: Option<u32>,
     /// Granted registration expiry.
     expires: u32,
+    /// The methods challenged; others are answered 200 at once.
+    methods: &'static [&'static str],
+    /// A nonce serves one request: the next one is challenged again.
+    one_time_nonce: bool,
 }
 
 impl Server {
@@ -39,6 +43,8 @@ impl Server {
             on_bad: 401,
             stale_at: None,
             expires: 60,
+            methods: &["REGISTER", "INVITE"],
+            one_time_nonce: false,
         }
     }
 }
@@ -86,8 +92,8 @@ fn server(net: &mut Net, s: Server) -> Log {
             if method == "ACK" {
                 return;
             }
-            if method == "BYE" {
-                respond(core, now, key, req, 200, "OK", &[]);
+            if !s.methods.contains(&method.as_str()) {
+                answer_ok(core, now, key, req, s.expires);
                 return;
             }
             let creds = req
@@ -131,25 +137,38 @@ fn server(net: &mut Net, s: Server) -> Log {
                 }
                 return;
             }
-            match method.as_str() {
-                "REGISTER" => {
-                    let asked: u32 = req
-                        .header_value("Expires")
-                        .and_then(|v| v.trim().parse().ok())
-                        .unwrap_or(3600);
-                    let e = asked.min(s.expires);
-                    let contact = format!("<sip:alice@{UA}>;expires={e}");
-                    respond(core, now, key, req, 200, "OK", &[("Contact", &contact)]);
-                }
-                "INVITE" => {
-                    let contact = format!("<sip:uas@{SERVER}>");
-                    respond(core, now, key, req, 200, "OK", &[("Contact", &contact)]);
-                }
-                _ => respond(core, now, key, req, 200, "OK", &[]),
+            if s.one_time_nonce {
+                *nonce.borrow_mut() = format!("nonce-{cseq}-used");
             }
+            answer_ok(core, now, key, req, s.expires);
         }),
     );
     log
+}
+
+/// The 200 of the scripted server: a binding for REGISTER, a Contact for INVITE.
+fn answer_ok(
+    core: &mut sipkit_ua::UaCore,
+    now: std::time::Instant,
+    key: &sipkit_transaction::TransactionKey,
+    req: &sipkit_message::Request<'_>,
+    expires: u32,
+) {
+    match req.method_str() {
+        "REGISTER" => {
+            let asked: u32 = req
+                .header_value("Expires")
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(3600);
+            let contact = format!("<sip:alice@{UA}>;expires={}", asked.min(expires));
+            respond(core, now, key, req, 200, "OK", &[("Contact", &contact)]);
+        }
+        "INVITE" => {
+            let contact = format!("<sip:uas@{SERVER}>");
+            respond(core, now, key, req, 200, "OK", &[("Contact", &contact)]);
+        }
+        _ => respond(core, now, key, req, 200, "OK", &[]),
+    }
 }
 
 fn creds(password: &str) -> Option<Credentials> {
@@ -465,4 +484,76 @@ fn digest_registration_survives_a_lossy_link() {
         assert_ne!(auth.outcome, "auth_failed", "seed {seed}: {r:?}");
         assert_eq!(r.status, Some(200), "seed {seed}: {r:?}");
     }
+}
+
+/// A PBX that challenges requests inside the dialog with one-time nonces:
+/// the REFER of `sipkit transfer` is answered with credentials (next CSeq);
+/// the BYE reuses that nonce (nc 2), is challenged with a new one and sent
+/// again; the transfer goes on.
+#[test]
+fn rfc3261_22_2_refer_and_bye_in_the_dialog_are_answered_too() {
+    let mut net = Net::new(Netem::perfect());
+    let log = server(
+        &mut net,
+        Server {
+            methods: &["REFER", "BYE"],
+            one_time_nonce: true,
+            ..Server::registrar(&["SHA-256"])
+        },
+    );
+    let a = net.agent(UA, calling(PASSWORD), 1);
+    let t = sipkit_ua::TransferOptions {
+        call: CallOptions::new(&format!("sip:bob@{SERVER}")),
+        target: "sip:carol@192.0.2.30".into(),
+        notify_timeout: Duration::from_secs(2),
+        no_refer_sub: false,
+        lang: sipkit_codes::Lang::EN,
+    };
+    net.with(a, |x, now| x.command(now, Command::Transfer(t)))
+        .unwrap();
+    net.run_until(10.0);
+    assert!(net.get(a).is_finished());
+    let sent: Vec<String> = net
+        .sent(addr(UA), addr(SERVER))
+        .into_iter()
+        .map(|(_, w)| w)
+        .collect();
+    assert_eq!(
+        sent,
+        ["INVITE", "ACK", "REFER", "REFER", "BYE", "BYE"],
+        "each challenged once: {:#?} {:#?}",
+        log.borrow(),
+        net.infos(a)
+    );
+    let seen: Vec<(String, u32, bool, bool)> = log
+        .borrow()
+        .iter()
+        .map(|(m, c, cr, ok)| (m.clone(), *c, cr.is_some(), *ok))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("REFER".to_owned(), 2, false, false),
+            ("REFER".to_owned(), 3, true, true),
+            ("BYE".to_owned(), 4, true, true),
+            ("BYE".to_owned(), 5, true, true),
+        ]
+    );
+    let r = net.get(a).transfer_report().unwrap();
+    assert_eq!(r.refer_status, Some(200));
+    // The scripted PBX never notifies: the REFER was accepted all the same.
+    assert_eq!(r.diagnosis_code, "no_notify");
+    assert_eq!(r.hangup.unwrap().status, Some(200));
+    let nc: Vec<(u32, String, String)> = answers(&log)
+        .into_iter()
+        .map(|(c, _, nc, n, _)| (c, nc, n))
+        .collect();
+    assert_eq!(
+        nc,
+        [
+            (3, "00000001".into(), "nonce-1".into()),
+            (4, "00000002".into(), "nonce-1".into()),
+            (5, "00000001".into(), "nonce-3-used".into()),
+        ]
+    );
 }
