@@ -874,10 +874,15 @@ impl Agent {
             return Err(Error::Internal("the call has no dialog"));
         };
         let random = self.core.random_bytes();
-        let authorization = self.opts.credentials.as_ref().and_then(|cr| {
-            c.dialog_digest
-                .header(cr, "REFER", &d.request_target().0, random)
-        });
+        let authorization = self
+            .opts
+            .credentials
+            .as_ref()
+            .map(|cr| {
+                c.dialog_digest
+                    .headers(cr, "REFER", &d.request_target().0, random)
+            })
+            .unwrap_or_default();
         let (b, seq) = d.request("REFER", &via)?;
         let local = d.local_party().to_owned();
         let referred_by = local.split(";tag=").next().unwrap_or(&local).to_owned();
@@ -889,7 +894,7 @@ impl Agent {
         if no_refer_sub {
             b = b.raw_header("Refer-Sub", "false");
         }
-        if let Some((name, value)) = authorization {
+        for (name, value) in authorization {
             b = b.raw_header(name, value);
         }
         let bytes = b.build();
@@ -1718,7 +1723,7 @@ impl Agent {
             .headers
             .retain(|(n, _)| n != "Authorization" && n != "Proxy-Authorization");
         if let Some(c) = self.opts.credentials.as_ref() {
-            if let Some((name, value)) = o.digest.header(c, "INVITE", uri, random) {
+            for (name, value) in o.digest.headers(c, "INVITE", uri, random) {
                 o.setup.headers.push((name.to_owned(), value));
             }
         }
@@ -2149,13 +2154,14 @@ impl Agent {
             .opts
             .credentials
             .as_ref()
-            .and_then(|cr| c.dialog_digest.header(cr, "BYE", &uri, random));
+            .map(|cr| c.dialog_digest.headers(cr, "BYE", &uri, random))
+            .unwrap_or_default();
         let Ok((b, seq)) = d.request("BYE", &via) else {
             c.state = CallState::Ended;
             return Ok(());
         };
         let mut b = b.header(HeaderName::UserAgent, USER_AGENT);
-        if let Some((name, value)) = authorization {
+        for (name, value) in authorization {
             b = b.raw_header(name, value);
         }
         let bytes = b.build();
@@ -2242,7 +2248,8 @@ impl Agent {
             .opts
             .credentials
             .as_ref()
-            .and_then(|c| r.digest.header(c, "REGISTER", &r.uri, random));
+            .map(|c| r.digest.headers(c, "REGISTER", &r.uri, random))
+            .unwrap_or_default();
         let mut b = RequestBuilder::new("REGISTER", &r.uri)
             .header(HeaderName::Via, via)
             .header(HeaderName::MaxForwards, "70")
@@ -2253,7 +2260,7 @@ impl Agent {
             .header(HeaderName::Contact, format!("<{contact}>"))
             .header(HeaderName::Expires, expires.to_string())
             .header(HeaderName::UserAgent, USER_AGENT);
-        if let Some((name, value)) = authorization {
+        for (name, value) in authorization {
             b = b.raw_header(name, value);
         }
         let bytes = b.build();
@@ -2346,7 +2353,7 @@ impl Agent {
         let status = resp.status();
         let method = resp.cseq().method.to_owned();
         // A 403 counts only as the answer to credentials sent.
-        let refused = status == 403 && d.retried;
+        let refused = status == 403 && d.sent_credentials();
         if !(status == 401 || status == 407 || refused) {
             d.on_final();
             if let Some(a) = auth.as_mut().filter(|a| a.outcome == "challenged") {

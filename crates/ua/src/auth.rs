@@ -39,18 +39,26 @@ impl fmt::Debug for Credentials {
 /// calls every nonce stale would otherwise be answered forever).
 const MAX_STALE: u32 = 2;
 
+/// One kind of challenge answered: a server's (401) or a proxy's (407).
+#[derive(Debug, Clone, Default)]
+struct Answered {
+    client: Option<ClientAuth>,
+    /// The last request carried an answer to this kind of challenge.
+    retried: bool,
+    /// Stale challenges of this kind answered since the last success.
+    stale: u32,
+}
+
 /// The digest state of one chain of requests (a registration, a call's
-/// INVITEs): the challenge being answered and whether the last request
-/// was itself the answer to a challenge.
+/// INVITEs, a dialog's requests): the challenges being answered — a
+/// proxy's and the server's apart, since a request may need both (RFC
+/// 3261 §22.3) — and whether the last request answered each.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct DigestState {
-    client: Option<ClientAuth>,
-    /// The challenge came in a 407 (answer with Proxy-Authorization).
-    proxy: bool,
-    /// The last request sent answered a challenge.
-    pub(crate) retried: bool,
-    /// Stale challenges answered since the last success.
-    stale: u32,
+    www: Answered,
+    proxy: Answered,
+    /// Which kind was answered last (for the notes and the report).
+    last_proxy: bool,
     /// Challenges answered in all.
     pub(crate) answered: u32,
 }
@@ -71,6 +79,11 @@ pub(crate) enum Decision {
 }
 
 impl DigestState {
+    /// Whether the last request carried credentials in answer to a challenge.
+    pub(crate) fn sent_credentials(&self) -> bool {
+        self.www.retried || self.proxy.retried
+    }
+
     /// Takes a 401 or 407 to the last request of the chain.
     pub(crate) fn on_challenge(&mut self, resp: &Response<'_>) -> Decision {
         let proxy = resp.status() == 407;
@@ -96,55 +109,72 @@ impl DigestState {
             }
         };
         let stale = client.challenge().stale;
-        if self.retried && !(stale && self.stale < MAX_STALE) {
+        let kind = if proxy {
+            &mut self.proxy
+        } else {
+            &mut self.www
+        };
+        if kind.retried && !(stale && kind.stale < MAX_STALE) {
             return Decision::Failed;
         }
         if stale {
-            self.stale += 1;
+            kind.stale += 1;
         }
-        self.client = Some(client);
-        self.proxy = proxy;
+        kind.client = Some(client);
+        kind.retried = true;
+        // The other kind, if answered, is still answered in the retry.
+        self.last_proxy = proxy;
         self.answered += 1;
-        self.retried = true;
         Decision::Retry { stale }
     }
 
     /// The request got a final answer other than a challenge.
     pub(crate) fn on_final(&mut self) {
-        self.retried = false;
-        self.stale = 0;
+        for k in [&mut self.www, &mut self.proxy] {
+            k.retried = false;
+            k.stale = 0;
+        }
     }
 
-    /// The header carrying credentials for `method` to `uri` (the
-    /// Request-URI), if a challenge has been answered: the next `nc` of
-    /// its nonce, a cnonce from `random`.
-    pub(crate) fn header(
+    /// The headers carrying credentials for `method` to `uri` (the
+    /// Request-URI): one per challenge answered so far (Authorization,
+    /// Proxy-Authorization), each with the next `nc` of its nonce and a
+    /// cnonce from `random`.
+    pub(crate) fn headers(
         &mut self,
         creds: &Credentials,
         method: &str,
         uri: &str,
         random: [u8; 8],
-    ) -> Option<(&'static str, String)> {
-        let client = self.client.as_mut()?;
-        let answer = client.answer(method, uri, &creds.user, &creds.password, &random);
-        let name = if self.proxy {
-            "Proxy-Authorization"
-        } else {
-            "Authorization"
-        };
-        Some((name, answer.to_string()))
+    ) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        for (name, kind) in [
+            ("Proxy-Authorization", &mut self.proxy),
+            ("Authorization", &mut self.www),
+        ] {
+            if let Some(client) = kind.client.as_mut() {
+                let answer = client.answer(method, uri, &creds.user, &creds.password, &random);
+                out.push((name, answer.to_string()));
+            }
+        }
+        out
     }
 
-    /// The realm and algorithm answered, if any.
+    /// The realm and algorithm of the challenge answered last, if any.
     pub(crate) fn realm_and_algorithm(&self) -> Option<(String, &'static str)> {
-        self.client
+        let kind = if self.last_proxy {
+            &self.proxy
+        } else {
+            &self.www
+        };
+        kind.client
             .as_ref()
             .map(|c| (c.challenge().realm.clone(), c.algorithm().as_str()))
     }
 
-    /// The header name answered with, for the notes.
+    /// The header of the challenge answered last, for the notes.
     pub(crate) fn challenge_header(&self) -> &'static str {
-        if self.proxy {
+        if self.last_proxy {
             "Proxy-Authenticate"
         } else {
             "WWW-Authenticate"

@@ -557,3 +557,74 @@ fn rfc3261_22_2_refer_and_bye_in_the_dialog_are_answered_too() {
         ]
     );
 }
+
+/// RFC 3261 §22.3: a proxy challenges (407) and then the UAS behind it
+/// (401): the third INVITE carries both answers, each verified.
+#[test]
+fn rfc3261_22_3_a_proxy_and_then_the_uas_challenge_the_same_invite() {
+    let mut net = Net::new(Netem::perfect());
+    let seen: Rc<RefCell<Vec<(u32, bool, bool)>>> = Rc::default();
+    let log = seen.clone();
+    net.scripted(
+        SERVER,
+        20,
+        Box::new(move |core, now, key, req| {
+            let method = req.method_str().to_owned();
+            if method != "INVITE" {
+                answer_ok(core, now, key, req, 60);
+                return;
+            }
+            let check = |header: &str, realm: &str| {
+                req.header_value(header).is_some_and(|v| {
+                    let c = Creds::parse(v).expect("credentials parse");
+                    let ha1 = c.algorithm().unwrap().base().ha1("alice", realm, PASSWORD);
+                    c.realm == realm && verify(&c, "INVITE", &ha1)
+                })
+            };
+            let (proxy_ok, uas_ok) = (
+                check("Proxy-Authorization", "proxy"),
+                check("Authorization", "uas"),
+            );
+            log.borrow_mut().push((req.cseq().seq, proxy_ok, uas_ok));
+            if !proxy_ok {
+                let c = "Digest realm=\"proxy\", nonce=\"p1\", qop=\"auth\", algorithm=SHA-256";
+                respond(
+                    core,
+                    now,
+                    key,
+                    req,
+                    407,
+                    "Proxy Authentication Required",
+                    &[("Proxy-Authenticate", c)],
+                );
+            } else if !uas_ok {
+                let c = "Digest realm=\"uas\", nonce=\"u1\", qop=\"auth\", algorithm=MD5";
+                respond(
+                    core,
+                    now,
+                    key,
+                    req,
+                    401,
+                    "Unauthorized",
+                    &[("WWW-Authenticate", c)],
+                );
+            } else {
+                answer_ok(core, now, key, req, 60);
+            }
+        }),
+    );
+    let a = net.agent(UA, calling(PASSWORD), 1);
+    net.with(a, |x, now| x.command(now, Command::Call(call_opts())))
+        .unwrap();
+    net.run_until(10.0);
+    let r = net.get(a).placed_call_report().unwrap();
+    assert_eq!(
+        (r.stopped.as_str(), r.final_status),
+        ("answered", Some(200))
+    );
+    assert_eq!(
+        *seen.borrow(),
+        [(1, false, false), (2, true, false), (3, true, true)]
+    );
+    assert_eq!(r.auth.unwrap().challenges, 2);
+}
