@@ -181,3 +181,21 @@ impl DigestState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_password_is_never_printed() {
+        let c = Credentials {
+            user: "alice".into(),
+            password: "s3cret".into(),
+        };
+        let shown = format!("{c:?}");
+        assert!(
+            shown.contains("alice") && !shown.contains("s3cret"),
+            "{shown}"
+        );
+    }
+}
