@@ -7,5 +7,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::print_stdout, missing_docs)]
 
+mod digest;
 mod harness;
 mod two_agents;
