@@ -37,6 +37,9 @@ pub fn load_config(path: Option<&PathBuf>) -> anyhow::Result<ServerConfig> {
 /// store has none.
 pub fn open_db(db: Option<&str>, config: &ServerConfig) -> anyhow::Result<(String, AuthDb)> {
     let path = db.unwrap_or(&config.db).to_owned();
+    if sipkit_server::is_redis_url(&path) {
+        bail!("users and bans are kept in a SQLite database, not in Redis: with --db redis://… list users under [[auth.users]] in the configuration file");
+    }
     if path == ":memory:" {
         bail!("--db :memory: has no database for users and bans: give --db PATH (the file sipkit serve uses), or list users under [[auth.users]] in the configuration file");
     }
@@ -56,6 +59,14 @@ pub fn build_guard(config: &ServerConfig) -> anyhow::Result<Option<Arc<Guard>>> 
     }
     let settings = AuthSettings::from_section(section).context("configuration [auth]")?;
     let db = if config.db == ":memory:" {
+        None
+    } else if sipkit_server::is_redis_url(&config.db) {
+        // Users, bans and the nonce secret are kept in SQLite only: with a
+        // Redis location service they come from the configuration, and
+        // nodes accept each other's nonces only if they share `auth.secret`.
+        if section.secret.is_none() {
+            tracing::warn!("location service in Redis without auth.secret: each node makes its own nonce secret, so a nonce issued by one node is refused by another");
+        }
         None
     } else {
         Some(AuthDb::open(&config.db).with_context(|| format!("opening {}", config.db))?)

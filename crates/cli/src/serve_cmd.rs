@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 use sipkit_server::metrics::Metrics;
-use sipkit_server::{ServerConfig, TransportAddr, Workers};
+use sipkit_server::{db_for_display, ServerConfig, TransportAddr, Workers};
 use sipkit_transport::{ListenSpec, Now, Shutdown};
 
 /// Arguments of `sipkit serve`.
@@ -17,15 +17,17 @@ use sipkit_transport::{ListenSpec, Now, Shutdown};
     after_help = "With no arguments: UDP and TCP on 127.0.0.1:5060, registrations kept in ./sipkit.db, \
 digest authentication as soon as a user exists (sipkit user add).\n\
 Examples:\n  sipkit serve\n  sipkit serve --listen udp:0.0.0.0:5060 --listen tcp:[::1]:5060 --db /var/lib/sipkit/reg.db\n  \
-sipkit serve --config sipkit.toml\n  sipkit serve --workers 2 --metrics 127.0.0.1:9060\n  RUST_LOG=debug sipkit serve --db :memory:\n\
+sipkit serve --config sipkit.toml\n  RUST_LOG=debug sipkit serve --db :memory:\n  \
+sipkit serve --workers 2 --metrics 127.0.0.1:9060\n  \
+sipkit serve --db redis://127.0.0.1:6379/0   (every node on the same Redis shares the bindings)\n\
 A documented example configuration is crates/server/examples/sipkit.toml."
 )]
 pub struct ServeArgs {
     /// Listen on TRANSPORT:IP:PORT (udp or tcp; IPv6 in brackets; port 0 picks a free one). Repeatable.
     #[arg(long, value_name = "SPEC")]
     pub listen: Vec<ListenSpec>,
-    /// The SQLite file of the location service, or :memory: for a store that ends with the process
-    #[arg(long, value_name = "PATH")]
+    /// The location service: a SQLite file, :memory: for a store that ends with the process, or redis://HOST:PORT/DB (also rediss://, redis+unix:///PATH, redis+cluster://HOST:PORT,HOST:PORT) for one Redis shared by several servers
+    #[arg(long, value_name = "PATH|URL")]
     pub db: Option<String>,
     /// A TOML configuration file (see crates/server/examples/sipkit.toml)
     #[arg(long, value_name = "FILE")]
@@ -110,7 +112,12 @@ async fn serve(config: ServerConfig) -> anyhow::Result<u8> {
         workers,
         metrics.clone(),
     )
-    .with_context(|| format!("starting the server (location service {:?})", config.db))?;
+    .with_context(|| {
+        format!(
+            "starting the server (location service {:?})",
+            db_for_display(&config.db)
+        )
+    })?;
     let metrics_at = match (config.metrics, metrics) {
         (Some(addr), Some(m)) => {
             let listener = tokio::net::TcpListener::bind(addr)
@@ -138,7 +145,7 @@ async fn serve(config: ServerConfig) -> anyhow::Result<u8> {
     let db = if config.db == ":memory:" {
         "in memory (lost on exit)".to_owned()
     } else {
-        config.db.clone()
+        db_for_display(&config.db)
     };
     let counts = server.counts();
     say(&format!(
@@ -148,7 +155,7 @@ async fn serve(config: ServerConfig) -> anyhow::Result<u8> {
         counts.bindings,
         counts.aors
     ));
-    tracing::info!(listen = %listening.join(", "), db = %config.db, "serving");
+    tracing::info!(listen = %listening.join(", "), db = %db_for_display(&config.db), "serving");
     let signal = server.run(shutdown.wait()).await.map_err(|e| match e {
         sipkit_server::Error::TransportClosed => anyhow::anyhow!("the transport stopped"),
         e => anyhow::Error::new(e).context(

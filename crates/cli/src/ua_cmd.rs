@@ -13,8 +13,8 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use sipkit_codes::Lang;
 use sipkit_dialog::RedirectPolicy;
-use sipkit_transport::{ListenSpec, Transport};
-use sipkit_ua::{AgentOptions, CallOptions, CallReport, Endpoint, Note, TransferOptions};
+use sipkit_transport::{ListenSpec, Now, Transport};
+use sipkit_ua::{AgentOptions, Bind, CallOptions, CallReport, Note, TransferOptions, UserAgent};
 
 /// Output format.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -36,7 +36,7 @@ pub struct UaCommon {
     #[arg(long, value_name = "IP:PORT")]
     pub advertise: Option<SocketAddr>,
     /// Language of the explanations: en or ru [default: from LC_ALL, LC_MESSAGES or LANG, else en]
-    #[arg(long, value_name = "LANG", value_parser = parse_lang)]
+    #[arg(long, value_name = "LANG", value_parser = Lang::parse)]
     pub lang: Option<Lang>,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -48,25 +48,45 @@ pub struct UaCommon {
 
 impl UaCommon {
     fn lang(&self) -> Lang {
-        self.lang.unwrap_or_else(|| {
-            let var = |k: &str| std::env::var(k).ok();
-            Lang::from_locale(
-                var("LC_ALL").as_deref(),
-                var("LC_MESSAGES").as_deref(),
-                var("LANG").as_deref(),
-            )
-        })
+        Lang::choose(self.lang, |k| std::env::var(k).ok())
     }
 }
 
-fn parse_lang(s: &str) -> Result<Lang, String> {
-    Lang::from_tag(s).ok_or_else(|| {
-        let known: Vec<&str> = Lang::all().map(Lang::tag).collect();
-        format!(
-            "unknown language {s:?}: expected one of {}",
-            known.join(", ")
-        )
-    })
+/// Digest credentials (RFC 3261 §22): the password for `--user`.
+#[derive(Args, Debug, Clone)]
+pub struct AuthArgs {
+    /// The password to answer digest challenges (401/407) with, as --user [default: $SIPKIT_PASSWORD]
+    #[arg(long, value_name = "PW", conflicts_with = "password_file")]
+    pub password: Option<String>,
+    /// Read the password from the first line of FILE
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+}
+
+impl AuthArgs {
+    /// The password: --password, else the first line of --password-file,
+    /// else SIPKIT_PASSWORD; `None` when none is given (or it is empty).
+    fn password(&self) -> Result<Option<String>, String> {
+        let pw = match (&self.password, &self.password_file) {
+            (Some(p), _) => Some(p.clone()),
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    format!("cannot read the password file {}: {e}", path.display())
+                })?;
+                Some(text.lines().next().unwrap_or("").to_owned())
+            }
+            (None, None) => std::env::var("SIPKIT_PASSWORD").ok(),
+        };
+        Ok(pw.filter(|p| !p.is_empty()))
+    }
+
+    /// The credentials of `user`, if a password is given.
+    fn credentials(&self, user: &str) -> Result<Option<sipkit_ua::Credentials>, String> {
+        Ok(self.password()?.map(|password| sipkit_ua::Credentials {
+            user: user.to_owned(),
+            password,
+        }))
+    }
 }
 
 fn parse_refer_response(s: &str) -> Result<u16, String> {
@@ -92,7 +112,9 @@ fn parse_secs(s: &str) -> Result<Duration, String> {
     after_help = "Follows 3xx redirects as RFC 3261 §8.1.3.4 says: the Contacts in decreasing q (equal q in the order given), \
 each as a new INVITE with the same Call-ID and From tag and a higher CSeq; stops on a loop or after --max-redirects. \
 A 302 keeps the original URI for future calls; a 301 names the new permanent address (with --book and --update it is \
-written to the address book). 305 and 380 are explained, not followed.\n\
+written to the address book). 305 and 380 are explained, not followed. \
+A 401/407 is answered once with --user and --password (or --password-file, or SIPKIT_PASSWORD): the first offered \
+algorithm of SHA-512-256, SHA-256 and MD5, qop=auth, the next CSeq; a second challenge or a 403 stops with auth_failed.\n\
 Examples:\n  sipkit call sip:bob@127.0.0.1:5070\n  sipkit call sip:bob@pbx.example.com --hold 5 --format json\n  \
 sipkit call bob --book ~/.sipkit-book --update\n\
 Exit status: 0 the call was answered, 1 it failed (the last response or the reason is printed), 2 usage error."
@@ -122,6 +144,11 @@ pub struct CallArgs {
     /// With --book: after a 301, rewrite the entries of the old URI to the new permanent address
     #[arg(long, requires = "book")]
     pub update: bool,
+    /// The user: the digest user name, and the user part of From and Contact
+    #[arg(long, value_name = "NAME", default_value = "sipkit")]
+    pub user: String,
+    #[command(flatten)]
+    pub auth: AuthArgs,
     #[command(flatten)]
     pub common: UaCommon,
 }
@@ -133,7 +160,8 @@ pub struct CallArgs {
 2xx (200, or 202 from RFC 3515 equipment: both mean accepted; or the error and what it means), every NOTIFY's sipfrag status, and the outcome: transferred, failed, no_notify or \
 refer_rejected. When no NOTIFY comes within --notify-timeout it diagnoses why from what it saw: a refused subscription \
 (Refer-Sub: false), an Expires of 0, a NOTIFY with a failure, or none at all (then the transferor's Contact is probably \
-not reachable from the transferee: NAT, firewall, transport). Then it hangs up its call (RFC 5589 blind transfer).\n\
+not reachable from the transferee: NAT, firewall, transport). Then it hangs up its call (RFC 5589 blind transfer). \
+A 401/407 to the INVITE is answered with --user and --password as `sipkit call` does.\n\
 Examples:\n  sipkit transfer sip:bob@127.0.0.1:5070 --to sip:carol@127.0.0.1:5080\n  \
 sipkit transfer sip:1001@pbx.example.com --to sip:1002@pbx.example.com --notify-timeout 60 --format json\n\
 Exit status: 0 transferred, 1 the transfer failed or its outcome is unknown, 2 usage error."
@@ -163,6 +191,11 @@ pub struct TransferArgs {
     /// Send every request to this IP:PORT (an outbound proxy)
     #[arg(long, value_name = "IP:PORT")]
     pub proxy: Option<SocketAddr>,
+    /// The user: the digest user name, and the user part of From and Contact
+    #[arg(long, value_name = "NAME", default_value = "sipkit")]
+    pub user: String,
+    #[command(flatten)]
+    pub auth: AuthArgs,
     #[command(flatten)]
     pub common: UaCommon,
 }
@@ -174,13 +207,15 @@ pub struct TransferArgs {
 --answer-delay (180 Ringing meanwhile), and acts as transferee: on REFER it answers 200 (RFC 7647 §5; --refer-response 202 to act like RFC 3515 \
 equipment), sends NOTIFY \"100 Trying\", \
 calls the Refer-To target with Referred-By, sends NOTIFY with the final status, and hangs up the old call. \
-No media is sent or received.\n\
+No media is sent or received. \
+With --password (or --password-file, or SIPKIT_PASSWORD) a 401/407 to REGISTER is answered as --user; refreshes reuse \
+the nonce (nc + 1), a stale nonce is answered again, a wrong password is reported as auth_failed.\n\
 Examples:\n  sipkit ua --listen udp:127.0.0.1:5070\n  sipkit ua --listen udp:0.0.0.0:5070 --register sip:127.0.0.1:5060 --user alice\n  \
 sipkit ua --answer 486                 # always busy\n  sipkit ua --answer-delay 3 --hangup-after 10 --calls 1 --format json\n\
 Exit status: 0 stopped normally (signal, --duration or --calls), 1 a runtime error (cannot listen, …), 2 usage error."
 )]
 pub struct UaArgs {
-    /// The user part of the Contact (and of the AOR registered)
+    /// The user part of the Contact (and of the AOR registered), and the digest user name
     #[arg(long, value_name = "USER", default_value = "sipkit")]
     pub user: String,
     /// The status to answer INVITEs with (200 to accept, 486/603/… to refuse, 180 to ring until cancelled)
@@ -189,7 +224,7 @@ pub struct UaArgs {
     /// Ring this long before answering
     #[arg(long, value_name = "SECS", default_value = "0", value_parser = parse_secs)]
     pub answer_delay: Duration,
-    /// Register to this registrar URI (e.g. sip:127.0.0.1:5060); no digest authentication yet
+    /// Register to this registrar URI (e.g. sip:127.0.0.1:5060), answering a digest challenge with --password
     #[arg(long, value_name = "URI")]
     pub register: Option<String>,
     /// The address of record to register [default: sip:USER@<registrar host>]
@@ -214,6 +249,8 @@ pub struct UaArgs {
     #[arg(long, value_name = "CODE", default_value_t = 200, value_parser = parse_refer_response)]
     pub refer_response: u16,
     #[command(flatten)]
+    pub auth: AuthArgs,
+    #[command(flatten)]
     pub common: UaCommon,
 }
 
@@ -229,12 +266,13 @@ impl Printer {
         Printer {
             lang: common.lang(),
             json: common.format == Format::Json,
-            start: sipkit_ua::now(),
+            start: Now::read().instant,
         }
     }
 
     fn line(&self, text: &str) {
-        let t = sipkit_ua::now()
+        let t = Now::read()
+            .instant
             .saturating_duration_since(self.start)
             .as_secs_f64();
         let line = format!("[{t:7.3}] {text}");
@@ -381,13 +419,14 @@ fn usage(msg: &str) -> u8 {
     2
 }
 
-/// Binds the endpoint for a call to `uri`: the given --listen, or UDP on the
-/// local address toward the URI's host, port 0.
-async fn endpoint_for(
+/// Binds the user agent for a call to `uri`: the given --listen, or UDP on
+/// the local address toward the URI's host, port 0.
+async fn agent_for(
     common: &UaCommon,
     uri: &str,
     proxy: Option<SocketAddr>,
-) -> anyhow::Result<Endpoint> {
+    opts: AgentOptions,
+) -> anyhow::Result<UserAgent> {
     let toward = match proxy {
         Some(p) => Some(p),
         None => sipkit_ua::resolve(uri).await.ok(),
@@ -401,8 +440,29 @@ async fn endpoint_for(
             addr: SocketAddr::new(ip, 0),
         }
     });
-    let seed = common.seed.unwrap_or_else(sipkit_ua::seed);
-    Ok(Endpoint::bind(spec.transport, spec.addr, common.advertise, toward, seed).await?)
+    let bind = Bind {
+        listen: spec,
+        advertise: common.advertise,
+        toward,
+        seed: common.seed.unwrap_or_else(sipkit_transport::seed),
+    };
+    Ok(UserAgent::bind(&bind, opts, Now::read()).await?)
+}
+
+/// The agent behind `sipkit call` and `sipkit transfer`: an unexpected
+/// INVITE is refused with 486.
+fn command_agent(
+    lang: Lang,
+    user: &str,
+    credentials: Option<sipkit_ua::Credentials>,
+) -> AgentOptions {
+    AgentOptions {
+        user: user.to_owned(),
+        answer_code: 486,
+        lang,
+        credentials,
+        ..AgentOptions::default()
+    }
 }
 
 fn check_uri(uri: &str, lang: Lang) -> Result<(), String> {
@@ -483,6 +543,10 @@ pub fn call(args: &CallArgs) -> anyhow::Result<u8> {
     if let Err(e) = check_uri(&uri, args.common.lang()) {
         return Ok(usage(&e));
     }
+    let credentials = match args.auth.credentials(&args.user) {
+        Ok(c) => c,
+        Err(e) => return Ok(usage(&e)),
+    };
     let printer = Printer::new(&args.common);
     let mut opts = CallOptions::new(&uri);
     opts.from = args.from.clone();
@@ -494,22 +558,18 @@ pub fn call(args: &CallArgs) -> anyhow::Result<u8> {
     opts.proxy = args.proxy;
     opts.lang = printer.lang;
     let report = runtime()?.block_on(async {
-        let mut ep = endpoint_for(&args.common, &uri, args.proxy).await?;
-        let listen = format!(
-            "{}:{}",
-            ep.transport().as_str().to_ascii_lowercase(),
-            ep.local_addr()
-        );
+        let agent = command_agent(printer.lang, &args.user, credentials);
+        let ua = agent_for(&args.common, &uri, args.proxy, agent).await?;
         printer.line(&printer.say(
             "call_start",
             &[
-                ("contact", &ep.contact("sipkit")),
+                ("contact", &ua.contact()),
                 ("uri", &uri),
-                ("listen", &listen),
+                ("listen", &ua.listen()),
             ],
         ));
         let mut notes = |n: Note| printer.note(n);
-        anyhow::Ok(sipkit_ua::call(&mut ep, &opts, &mut notes).await?)
+        anyhow::Ok(ua.call(opts, &mut notes).await?)
     })?;
     if let (Some(path), Some(text), true, Some(new)) = (
         &args.book,
@@ -546,6 +606,10 @@ pub fn transfer(args: &TransferArgs) -> anyhow::Result<u8> {
             return Ok(usage(&e));
         }
     }
+    let credentials = match args.auth.credentials(&args.user) {
+        Ok(c) => c,
+        Err(e) => return Ok(usage(&e)),
+    };
     let printer = Printer::new(&args.common);
     let mut call = CallOptions::new(&args.uri);
     call.from = args.from.clone();
@@ -562,23 +626,19 @@ pub fn transfer(args: &TransferArgs) -> anyhow::Result<u8> {
         lang: printer.lang,
     };
     let report = runtime()?.block_on(async {
-        let mut ep = endpoint_for(&args.common, &args.uri, args.proxy).await?;
-        let listen = format!(
-            "{}:{}",
-            ep.transport().as_str().to_ascii_lowercase(),
-            ep.local_addr()
-        );
+        let agent = command_agent(printer.lang, &args.user, credentials);
+        let ua = agent_for(&args.common, &args.uri, args.proxy, agent).await?;
         printer.line(&printer.say(
             "transfer_start",
             &[
-                ("contact", &ep.contact("sipkit")),
+                ("contact", &ua.contact()),
                 ("uri", &args.uri),
                 ("target", &args.target),
-                ("listen", &listen),
+                ("listen", &ua.listen()),
             ],
         ));
         let mut notes = |n: Note| printer.note(n);
-        anyhow::Ok(sipkit_ua::transfer(&mut ep, &opts, &mut notes).await?)
+        anyhow::Ok(ua.transfer(opts, &mut notes).await?)
     })?;
     if printer.json {
         print_json(&report)?;
@@ -620,6 +680,10 @@ pub fn ua(args: &UaArgs) -> anyhow::Result<u8> {
             return Ok(usage(&e));
         }
     }
+    let credentials = match args.auth.credentials(&args.user) {
+        Ok(c) => c,
+        Err(e) => return Ok(usage(&e)),
+    };
     crate::logging::init();
     let printer = Printer::new(&args.common);
     let opts = AgentOptions {
@@ -636,6 +700,7 @@ pub fn ua(args: &UaArgs) -> anyhow::Result<u8> {
         refer_response: sipkit_dialog::AcceptStatus::from_code(args.refer_response)
             .unwrap_or_default(),
         lang: printer.lang,
+        credentials,
         ..AgentOptions::default()
     };
     let spec = args.common.listen.unwrap_or(ListenSpec {
@@ -643,11 +708,17 @@ pub fn ua(args: &UaArgs) -> anyhow::Result<u8> {
         addr: SocketAddr::from(([127, 0, 0, 1], 5060)),
     });
     let report = runtime()?.block_on(async {
-        let seed = args.common.seed.unwrap_or_else(sipkit_ua::seed);
-        let mut ep =
-            Endpoint::bind(spec.transport, spec.addr, args.common.advertise, None, seed).await?;
+        let bind = Bind {
+            listen: spec,
+            advertise: args.common.advertise,
+            toward: None,
+            seed: args.common.seed.unwrap_or_else(sipkit_transport::seed),
+        };
+        let ua = UserAgent::bind(&bind, opts, Now::read()).await?;
+        // Listen for signals before anything is announced.
+        let signal = shutdown_signal();
         let mut notes = |n: Note| printer.note(n);
-        anyhow::Ok(sipkit_ua::run_agent(&mut ep, opts, &mut notes, shutdown_signal()).await?)
+        anyhow::Ok(ua.run_agent(&mut notes, signal).await?)
     })?;
     if printer.json {
         print_json(&report)?;
@@ -689,12 +760,16 @@ pub fn ua(args: &UaArgs) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-/// Resolves on SIGINT or SIGTERM (never, if the handlers cannot be installed).
-async fn shutdown_signal() {
-    match sipkit_transport::Shutdown::install() {
-        Ok(s) => {
-            s.wait().await;
+/// Resolves on SIGINT or SIGTERM (never, if the handlers cannot be
+/// installed); the handlers are installed at once.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    let installed = sipkit_transport::Shutdown::install();
+    async move {
+        match installed {
+            Ok(s) => {
+                s.wait().await;
+            }
+            Err(_) => std::future::pending().await,
         }
-        Err(_) => std::future::pending().await,
     }
 }

@@ -93,6 +93,7 @@ impl TwoXxRetransmit {
     }
 
     /// The next deadline, `None` when done.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.acked {
             return None;

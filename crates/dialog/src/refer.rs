@@ -298,6 +298,7 @@ impl ReferNotifier {
     }
 
     /// When the subscription expires, if it is active.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.active.then_some(self.expires_at)
     }
@@ -708,6 +709,7 @@ impl ReferSubscriber {
     }
 
     /// The next deadline: the end of the wait, or the subscription's expiry.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.state == SubscriberState::Done {
             return None;

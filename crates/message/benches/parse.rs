@@ -21,13 +21,9 @@
 //! [`parse_raw`]: sipkit_message::parse_raw
 //! [`parse`]: sipkit_message::parse
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    clippy::disallowed_methods,
-    missing_docs
-)] // bench code: measures time and reads fixtures
+// Bench code: measures time and reads fixtures.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::print_stdout, clippy::disallowed_methods, missing_docs)]
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};

@@ -3,13 +3,9 @@
 //!
 //! `parse_loop sipkit|sipkit-raw|rsip|sipkit-typed|sipkit-raw-typed|rsip-typed FILE N`
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    clippy::disallowed_methods,
-    missing_docs
-)] // bench code: measures time and reads fixtures
+// Bench code: measures time and reads fixtures.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::print_stdout, clippy::disallowed_methods, missing_docs)]
 
 use std::hint::black_box;
 

@@ -1,7 +1,7 @@
 //! `;name=value` parameter lists of URIs (RFC 3261 §19.1.1) and of header
 //! values (§7.3.1 `generic-param`), iterated lazily over the borrowed text.
 
-use crate::scan::{self, is_lws};
+use crate::scan;
 
 /// One parameter: a name and an optional value. A header-parameter value that
 /// is a quoted-string keeps its quotes; see [`Param::unquoted`].
@@ -232,12 +232,6 @@ fn param_run_checked(b: &[u8], mut i: usize) -> Result<usize, (usize, &'static s
         }
         i += 3;
     }
-}
-
-/// True if `s` has no LWS at all (used by URI parsers).
-#[allow(dead_code)]
-pub(crate) fn has_lws(s: &[u8]) -> bool {
-    s.iter().any(|&c| is_lws(c))
 }
 
 #[cfg(test)]

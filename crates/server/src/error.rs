@@ -13,6 +13,33 @@ pub enum Error {
     #[error("location service: {0}")]
     Sqlite(#[from] rusqlite::Error),
 
+    /// Redis reported an error or could not be reached (the Redis location
+    /// service; the request is answered 500 with Retry-After).
+    #[error("location service: redis: {0}")]
+    Redis(#[from] redis::RedisError),
+
+    /// Redis could not be reached at the last attempt and the Redis store
+    /// waits before it tries again (backoff), answering this meanwhile.
+    #[error(
+        "location service: redis unreachable ({last_error}); next attempt in {retry_in_ms} ms"
+    )]
+    RedisUnavailable {
+        /// Milliseconds until the next connect attempt.
+        retry_in_ms: u64,
+        /// Why the last attempt failed.
+        last_error: String,
+    },
+
+    /// Other writers changed the AOR between every read and write of an
+    /// update, as many times as the store tries.
+    #[error("location service: {aor} kept changing under {attempts} attempts to update it")]
+    Contended {
+        /// The address-of-record.
+        aor: String,
+        /// How many times the update was tried.
+        attempts: u32,
+    },
+
     /// The database file was written by a newer sipkit.
     #[error("database {path}: schema version {found} is newer than this build understands (at most {supported})")]
     SchemaTooNew {

@@ -3,7 +3,8 @@
 //! * [`LocationService`]: bindings of an address-of-record to contacts
 //!   (RFC 3261 §10), with two stores: [`MemoryStore`] (tests,
 //!   `--db :memory:`) and [`SqliteStore`] (a WAL file that keeps every
-//!   acknowledged registration across restarts and `kill -9`).
+//!   acknowledged registration across restarts and `kill -9`) and
+//!   [`RedisStore`] (one Redis shared by several `sipkit serve` nodes).
 //! * [`register`]: what a registrar answers to a REGISTER (§10.3) — 200 with
 //!   the current bindings, 423, 400, 404, or 500 for an out-of-order CSeq or
 //!   a store failure.
@@ -84,7 +85,8 @@ pub use registrar::{
 pub use serve::{Server, Workers};
 pub use sip::{Reply, Service};
 pub use store::{
-    open_store, open_store_with, Counts, DbSync, LocationService, MemoryStore, SqliteStore,
+    db_for_display, is_redis_url, open_store, open_store_with, Counts, DbSync, LocationService,
+    MemoryStore, RedisOptions, RedisStore, SqliteStore,
 };
 pub use time::UnixMs;
 pub use uri::{canonical_aor, contact_key, same_contact};

@@ -554,17 +554,20 @@ impl Transactions {
     // ----------------------------------------------------------- outputs
 
     /// The next message to send. Drain after every input.
+    #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         self.transmits.pop_front()
     }
 
     /// The next event for the TU. Drain after every input.
+    #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
 
     /// The earliest deadline of a live timer: call
     /// [`Transactions::handle_timeout`] then. `None` when nothing is pending.
+    #[must_use]
     pub fn poll_timeout(&mut self) -> Option<Instant> {
         self.next_timer().map(|(at, _, _)| at)
     }

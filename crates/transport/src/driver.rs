@@ -172,9 +172,11 @@ pub trait Endpoint {
     }
 
     /// The earliest deadline, if any.
+    #[must_use]
     fn poll_timeout(&mut self) -> Option<Instant>;
 
     /// The next message to send.
+    #[must_use]
     fn poll_transmit(&mut self) -> Option<TxTransmit>;
 
     /// A turn of received messages begins (see [`Endpoint::end_batch`]).

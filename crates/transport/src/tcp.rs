@@ -17,7 +17,6 @@ use crate::{ConnId, Inbound, Transport, TransportConfig};
 
 #[derive(Debug)]
 struct Conn {
-    peer: SocketAddr,
     tx: mpsc::Sender<Vec<u8>>,
 }
 
@@ -107,13 +106,7 @@ impl Table {
         let (tx, rx) = mpsc::channel::<Vec<u8>>(256);
         {
             let mut inner = self.lock();
-            inner.conns.insert(
-                id,
-                Conn {
-                    peer,
-                    tx: tx.clone(),
-                },
-            );
+            inner.conns.insert(id, Conn { tx: tx.clone() });
             inner.by_peer.insert(peer, id);
         }
         tracing::debug!(%peer, %local, conn = id.get(), "tcp connection open");
@@ -264,12 +257,6 @@ impl Table {
                 bytes,
             }
         })
-    }
-
-    /// The peer of an open connection.
-    #[allow(dead_code)]
-    pub(crate) fn peer(&self, id: ConnId) -> Option<SocketAddr> {
-        self.lock().conns.get(&id).map(|c| c.peer)
     }
 }
 

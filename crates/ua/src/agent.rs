@@ -15,7 +15,6 @@
 //! table. [`run`] is the thin async shell: sockets, the clock, signals.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::future::Future;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -28,14 +27,15 @@ use sipkit_message::{parse, HeaderName, Message, Method, Request, RequestBuilder
 use sipkit_transaction::TransactionKey;
 use sipkit_transport::Transport;
 
+use crate::auth::{Credentials, Decision, DigestState};
 use crate::call::choices;
 use crate::call::{future_rule, CallOptions};
 use crate::core::{host_only, EpEvent, Transmit, UaCore};
-use crate::endpoint::{now, sleep_until, Endpoint};
 use crate::report::{
-    AgentCallReport, AgentReport, AttemptReport, CallReport, ContactReport, HangupReport, Note,
-    RedirectReport, RegistrationReport, TransfereeReport,
+    AgentCallReport, AgentReport, AttemptReport, AuthReport, CallReport, ContactReport,
+    HangupReport, Note, RedirectReport, RegistrationReport, TransfereeReport,
 };
+use crate::transfer::TransferOptions;
 use crate::{sdp, Error, ALLOW, USER_AGENT};
 
 /// How the headless UA behaves.
@@ -71,6 +71,9 @@ pub struct AgentOptions {
     pub refer_response: AcceptStatus,
     /// The language of what it prints (the `[agent]` table of the knowledge base).
     pub lang: Lang,
+    /// Answer digest challenges (401/407) to REGISTER and INVITE with
+    /// these (RFC 3261 §22.2); without, a challenge ends the request.
+    pub credentials: Option<Credentials>,
 }
 
 impl Default for AgentOptions {
@@ -90,6 +93,7 @@ impl Default for AgentOptions {
             ring_timeout: Duration::from_secs(60),
             refer_response: AcceptStatus::Ok,
             lang: Lang::EN,
+            credentials: None,
         }
     }
 }
@@ -194,6 +198,9 @@ struct Transferor {
     subscriber: ReferSubscriber,
     wait: Duration,
     reason: Option<String>,
+    /// What the REFER asked, to send it again after a challenge.
+    target: String,
+    no_refer_sub: bool,
 }
 
 /// What an outbound call keeps: its INVITE chain and redirects (RFC 3261
@@ -217,6 +224,11 @@ struct Outbound {
     reasons: Vec<String>,
     last: (Option<u16>, Option<String>),
     hangup: Option<HangupReport>,
+    /// The digest challenges of its INVITEs (RFC 3261 §22.2).
+    digest: DigestState,
+    auth: Option<AuthReport>,
+    /// A wrong password ended it (`stopped: auth_failed`).
+    auth_failed: bool,
 }
 
 #[derive(Debug)]
@@ -236,6 +248,11 @@ struct Call {
     parent: Option<usize>,
     out: Option<Box<Outbound>>,
     report: AgentCallReport,
+    /// The digest challenge of its in-dialog requests (REFER, BYE).
+    dialog_digest: DigestState,
+    /// The dialog as it was when its BYE went out (the BYE ends it), to
+    /// send the BYE again after a challenge; kept only with credentials.
+    before_bye: Option<Dialog>,
 }
 
 #[derive(Debug)]
@@ -249,6 +266,8 @@ struct Registration {
     key: Option<TransactionKey>,
     unregistering: bool,
     report: RegistrationReport,
+    /// The digest challenge answered, reused by refreshes (nc + 1).
+    digest: DigestState,
 }
 
 /// Resolves a SIP URI to the address to send to. The agent calls it for a
@@ -270,118 +289,66 @@ pub struct Agent {
     notes: VecDeque<Note>,
     stopping: Option<String>,
     stopped: Option<String>,
+    /// What the application asked for with a [`Command`], until it is done.
+    task: Option<Task>,
+    /// An error of an input the driver could not be told of (its
+    /// `handle_*` return nothing): the run ends with it.
+    failure: Option<Error>,
 }
 
-/// Runs the UA until `shutdown` resolves, `--duration` passes or `--calls`
-/// inbound calls have ended; then un-registers and reports. The thin async
-/// shell around [`Agent`]: it reads the clock, moves bytes between the
-/// sockets and the agent, sleeps until the agent's next deadline, and
-/// turns `shutdown` into [`Agent::shutdown`].
-pub async fn run(
-    ep: &mut Endpoint,
-    opts: AgentOptions,
-    notes: &mut dyn FnMut(Note),
-    shutdown: impl Future<Output = ()>,
-) -> Result<AgentReport, Error> {
-    let listen = format!(
-        "{}:{}",
-        ep.transport().as_str().to_ascii_lowercase(),
-        ep.local_addr()
-    );
-    let mut agent = take_core(ep, opts, listen);
-    let result = match agent.start(now()) {
-        Ok(()) => drive(ep, &mut agent, notes, shutdown, |a| a.stopped().is_some()).await,
-        Err(e) => Err(e),
-    };
-    while let Some(n) = agent.poll_note() {
-        notes(n);
-    }
-    let report = agent.report();
-    give_back(ep, agent);
-    result.map(|()| report)
+/// What the application asks the agent to do, through the driver's
+/// command channel (`sipkit_transport::driver::run`) or directly with
+/// [`Agent::command`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Command {
+    /// Announce the address and, with `--register`, register (`sipkit ua`).
+    Start,
+    /// Place a call as `sipkit call` does: redirects followed, hang up
+    /// after `hold`; the agent is finished when the call has ended.
+    Call(CallOptions),
+    /// Call, REFER, follow the NOTIFYs and hang up as `sipkit transfer`
+    /// does; the agent is finished when the call has ended.
+    Transfer(TransferOptions),
+    /// Stop: un-register first when registered (a signal).
+    Shutdown(String),
 }
 
-/// An agent that owns the endpoint's protocol core while it runs (the
-/// endpoint keeps the sockets); [`give_back`] returns the core.
-fn take_core(ep: &mut Endpoint, opts: AgentOptions, listen: String) -> Agent {
-    let placeholder = UaCore::new(ep.transport(), ep.advertised(), 0);
-    let core = std::mem::replace(&mut ep.core, placeholder);
-    Agent::new(now(), core, opts, listen, crate::endpoint::resolve_blocking)
+/// The application's request in progress: which call, and how far.
+#[derive(Debug)]
+enum Task {
+    Call(CallId),
+    Transfer {
+        id: CallId,
+        opts: Box<TransferOptions>,
+        stage: Stage,
+    },
 }
 
-/// The agent behind `sipkit call` and `sipkit transfer`: user `sipkit`,
-/// an unexpected INVITE is refused with 486, texts in `lang`.
-pub(crate) fn command_agent(ep: &mut Endpoint, lang: Lang) -> Agent {
-    let opts = AgentOptions {
-        answer_code: 486,
-        lang,
-        ..AgentOptions::default()
-    };
-    let listen = format!(
-        "{}:{}",
-        ep.transport().as_str().to_ascii_lowercase(),
-        ep.local_addr()
-    );
-    take_core(ep, opts, listen)
+/// What became of a final response in the digest exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AuthStep {
+    /// Not a challenge (or a 403 to a request without credentials).
+    NotMine,
+    /// Send the request again with credentials.
+    Retry,
+    /// A wrong password: the answered request was refused again.
+    Failed,
+    /// A challenge that cannot be answered (said): it ends the request.
+    Said,
 }
 
-/// Gives the protocol core back to the endpoint.
-pub(crate) fn give_back(ep: &mut Endpoint, agent: Agent) {
-    ep.core = agent.into_core();
-}
-
-/// Runs the agent until `done` holds.
-pub(crate) async fn drive_until(
-    ep: &mut Endpoint,
-    agent: &mut Agent,
-    notes: &mut dyn FnMut(Note),
-    done: impl Fn(&Agent) -> bool,
-) -> Result<(), Error> {
-    drive(ep, agent, notes, std::future::pending(), done).await
-}
-
-/// The shell's loop: send what the agent has to send, print its notes,
-/// stop when `done`, else wait for a datagram, the agent's next deadline or
-/// `shutdown`, and feed it to the agent with the time.
-async fn drive(
-    ep: &mut Endpoint,
-    agent: &mut Agent,
-    notes: &mut dyn FnMut(Note),
-    shutdown: impl Future<Output = ()>,
-    done: impl Fn(&Agent) -> bool,
-) -> Result<(), Error> {
-    let mut shutdown = std::pin::pin!(shutdown);
-    let mut signalled = false;
-    let mut closed = false;
-    loop {
-        while let Some(t) = agent.poll_transmit() {
-            ep.send(t).await;
-        }
-        while let Some(n) = agent.poll_note() {
-            notes(n);
-        }
-        if done(agent) {
-            return Ok(());
-        }
-        let wake = agent.poll_timeout();
-        if closed && wake.is_none() {
-            return Err(Error::Internal("the transports closed"));
-        }
-        tokio::select! {
-            msg = ep.recv(), if !closed => match msg {
-                Some(m) => agent.handle_datagram(now(), &m.bytes, m.source, m.local, m.transport)?,
-                None => {
-                    closed = true;
-                    agent.shutdown(now(), "closed");
-                }
-            },
-            () = sleep_until(wake) => agent.handle_timeout(now())?,
-            () = &mut shutdown, if !signalled => {
-                signalled = true;
-                agent.shutdown(now(), "signal");
-            }
-        }
-    }
+/// How far `sipkit transfer` is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// The INVITE is out.
+    Calling,
+    /// The REFER is out; NOTIFYs are followed.
+    Referred,
+    /// The outcome is known; BYE is out.
+    HangingUp,
+    /// Over (or the call was never answered).
+    Done,
 }
 
 impl Agent {
@@ -409,6 +376,8 @@ impl Agent {
             notes: VecDeque::new(),
             stopping: None,
             stopped: None,
+            task: None,
+            failure: None,
         }
     }
 
@@ -425,9 +394,135 @@ impl Agent {
         Ok(())
     }
 
-    /// Gives the protocol core back (the shell's endpoint keeps it after a run).
+    /// Gives the protocol core back.
     pub fn into_core(self) -> UaCore {
         self.core
+    }
+
+    /// This agent's Contact URI.
+    pub fn contact(&self) -> String {
+        self.core.contact(&self.opts.user)
+    }
+
+    /// The language of its notes.
+    pub fn lang(&self) -> Lang {
+        self.opts.lang
+    }
+
+    /// The transport it speaks.
+    pub fn transport(&self) -> Transport {
+        self.core.transport()
+    }
+
+    /// Carries out `cmd` (see [`Command`]).
+    pub fn command(&mut self, now: Instant, cmd: Command) -> Result<(), Error> {
+        match cmd {
+            Command::Start => self.start(now)?,
+            Command::Call(opts) => {
+                let id = self.place(now, &opts, Some(opts.hold))?;
+                self.task = Some(Task::Call(id));
+            }
+            Command::Transfer(opts) => {
+                sipkit_message::Uri::parse(&opts.target)
+                    .map_err(|e| Error::BadUri(opts.target.clone(), e.to_string()))?;
+                let mut call = opts.call.clone();
+                call.lang = opts.lang;
+                let id = self.place(now, &call, None)?;
+                self.task = Some(Task::Transfer {
+                    id,
+                    opts: Box::new(opts),
+                    stage: Stage::Calling,
+                });
+            }
+            Command::Shutdown(reason) => self.shutdown(now, &reason),
+        }
+        self.advance(now)
+    }
+
+    /// True when there is nothing more to do: the agent stopped, the call
+    /// or transfer of a [`Command`] is over, or an input failed
+    /// ([`Agent::take_failure`]).
+    pub fn is_finished(&self) -> bool {
+        self.stopped.is_some()
+            || self.failure.is_some()
+            || match &self.task {
+                Some(Task::Call(id)) => self.call_state(*id) == Some(CallState::Ended),
+                Some(Task::Transfer { stage, .. }) => *stage == Stage::Done,
+                None => false,
+            }
+    }
+
+    /// The error that finished the agent, if one did.
+    pub fn take_failure(&mut self) -> Option<Error> {
+        self.failure.take()
+    }
+
+    /// Keeps the error of an input whose caller cannot take it (the driver).
+    pub(crate) fn keep(&mut self, r: Result<(), Error>) {
+        if let Err(e) = r {
+            tracing::debug!(error = %e, "the agent cannot go on");
+            self.failure.get_or_insert(e);
+        }
+    }
+
+    /// Moves `sipkit transfer` on: REFER once the call is up, BYE once the
+    /// outcome is known (RFC 5589 blind transfer).
+    fn advance(&mut self, now: Instant) -> Result<(), Error> {
+        let Some(Task::Transfer { id, opts, stage }) = &self.task else {
+            return Ok(());
+        };
+        let (id, stage) = (*id, *stage);
+        let next = match stage {
+            Stage::Calling => match self.call_state(id) {
+                Some(CallState::Calling) => return Ok(()),
+                Some(CallState::Up) => {
+                    let (target, wait, no_sub) =
+                        (opts.target.clone(), opts.notify_timeout, opts.no_refer_sub);
+                    self.refer(now, id, &target, wait, no_sub)?;
+                    Stage::Referred
+                }
+                _ => Stage::Done,
+            },
+            Stage::Referred => {
+                if self.transfer_outcome(id).is_none() {
+                    return Ok(());
+                }
+                let lang = opts.lang;
+                let (outcome, _, diagnosis) = crate::transfer::diagnose(self, id, opts);
+                self.note(Note::Info {
+                    text: agent_text(
+                        lang,
+                        "transfer_outcome",
+                        &[("outcome", outcome.as_str()), ("diagnosis", &diagnosis)],
+                    ),
+                });
+                self.hangup(now, id)?;
+                Stage::HangingUp
+            }
+            Stage::HangingUp if self.call_state(id) == Some(CallState::Ended) => Stage::Done,
+            Stage::HangingUp | Stage::Done => return Ok(()),
+        };
+        if let Some(Task::Transfer { stage, .. }) = self.task.as_mut() {
+            *stage = next;
+        }
+        // A stage may be over at once (the call already ended).
+        self.advance(now)
+    }
+
+    /// The report of `sipkit transfer` (after [`Command::Transfer`]).
+    pub fn transfer_report(&self) -> Option<crate::TransferReport> {
+        match &self.task {
+            Some(Task::Transfer { id, opts, .. }) => crate::transfer::report(self, *id, opts),
+            _ => None,
+        }
+    }
+
+    /// The report of `sipkit call` (after [`Command::Call`]).
+    pub fn placed_call_report(&self) -> Option<CallReport> {
+        match &self.task {
+            Some(Task::Call(id)) => self.call_report(*id),
+            _ => None,
+        }
     }
 
     // ------------------------------------------------------------ inputs
@@ -443,7 +538,29 @@ impl Agent {
     ) -> Result<(), Error> {
         self.core
             .handle_datagram(now, bytes, source, local, transport);
-        self.process(now)
+        self.process(now)?;
+        self.advance(now)
+    }
+
+    /// A message received as `from` says, connection included (what the
+    /// driver hands over).
+    pub fn handle_received(
+        &mut self,
+        now: Instant,
+        bytes: &[u8],
+        from: sipkit_transaction::Arrival,
+    ) -> Result<(), Error> {
+        self.core.handle_received(now, bytes, from);
+        self.process(now)?;
+        self.advance(now)
+    }
+
+    /// A transmission of transaction `key` could not be sent (no route,
+    /// connection refused): the transaction fails as if it timed out.
+    pub fn handle_send_error(&mut self, now: Instant, key: &TransactionKey) -> Result<(), Error> {
+        self.core.handle_transport_error(now, key);
+        self.process(now)?;
+        self.advance(now)
     }
 
     /// Fires every deadline up to `now`: the core's, then the agent's timers.
@@ -454,7 +571,7 @@ impl Agent {
             self.on_timer(now, t)?;
             self.process(now)?;
         }
-        Ok(())
+        self.advance(now)
     }
 
     /// Stops: un-registers first when registered (waiting at most 3 s for
@@ -589,7 +706,11 @@ impl Agent {
             final_uri: f.current().to_owned(),
             final_status: o.last.0,
             final_reason: o.last.1.clone(),
-            stopped: f.stopped().unwrap_or(Stop::Failed).as_str().to_owned(),
+            stopped: if o.auth_failed {
+                "auth_failed".to_owned()
+            } else {
+                f.stopped().unwrap_or(Stop::Failed).as_str().to_owned()
+            },
             redirects,
             attempts: o.attempts.clone(),
             future_requests_uri: f.future_uri().to_owned(),
@@ -597,6 +718,7 @@ impl Agent {
             permanent_address: permanent,
             call_id: c.call_id.clone(),
             hangup: o.hangup.clone(),
+            auth: o.auth.clone(),
         })
     }
 
@@ -691,6 +813,9 @@ impl Agent {
             reasons: Vec::new(),
             last: (None, None),
             hangup: None,
+            digest: DigestState::default(),
+            auth: None,
+            auth_failed: false,
         };
         let i = self.push_outbound(out, None, report);
         self.follow(now, i, Next::Try(opts.uri.clone()), 0, "")?;
@@ -748,6 +873,16 @@ impl Agent {
         let (Some(d), Some(dest)) = (c.dialog.as_mut(), c.dest) else {
             return Err(Error::Internal("the call has no dialog"));
         };
+        let random = self.core.random_bytes();
+        let authorization = self
+            .opts
+            .credentials
+            .as_ref()
+            .map(|cr| {
+                c.dialog_digest
+                    .headers(cr, "REFER", &d.request_target().0, random)
+            })
+            .unwrap_or_default();
         let (b, seq) = d.request("REFER", &via)?;
         let local = d.local_party().to_owned();
         let referred_by = local.split(";tag=").next().unwrap_or(&local).to_owned();
@@ -758,6 +893,9 @@ impl Agent {
             .header(HeaderName::Supported, "norefersub");
         if no_refer_sub {
             b = b.raw_header("Refer-Sub", "false");
+        }
+        for (name, value) in authorization {
+            b = b.raw_header(name, value);
         }
         let bytes = b.build();
         let uri = d.request_target().0;
@@ -770,6 +908,8 @@ impl Agent {
             subscriber,
             wait: notify_wait,
             reason: None,
+            target: target.to_owned(),
+            no_refer_sub,
         });
         self.note(Note::Sent {
             method: "REFER".into(),
@@ -948,7 +1088,6 @@ impl Agent {
                 self.say("ua_send_failed", &[]);
                 self.on_timeout(now, &key, true)
             }
-            EpEvent::Deadline => Ok(()),
         }
     }
 
@@ -1137,6 +1276,8 @@ impl Agent {
             parent: None,
             out: None,
             report,
+            dialog_digest: DigestState::default(),
+            before_bye: None,
         };
         let i = self.calls.len();
         if code >= 300 {
@@ -1453,6 +1594,9 @@ impl Agent {
             reasons: Vec::new(),
             last: (None, None),
             hangup: None,
+            digest: DigestState::default(),
+            auth: None,
+            auth_failed: false,
         };
         let child = self.push_outbound(out, Some(i), report);
         if let Some(t) = self.calls[i].transfer.as_mut() {
@@ -1485,6 +1629,8 @@ impl Agent {
             parent,
             out: Some(Box::new(out)),
             report,
+            dialog_digest: DigestState::default(),
+            before_bye: None,
         });
         i
     }
@@ -1567,9 +1713,20 @@ impl Agent {
         dest: SocketAddr,
     ) -> Result<(), Error> {
         let via = self.core.via();
+        let random = self.core.random_bytes();
         let Some(o) = self.calls[i].out.as_mut() else {
             return Err(Error::Internal("an outbound call without its setup"));
         };
+        // Credentials for this Request-URI, when a challenge was answered
+        // (a retry, or the next target of a redirect: the next nc).
+        o.setup
+            .headers
+            .retain(|(n, _)| n != "Authorization" && n != "Proxy-Authorization");
+        if let Some(c) = self.opts.credentials.as_ref() {
+            for (name, value) in o.digest.headers(c, "INVITE", uri, random) {
+                o.setup.headers.push((name.to_owned(), value));
+            }
+        }
         let (invite, seq) = o.setup.invite(uri, &via);
         o.provisional = false;
         o.cancel_pending = false;
@@ -1671,14 +1828,16 @@ impl Agent {
             .as_ref()
             .is_some_and(|r| r.key.as_ref() == Some(&key))
         {
-            self.on_register_response(now, &resp);
-            return Ok(());
+            return self.on_register_response(now, &resp);
         }
         if let Some(i) = self
             .calls
             .iter()
             .position(|c| c.bye_key.as_ref() == Some(&key))
         {
+            if status >= 200 && self.dialog_auth(i, &resp) == AuthStep::Retry {
+                return self.send_bye_again(now, i);
+            }
             if status >= 200 {
                 if let Some(d) = self.calls[i].dialog.as_mut() {
                     d.on_response(&resp);
@@ -1701,6 +1860,14 @@ impl Agent {
             .iter()
             .position(|c| c.referring.as_ref().is_some_and(|r| r.key == key))
         {
+            if status >= 200 && self.dialog_auth(i, &resp) == AuthStep::Retry {
+                // RFC 3261 §22.2: the REFER again, CSeq + 1, with credentials.
+                let Some(r) = self.calls[i].referring.as_ref() else {
+                    return Ok(());
+                };
+                let (target, wait, no_sub) = (r.target.clone(), r.wait, r.no_refer_sub);
+                return self.refer(now, CallId(i), &target, wait, no_sub);
+            }
             let mut waiting = None;
             if let Some(r) = self.calls[i].referring.as_mut() {
                 if status >= 200 && r.reason.is_none() {
@@ -1748,6 +1915,9 @@ impl Agent {
             if cancel {
                 self.send_cancel(now, i);
             }
+            return Ok(());
+        }
+        if self.invite_auth(now, i, &resp)? {
             return Ok(());
         }
         self.timers.clear(Timer::GiveUp(CallId(i)));
@@ -1799,6 +1969,46 @@ impl Agent {
             });
         }
         self.follow(now, i, next, status, &reason)
+    }
+
+    /// A final response to call `i`'s INVITE in the digest exchange: true
+    /// when it was a challenge answered with a new INVITE (same Call-ID
+    /// and From tag, CSeq + 1, RFC 3261 §22.2; the transaction layer ACKed
+    /// the 401/407). A wrong password marks the call `auth_failed`; the
+    /// response then ends it as any failure does.
+    fn invite_auth(&mut self, now: Instant, i: usize, resp: &Response<'_>) -> Result<bool, Error> {
+        let Some(o) = self.calls[i].out.as_mut() else {
+            return Ok(false);
+        };
+        let mut digest = std::mem::take(&mut o.digest);
+        let mut auth = o.auth.take();
+        let step = self.auth_step(&mut digest, &mut auth, resp);
+        let dest = self.calls[i].dest;
+        let Some(o) = self.calls[i].out.as_mut() else {
+            return Ok(false);
+        };
+        o.digest = digest;
+        o.auth = auth;
+        match step {
+            AuthStep::Retry => {
+                if let Some(a) = o.attempts.last_mut() {
+                    a.status = Some(resp.status());
+                    a.reason = resp.reason().to_owned();
+                }
+                let uri = o.follower.current().to_owned();
+                let dest = match dest {
+                    Some(d) => d,
+                    None => self.dest_for(i, &uri)?,
+                };
+                self.send_invite(now, i, &uri, dest)?;
+                Ok(true)
+            }
+            AuthStep::Failed => {
+                o.auth_failed = true;
+                Ok(false)
+            }
+            AuthStep::NotMine | AuthStep::Said => Ok(false),
+        }
     }
 
     /// ACKs the 2xx of call `i`'s INVITE or re-INVITE and keeps the ACK for
@@ -1932,18 +2142,32 @@ impl Agent {
 
     fn send_bye(&mut self, now: Instant, i: usize) -> Result<(), Error> {
         let via = self.core.via();
+        let random = self.core.random_bytes();
         self.timers.clear(Timer::Hangup(CallId(i)));
         let c = &mut self.calls[i];
         let (Some(d), Some(dest)) = (c.dialog.as_mut(), c.dest) else {
             c.state = CallState::Ended;
             return Ok(());
         };
+        let uri = d.request_target().0;
+        let authorization = self
+            .opts
+            .credentials
+            .as_ref()
+            .map(|cr| c.dialog_digest.headers(cr, "BYE", &uri, random))
+            .unwrap_or_default();
         let Ok((b, seq)) = d.request("BYE", &via) else {
             c.state = CallState::Ended;
             return Ok(());
         };
-        let bytes = b.header(HeaderName::UserAgent, USER_AGENT).build();
-        let uri = d.request_target().0;
+        let mut b = b.header(HeaderName::UserAgent, USER_AGENT);
+        for (name, value) in authorization {
+            b = b.raw_header(name, value);
+        }
+        let bytes = b.build();
+        if self.opts.credentials.is_some() {
+            c.before_bye = Some(d.clone());
+        }
         d.terminate();
         c.bye_key = Some(self.core.send_request(now, &bytes, dest)?);
         c.state = CallState::Closing;
@@ -1954,6 +2178,26 @@ impl Agent {
             to: dest,
         });
         Ok(())
+    }
+
+    /// The BYE of call `i` again after a challenge (RFC 3261 §22.2): the
+    /// dialog ended with the first BYE, so it is taken as it was then (its
+    /// CSeq counted the first BYE: this one gets the next).
+    fn send_bye_again(&mut self, now: Instant, i: usize) -> Result<(), Error> {
+        if let Some(d) = self.calls[i].before_bye.take() {
+            self.calls[i].dialog = Some(d);
+        }
+        self.send_bye(now, i)
+    }
+
+    /// A final response to an in-dialog request (REFER, BYE) of call `i`
+    /// in the digest exchange of its dialog.
+    fn dialog_auth(&mut self, i: usize, resp: &Response<'_>) -> AuthStep {
+        let mut digest = std::mem::take(&mut self.calls[i].dialog_digest);
+        let mut auth = None;
+        let step = self.auth_step(&mut digest, &mut auth, resp);
+        self.calls[i].dialog_digest = digest;
+        step
     }
 
     // -------------------------------------------------------- registration
@@ -1983,7 +2227,9 @@ impl Agent {
                 status: None,
                 expires: None,
                 unregister_status: None,
+                auth: None,
             },
+            digest: DigestState::default(),
         });
         let expires = self.opts.register_expires;
         self.send_register(now, expires)
@@ -1997,7 +2243,14 @@ impl Agent {
             return Ok(());
         };
         r.cseq += 1;
-        let bytes = RequestBuilder::new("REGISTER", &r.uri)
+        let random = self.core.random_bytes();
+        let authorization = self
+            .opts
+            .credentials
+            .as_ref()
+            .map(|c| r.digest.headers(c, "REGISTER", &r.uri, random))
+            .unwrap_or_default();
+        let mut b = RequestBuilder::new("REGISTER", &r.uri)
             .header(HeaderName::Via, via)
             .header(HeaderName::MaxForwards, "70")
             .header(HeaderName::From, format!("<{}>;tag={}", r.aor, r.tag))
@@ -2006,8 +2259,11 @@ impl Agent {
             .header(HeaderName::CSeq, format!("{} REGISTER", r.cseq))
             .header(HeaderName::Contact, format!("<{contact}>"))
             .header(HeaderName::Expires, expires.to_string())
-            .header(HeaderName::UserAgent, USER_AGENT)
-            .build();
+            .header(HeaderName::UserAgent, USER_AGENT);
+        for (name, value) in authorization {
+            b = b.raw_header(name, value);
+        }
+        let bytes = b.build();
         r.key = Some(self.core.send_request(now, &bytes, r.dest)?);
         let n = Note::Sent {
             method: "REGISTER".into(),
@@ -2019,22 +2275,44 @@ impl Agent {
         Ok(())
     }
 
-    fn on_register_response(&mut self, now: Instant, resp: &Response<'_>) {
-        let Some(r) = self.reg.as_mut() else { return };
+    fn on_register_response(&mut self, now: Instant, resp: &Response<'_>) -> Result<(), Error> {
+        let Some(r) = self.reg.as_mut() else {
+            return Ok(());
+        };
         let status = resp.status();
         if status < 200 {
-            return;
+            return Ok(());
         }
         r.key = None;
+        let mut digest = std::mem::take(&mut r.digest);
+        let mut auth = r.report.auth.take();
+        let step = self.auth_step(&mut digest, &mut auth, resp);
+        let Some(r) = self.reg.as_mut() else {
+            return Ok(());
+        };
+        r.digest = digest;
+        r.report.auth = auth;
+        if step == AuthStep::Retry {
+            let expires = if r.unregistering {
+                0
+            } else {
+                self.opts.register_expires
+            };
+            return self.send_register(now, expires);
+        }
         if r.unregistering {
             r.report.unregister_status = Some(status);
             self.timers.clear(Timer::Unregister);
             if let Some(reason) = self.stopping.take() {
                 self.stopped = Some(reason);
             }
-            return;
+            return Ok(());
         }
         r.report.status = Some(status);
+        if step != AuthStep::NotMine {
+            // A challenge or 403 that was said already.
+            return Ok(());
+        }
         let (key, args) = if (200..300).contains(&status) {
             let granted = resp
                 .contacts()
@@ -2051,13 +2329,128 @@ impl Agent {
                 );
             }
             ("ua_registered", args)
-        } else if status == 401 || status == 407 {
-            ("ua_digest", vec![])
         } else {
             ("ua_register_refused", vec![("status", status.to_string())])
         };
         let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
         self.say(key, &args);
+        Ok(())
+    }
+
+    // ---------------------------------------------------------- digest
+
+    /// A final response to a request of a chain with digest state `d`
+    /// (taken out of the chain) and report `auth`: answers a 401/407 when
+    /// there are credentials (RFC 3261 §22.2), and says why not when it
+    /// cannot; a second challenge to the answered request (unless stale) or
+    /// a 403 to it is a wrong password (`auth_failed`).
+    fn auth_step(
+        &mut self,
+        d: &mut DigestState,
+        auth: &mut Option<AuthReport>,
+        resp: &Response<'_>,
+    ) -> AuthStep {
+        let status = resp.status();
+        let method = resp.cseq().method.to_owned();
+        // A 403 counts only as the answer to credentials sent.
+        let refused = status == 403 && d.sent_credentials();
+        if !(status == 401 || status == 407 || refused) {
+            d.on_final();
+            if let Some(a) = auth.as_mut().filter(|a| a.outcome == "challenged") {
+                a.outcome = "authenticated".into();
+            }
+            return AuthStep::NotMine;
+        }
+        let user = self
+            .opts
+            .credentials
+            .as_ref()
+            .map_or_else(|| self.opts.user.clone(), |c| c.user.clone());
+        let explanation = sipkit_codes::explain(status, self.opts.lang)
+            .map(|e| e.summary)
+            .unwrap_or_default();
+        let report = auth.get_or_insert_with(|| AuthReport {
+            user: user.clone(),
+            realm: None,
+            algorithm: None,
+            challenges: 0,
+            outcome: String::new(),
+            status: None,
+            explanation: None,
+        });
+        let status_s = status.to_string();
+        if self.opts.credentials.is_none() {
+            report.outcome = "no_password".into();
+            report.status = Some(status);
+            report.explanation = Some(explanation);
+            self.say(
+                "auth_no_password",
+                &[("status", &status_s), ("method", &method)],
+            );
+            return AuthStep::Said;
+        }
+        let decision = if status == 403 {
+            Decision::Failed
+        } else {
+            d.on_challenge(resp)
+        };
+        if let Some((realm, algorithm)) = d.realm_and_algorithm() {
+            report.realm = Some(realm);
+            report.algorithm = Some(algorithm.to_owned());
+        }
+        report.challenges = d.answered;
+        let realm = report.realm.clone().unwrap_or_default();
+        let algorithm = report.algorithm.clone().unwrap_or_default();
+        match decision {
+            Decision::Retry { stale } => {
+                report.outcome = "challenged".into();
+                let header = d.challenge_header();
+                let key = if stale {
+                    "auth_stale"
+                } else {
+                    "auth_answering"
+                };
+                self.say(
+                    key,
+                    &[
+                        ("status", &status_s),
+                        ("header", header),
+                        ("user", &user),
+                        ("realm", &realm),
+                        ("algorithm", &algorithm),
+                        ("method", &method),
+                    ],
+                );
+                AuthStep::Retry
+            }
+            Decision::Failed => {
+                report.outcome = "auth_failed".into();
+                report.status = Some(status);
+                report.explanation = Some(explanation.clone());
+                self.say(
+                    "auth_failed",
+                    &[
+                        ("status", &status_s),
+                        ("reason", resp.reason()),
+                        ("method", &method),
+                        ("user", &user),
+                        ("realm", &realm),
+                        ("explanation", &explanation),
+                    ],
+                );
+                AuthStep::Failed
+            }
+            Decision::Unsupported(why) => {
+                report.outcome = "unsupported".into();
+                report.status = Some(status);
+                report.explanation = Some(explanation);
+                self.say(
+                    "auth_unsupported",
+                    &[("status", &status_s), ("method", &method), ("error", &why)],
+                );
+                AuthStep::Said
+            }
+        }
     }
 }
 

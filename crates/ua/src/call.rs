@@ -1,7 +1,8 @@
 //! Placing a call (`sipkit call`): INVITE, redirects followed as RFC 3261
 //! §8.1.3.4 says (through [`sipkit_dialog::RedirectFollower`]), the ACK for
 //! the 2xx, an optional hold, and BYE. The decisions are the synchronous
-//! [`Agent`]'s ([`Agent::place`]); this is its thin async shell.
+//! [`crate::Agent`]'s ([`crate::Command::Call`], [`crate::Agent::place`]);
+//! this holds what it is asked and the pieces of its report.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -10,10 +11,7 @@ use sipkit_codes::{agent_text, Lang};
 use sipkit_dialog::{Choice, RedirectPolicy};
 use sipkit_message::Response;
 
-use crate::agent::{command_agent, drive_until, give_back, Agent, CallState};
-use crate::endpoint::{now, Endpoint};
-use crate::report::{CallReport, Note, RedirectReport};
-use crate::Error;
+use crate::report::RedirectReport;
 
 /// What `sipkit call` is asked to do.
 #[derive(Debug, Clone)]
@@ -76,32 +74,4 @@ pub(crate) fn future_rule(redirects: &[RedirectReport], permanent: bool, lang: L
         Some(r) if r.status == 302 => agent_text(lang, "rule_temporary", &[]),
         Some(r) => agent_text(lang, "rule_other", &[("status", &r.status.to_string())]),
     }
-}
-
-/// `sipkit call`: place the call, follow redirects, hold, hang up.
-pub async fn call(
-    ep: &mut Endpoint,
-    opts: &CallOptions,
-    notes: &mut dyn FnMut(Note),
-) -> Result<CallReport, Error> {
-    let mut agent = command_agent(ep, opts.lang);
-    let result = run_call(ep, &mut agent, opts, notes).await;
-    give_back(ep, agent);
-    result
-}
-
-async fn run_call(
-    ep: &mut Endpoint,
-    agent: &mut Agent,
-    opts: &CallOptions,
-    notes: &mut dyn FnMut(Note),
-) -> Result<CallReport, Error> {
-    let id = agent.place(now(), opts, Some(opts.hold))?;
-    drive_until(ep, agent, notes, |a| {
-        a.call_state(id) == Some(CallState::Ended)
-    })
-    .await?;
-    agent
-        .call_report(id)
-        .ok_or(Error::Internal("the placed call has no report"))
 }

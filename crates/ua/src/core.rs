@@ -7,16 +7,20 @@
 //! No sockets and no clock: every input takes `now`, and the outputs are
 //! drained with [`UaCore::poll_transmit`], [`UaCore::poll_event`] and
 //! [`UaCore::poll_timeout`] (ARCHITECTURE.md, "The sans-IO contract"). The
-//! async [`crate::Endpoint`] and the synchronous [`crate::Agent`] both sit on
-//! it; the tests drive it on a jumping clock.
+//! synchronous [`crate::Agent`] sits on it, and `sipkit-transport`'s one
+//! driver runs the agent; the tests drive both on a jumping clock. What it
+//! transmits is the transaction layer's [`Transmit`]: a response carries
+//! the local address and the connection its request came on, so nothing
+//! here keeps its own book of them.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Instant;
 
 use sipkit_dialog::{AckFor2xx, Timers, TwoXxAction, TwoXxRetransmit};
 use sipkit_message::{parse, Message, Uri};
-use sipkit_transaction::{Config as TxConfig, Event, TransactionKey, Transactions};
+pub use sipkit_transaction::Transmit;
+use sipkit_transaction::{Arrival, Config as TxConfig, Event, TransactionKey, Transactions};
 use sipkit_transport::Transport;
 
 use crate::Error;
@@ -24,7 +28,7 @@ use crate::Error;
 /// What the core hands to the call logic.
 #[derive(Debug, Clone)]
 pub enum EpEvent {
-    /// A new request (a server transaction; answer with [`crate::Endpoint::respond`]).
+    /// A new request (a server transaction; answer with [`UaCore::respond`]).
     Request {
         /// The server transaction.
         key: TransactionKey,
@@ -68,21 +72,6 @@ pub enum EpEvent {
         /// The transaction.
         key: TransactionKey,
     },
-    /// The caller's deadline passed.
-    Deadline,
-}
-
-/// A datagram or stream message to send: the output of [`UaCore::poll_transmit`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transmit {
-    /// Over what.
-    pub transport: Transport,
-    /// To whom.
-    pub destination: SocketAddr,
-    /// From which local address (a response goes out where its request came in).
-    pub local: Option<SocketAddr>,
-    /// The bytes.
-    pub bytes: Vec<u8>,
 }
 
 #[derive(Debug)]
@@ -100,12 +89,13 @@ pub struct UaCore {
     tx: Transactions,
     transport: Transport,
     advertised: SocketAddr,
-    origin: HashMap<TransactionKey, SocketAddr>,
     acks: Vec<(AckFor2xx, SocketAddr)>,
     answers: Vec<Answer>,
     events: VecDeque<EpEvent>,
     outbox: VecDeque<Transmit>,
     timers: Timers,
+    /// SplitMix64 state for cnonces (seeded; no hidden randomness).
+    rng: u64,
 }
 
 impl UaCore {
@@ -120,12 +110,12 @@ impl UaCore {
             tx: Transactions::new(cfg),
             transport,
             advertised,
-            origin: HashMap::new(),
             acks: Vec::new(),
             answers: Vec::new(),
             events: VecDeque::new(),
             outbox: VecDeque::new(),
             timers: Timers::default(),
+            rng: seed ^ 0x6a09_e667_f3bc_c908,
         }
     }
 
@@ -169,9 +159,19 @@ impl UaCore {
         self.transport
     }
 
+    /// Eight fresh bytes from the seeded generator (SplitMix64), for a
+    /// digest cnonce (RFC 7616 §3.4: the client's nonce).
+    pub fn random_bytes(&mut self) -> [u8; 8] {
+        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        (z ^ (z >> 31)).to_be_bytes()
+    }
+
     // ------------------------------------------------------------ inputs
 
-    /// A message received from `source` on `local`.
+    /// A message received from `source` on `local` (no connection).
     pub fn handle_datagram(
         &mut self,
         now: Instant,
@@ -182,6 +182,22 @@ impl UaCore {
     ) {
         self.tx
             .handle_datagram(now, bytes, source, local, transport);
+        self.drain(now);
+    }
+
+    /// A message received as `from` says, connection included: responses
+    /// to a request go back on the connection it came on (RFC 3261 §18.2.2).
+    pub fn handle_received(&mut self, now: Instant, bytes: &[u8], from: Arrival) {
+        self.tx.handle_received(now, bytes, from);
+        self.drain(now);
+    }
+
+    /// A transmission of transaction `key` could not be sent: it fails
+    /// (RFC 3261 §17.1.4, §17.2.4) and the call logic hears of it.
+    pub fn handle_transport_error(&mut self, now: Instant, key: &TransactionKey) {
+        if self.tx.handle_transport_error(now, key).is_err() {
+            tracing::debug!(?key, "a send failed after its transaction ended");
+        }
         self.drain(now);
     }
 
@@ -316,11 +332,9 @@ impl UaCore {
                     key,
                     request,
                     source,
-                    local,
                     cancels,
                     ..
                 } => {
-                    self.origin.insert(key.clone(), local);
                     self.events.push_back(EpEvent::Request {
                         key,
                         bytes: request.to_vec(),
@@ -382,9 +396,7 @@ impl UaCore {
                 Event::TransportError { key } => {
                     self.events.push_back(EpEvent::TransportError { key })
                 }
-                Event::Terminated { key } => {
-                    self.origin.remove(&key);
-                }
+                Event::Terminated { .. } => {}
                 Event::Malformed {
                     error,
                     source,
@@ -393,7 +405,7 @@ impl UaCore {
                 } => {
                     tracing::info!(%source, error = %error, "malformed message");
                     if let Some(t) = reply {
-                        self.push(t.transport, t.destination, None, t.bytes.to_vec());
+                        self.push(t);
                     }
                 }
                 other => tracing::debug!(event = ?other, "ignored"),
@@ -478,32 +490,15 @@ impl UaCore {
 
     fn flush(&mut self) {
         while let Some(t) = self.tx.poll_transmit() {
-            let local = t.key.as_ref().and_then(|k| self.origin.get(k).copied());
-            self.push(t.transport, t.destination, local, t.bytes.to_vec());
+            self.push(t);
         }
     }
 
-    fn push(
-        &mut self,
-        transport: Transport,
-        destination: SocketAddr,
-        local: Option<SocketAddr>,
-        bytes: Vec<u8>,
-    ) {
-        if sipkit_message::is_forbidden_destination(destination) {
+    fn push(&mut self, t: Transmit) {
+        if sipkit_message::is_forbidden_destination(t.destination) {
             return;
         }
-        let local = if transport == Transport::Udp {
-            local
-        } else {
-            None
-        };
-        self.outbox.push_back(Transmit {
-            transport,
-            destination,
-            local,
-            bytes,
-        });
+        self.outbox.push_back(t);
     }
 }
 

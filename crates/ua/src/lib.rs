@@ -10,15 +10,16 @@
 //! next deadline — all its timers are one [`Timer`] enum in one table. It
 //! answers calls and acts as transferee (`sipkit ua`), and places calls that
 //! follow redirects and transfers them with REFER (`sipkit call`, `sipkit
-//! transfer`). The async one is thin: [`Endpoint`] owns the sockets
-//! (through `sipkit-transport`) and the clock, and [`run_agent`], [`call`]
-//! and [`transfer`] run the loop of ARCHITECTURE.md around an [`Agent`] —
-//! feed one input with the time, drain every output, wait for the earliest
-//! deadline. The protocol decisions below the
-//! UA — dialogs, REFER and its subscription, the redirect policy — live in
-//! `sipkit-dialog`. Only `endpoint.rs` reads the clock (clippy.toml bans it
-//! elsewhere); the agent is tested with two or three agents against each
-//! other on a jumping clock and a lossy link (`tests/integration`).
+//! transfer`: a [`Command`]). The async one is `sipkit-transport`'s one
+//! driver: the agent implements its `Endpoint` trait, and [`UserAgent`]
+//! binds the transports and runs the agent on
+//! `sipkit_transport::driver::run` — feed one input with the time, drain
+//! every output, wait for the earliest deadline. The protocol decisions
+//! below the UA — dialogs, REFER and its subscription, the redirect policy
+//! — live in `sipkit-dialog`. Nothing in this crate reads the clock
+//! (clippy.toml bans it; the driver's `Now::read` does); the agent is
+//! tested with two or three agents against each other on a jumping clock
+//! and a lossy link (`tests/integration`).
 //!
 //! ```
 //! use std::time::Instant;
@@ -62,26 +63,27 @@
 //! to the `--format json` document.
 
 mod agent;
+mod auth;
 pub mod book;
 mod call;
 mod core;
-mod endpoint;
 mod report;
 pub mod sdp;
+mod shell;
 mod transfer;
 
-pub use agent::{
-    reason_for, run as run_agent, Agent, AgentOptions, CallId, CallState, Resolver, Timer,
-};
-pub use call::{call, CallOptions};
-pub use core::{resolve_literal, Transmit, UaCore};
-pub use endpoint::{local_ip_for, now, resolve, resolve_blocking, seed, Endpoint, EpEvent};
+pub use agent::{reason_for, Agent, AgentOptions, CallId, CallState, Command, Resolver, Timer};
+pub use auth::Credentials;
+pub use call::CallOptions;
+pub use core::{resolve_literal, EpEvent, Transmit, UaCore};
 pub use report::{
-    AgentCallReport, AgentReport, AttemptReport, CallReport, ContactReport, HangupReport, Note,
-    NotificationReport, RedirectReport, RegistrationReport, TransferReport, TransfereeReport,
+    AgentCallReport, AgentReport, AttemptReport, AuthReport, CallReport, ContactReport,
+    HangupReport, Note, NotificationReport, RedirectReport, RegistrationReport, TransferReport,
+    TransfereeReport,
 };
+pub use shell::{local_ip_for, resolve, resolve_blocking, Bind, UserAgent};
 pub use sipkit_transport::Transport;
-pub use transfer::{code as diagnosis_code, transfer, TransferOptions};
+pub use transfer::{code as diagnosis_code, TransferOptions};
 
 /// The User-Agent header of every request and response.
 pub const USER_AGENT: &str = concat!("sipkit/", env!("CARGO_PKG_VERSION"));

@@ -156,7 +156,9 @@ pub struct CallReport {
     pub final_status: Option<u16>,
     /// Its reason phrase.
     pub final_reason: Option<String>,
-    /// `answered`, `failed`, `global_failure`, `loop`, `max_redirects`, `not_followed`, `no_contact`.
+    /// `answered`, `failed`, `global_failure`, `loop`, `max_redirects`,
+    /// `not_followed`, `no_contact`, or `auth_failed` (a wrong password:
+    /// the answered challenge came back, or 403).
     pub stopped: String,
     /// Every 3xx received.
     pub redirects: Vec<RedirectReport>,
@@ -173,6 +175,30 @@ pub struct CallReport {
     pub call_id: String,
     /// How the answered call ended.
     pub hangup: Option<HangupReport>,
+    /// The digest challenges answered, if any came (RFC 3261 §22.2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthReport>,
+}
+
+/// How digest challenges to a request chain were answered (RFC 3261 §22,
+/// RFC 7616, RFC 8760).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuthReport {
+    /// The user name answered with.
+    pub user: String,
+    /// The realm of the challenge answered.
+    pub realm: Option<String>,
+    /// The algorithm chosen (`SHA-512-256`, `SHA-256`, `MD5`).
+    pub algorithm: Option<String>,
+    /// Challenges answered (a stale nonce counts, and is no failure).
+    pub challenges: u32,
+    /// `authenticated`, `auth_failed` (wrong user or password),
+    /// `unsupported` (no challenge this agent can answer) or `no_password`.
+    pub outcome: String,
+    /// The final 401/407/403 when it failed.
+    pub status: Option<u16>,
+    /// Its explanation from the code reference (the text of `sipkit explain`).
+    pub explanation: Option<String>,
 }
 
 impl CallReport {
@@ -286,4 +312,7 @@ pub struct RegistrationReport {
     pub expires: Option<u32>,
     /// The status of the un-REGISTER at exit.
     pub unregister_status: Option<u16>,
+    /// The digest challenges answered, if any came (RFC 3261 §22.2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthReport>,
 }

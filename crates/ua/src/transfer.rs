@@ -2,19 +2,18 @@
 //! follow the NOTIFYs of the implicit subscription, decide the outcome,
 //! diagnose a missing NOTIFY, and end the call (RFC 5589 blind transfer:
 //! the transferor ends its own dialog). The decisions are the synchronous
-//! [`Agent`]'s ([`Agent::place`], [`Agent::refer`], [`Agent::hangup`]);
-//! this is its thin async shell and the diagnosis in words.
+//! [`Agent`]'s ([`crate::Command::Transfer`]: [`Agent::place`],
+//! [`Agent::refer`], [`Agent::hangup`]); this is the report and the
+//! diagnosis in words.
 
 use std::time::Duration;
 
 use sipkit_codes::{agent_text, Lang};
-use sipkit_dialog::{Diagnosis, Outcome};
+use sipkit_dialog::{Diagnosis, Outcome, ReferSubscriber};
 
-use crate::agent::{command_agent, drive_until, give_back, Agent, CallState};
+use crate::agent::{Agent, CallId};
 use crate::call::CallOptions;
-use crate::endpoint::{now, Endpoint};
-use crate::report::{Note, NotificationReport, TransferReport};
-use crate::Error;
+use crate::report::{NotificationReport, TransferReport};
 
 /// What `sipkit transfer` is asked to do.
 #[derive(Debug, Clone)]
@@ -31,41 +30,33 @@ pub struct TransferOptions {
     pub lang: Lang,
 }
 
-/// Calls, REFERs, follows the NOTIFYs, hangs up.
-pub async fn transfer(
-    ep: &mut Endpoint,
+/// The outcome of the REFER sent on call `id`, its diagnosis, and the
+/// diagnosis in words.
+pub(crate) fn diagnose(
+    agent: &Agent,
+    id: CallId,
     opts: &TransferOptions,
-    notes: &mut dyn FnMut(Note),
-) -> Result<TransferReport, Error> {
-    sipkit_message::Uri::parse(&opts.target)
-        .map_err(|e| Error::BadUri(opts.target.clone(), e.to_string()))?;
-    let c = ctx(ep, &opts.target);
-    let mut agent = command_agent(ep, opts.lang);
-    let result = run_transfer(ep, &mut agent, opts, &c, notes).await;
-    give_back(ep, agent);
-    result
+) -> (Outcome, Diagnosis, String) {
+    let sub = agent.referral(id);
+    let outcome = sub
+        .and_then(ReferSubscriber::outcome)
+        .unwrap_or(Outcome::NoNotify);
+    let diag = sub
+        .and_then(|s| s.diagnosis().cloned())
+        .unwrap_or(Diagnosis::NoNotifyAtAll {
+            waited: opts.notify_timeout,
+        });
+    let text = text(opts.lang, &Why::Sub(&diag), &ctx(agent, &opts.target));
+    (outcome, diag, text)
 }
 
-async fn run_transfer(
-    ep: &mut Endpoint,
-    agent: &mut Agent,
-    opts: &TransferOptions,
-    c: &Ctx,
-    notes: &mut dyn FnMut(Note),
-) -> Result<TransferReport, Error> {
-    let mut call_opts = opts.call.clone();
-    call_opts.lang = opts.lang;
-    let id = agent.place(now(), &call_opts, None)?;
-    drive_until(ep, agent, notes, |a| {
-        a.call_state(id) != Some(CallState::Calling)
-    })
-    .await?;
-    let call = agent
-        .call_report(id)
-        .ok_or(Error::Internal("the placed call has no report"))?;
-    if agent.call_state(id) != Some(CallState::Up) {
-        let diagnosis = text(opts.lang, &Why::NotAnswered(call.final_status), c);
-        return Ok(TransferReport {
+/// The report of `sipkit transfer` on call `id` (`None` before the call).
+pub(crate) fn report(agent: &Agent, id: CallId, opts: &TransferOptions) -> Option<TransferReport> {
+    let mut call = agent.call_report(id)?;
+    let Some(sub) = agent.referral(id) else {
+        let c = ctx(agent, &opts.target);
+        let diagnosis = text(opts.lang, &Why::NotAnswered(call.final_status), &c);
+        return Some(TransferReport {
             call,
             target: opts.target.clone(),
             refer_status: None,
@@ -77,41 +68,10 @@ async fn run_transfer(
             diagnosis_code: "call_not_answered".into(),
             hangup: None,
         });
-    }
-    agent.refer(
-        now(),
-        id,
-        &opts.target,
-        opts.notify_timeout,
-        opts.no_refer_sub,
-    )?;
-    drive_until(ep, agent, notes, |a| a.transfer_outcome(id).is_some()).await?;
-    let sub = agent
-        .referral(id)
-        .cloned()
-        .ok_or(Error::Internal("the REFER has no subscriber"))?;
-    let refer_reason = agent.refer_reason(id).map(str::to_owned);
-    let outcome = sub.outcome().unwrap_or(Outcome::NoNotify);
-    let diag = sub
-        .diagnosis()
-        .cloned()
-        .unwrap_or(Diagnosis::NoNotifyAtAll {
-            waited: opts.notify_timeout,
-        });
-    let diagnosis = text(opts.lang, &Why::Sub(&diag), c);
-    notes(Note::Info {
-        text: agent_text(
-            opts.lang,
-            "transfer_outcome",
-            &[("outcome", outcome.as_str()), ("diagnosis", &diagnosis)],
-        ),
-    });
-    agent.hangup(now(), id)?;
-    drive_until(ep, agent, notes, |a| {
-        a.call_state(id) == Some(CallState::Ended)
-    })
-    .await?;
-    let hangup = agent.call_report(id).and_then(|r| r.hangup);
+    };
+    // The call as it stood when the REFER went out; the hang-up is reported apart.
+    let hangup = call.hangup.take();
+    let (outcome, diag, diagnosis) = diagnose(agent, id, opts);
     let notifications = sub
         .notifications()
         .iter()
@@ -125,11 +85,11 @@ async fn run_transfer(
             answered: n.answered,
         })
         .collect();
-    Ok(TransferReport {
+    Some(TransferReport {
         call,
         target: opts.target.clone(),
         refer_status: sub.refer_status(),
-        refer_reason,
+        refer_reason: agent.refer_reason(id).map(str::to_owned),
         refer_sub: sub
             .refer_status()
             .filter(|s| (200..300).contains(s))
@@ -149,10 +109,10 @@ struct Ctx {
     target: String,
 }
 
-fn ctx(ep: &Endpoint, target: &str) -> Ctx {
+fn ctx(agent: &Agent, target: &str) -> Ctx {
     Ctx {
-        contact: ep.contact("sipkit"),
-        transport: ep.transport().as_str(),
+        contact: agent.contact(),
+        transport: agent.transport().as_str(),
         target: target.to_owned(),
     }
 }

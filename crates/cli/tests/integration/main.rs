@@ -1,17 +1,20 @@
 //! CLI tests: run the built `sipkit` binary and compare with snapshots.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    missing_docs
-)] // test code: a panic is a failed test
+// Test code: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::print_stdout, missing_docs)]
 
 mod codes;
 mod parse;
+// The redis-server helper of sipkit-server's tests, written once; not every
+// helper is used here.
+#[allow(dead_code)]
+#[path = "../../../server/tests/integration/redis_server.rs"]
+mod redis_server;
 mod serve;
 mod serve_auth;
 mod serve_ops;
+mod serve_redis;
 mod ua;
 mod util;
 mod web;

@@ -1100,3 +1100,183 @@ Content-Length: 0\n\n"
         assert_ne!(status(&r), 202, "{r}");
     }
 }
+
+// ------------------------------------------------ digest (RFC 3261 §22)
+
+/// `sipkit ua --register` against SIPp as a registrar that challenges and
+/// checks the answer with `<verifyauth>`: the right password (here from
+/// SIPKIT_PASSWORD) registers, refreshes nothing in 1 s and un-registers.
+#[test]
+fn ua_sipp_registrar_digest_verifies_the_password() {
+    let Some(sipp) = sipp() else { return };
+    let port = free_port();
+    let registrar = start_sipp(
+        &sipp,
+        "registrar_digest.xml",
+        port,
+        &["-set", "user", "alice", "-set", "password", "s3cret"],
+    );
+    settle();
+    let uri = format!("sip:127.0.0.1:{port}");
+    let o = crate::util::sipkit_env(
+        &[
+            "ua",
+            "--listen",
+            "udp:127.0.0.1:0",
+            "--register",
+            &uri,
+            "--user",
+            "alice",
+            "--duration",
+            "1",
+            "--format",
+            "json",
+        ],
+        &[("SIPKIT_PASSWORD", "s3cret")],
+    );
+    let j = json(&o);
+    assert_eq!(code(&o), 0, "{j:#}");
+    let r = &j["registration"];
+    assert_eq!(r["status"], 200, "SIPp's verifyauth accepted it: {j:#}");
+    assert_eq!(r["expires"], 60);
+    assert_eq!(r["unregister_status"], 200);
+    assert_eq!(r["auth"]["outcome"], "authenticated");
+    assert_eq!(r["auth"]["algorithm"], "MD5");
+    assert_eq!(r["auth"]["realm"], "sipp.test");
+    assert_eq!(r["auth"]["challenges"], 1);
+    let (rc, out) = registrar.finish(30);
+    assert_eq!(
+        rc, 0,
+        "the registrar saw REGISTER, the answer and the un-REGISTER:\n{out}"
+    );
+}
+
+/// A wrong password (from --password-file): SIPp's verifyauth refuses it
+/// with 403, and the UA reports `auth_failed` with the explanation of 403.
+#[test]
+fn ua_sipp_registrar_digest_wrong_password_is_auth_failed() {
+    let Some(sipp) = sipp() else { return };
+    let port = free_port();
+    let registrar = start_sipp(
+        &sipp,
+        "registrar_digest.xml",
+        port,
+        &["-set", "user", "alice", "-set", "password", "s3cret"],
+    );
+    settle();
+    let dir = std::env::temp_dir().join(format!("sipkit-pw-{port}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("password");
+    std::fs::write(&file, "not-it\n").unwrap();
+    let uri = format!("sip:127.0.0.1:{port}");
+    let o = run(&[
+        "ua",
+        "--register",
+        &uri,
+        "--user",
+        "alice",
+        "--password-file",
+        file.to_str().unwrap(),
+        "--duration",
+        "1",
+    ]);
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = stdout(&o);
+    assert_eq!(code(&o), 0, "{out}");
+    let explain = sipkit(&["explain", "403", "--format", "json"]);
+    let summary = json(&explain)["summary"].as_str().unwrap().to_owned();
+    let line = out
+        .lines()
+        .find(|l| l.contains("auth_failed: 403 Forbidden to REGISTER"))
+        .unwrap_or_else(|| panic!("no auth_failed line:\n{out}"));
+    assert!(line.contains(&summary), "{line}");
+    assert_eq!(
+        out.matches("→ REGISTER").count(),
+        2,
+        "exactly one retry:\n{out}"
+    );
+    let (rc, out) = registrar.finish(30);
+    assert_eq!(rc, 0, "{out}");
+}
+
+/// `sipkit call --user --password` against SIPp as a UAS that answers the
+/// INVITE with 401 and checks the new INVITE (CSeq 2) with `<verifyauth>`.
+#[test]
+fn ua_sipp_call_answers_the_uas_challenge() {
+    let Some(sipp) = sipp() else { return };
+    let port = free_port();
+    let uas = start_sipp(
+        &sipp,
+        "uas_digest.xml",
+        port,
+        &["-set", "user", "alice", "-set", "password", "s3cret"],
+    );
+    settle();
+    let uri = format!("sip:bob@127.0.0.1:{port}");
+    let o = run(&[
+        "call",
+        &uri,
+        "--user",
+        "alice",
+        "--password",
+        "s3cret",
+        "--format",
+        "json",
+    ]);
+    let j = json(&o);
+    assert_eq!(code(&o), 0, "{j:#}");
+    assert_eq!(j["final_status"], 200);
+    assert_eq!(j["attempts"][0]["status"], 401);
+    assert_eq!(j["attempts"][1]["cseq"], 2);
+    assert_eq!(j["auth"]["outcome"], "authenticated");
+    let (rc, out) = uas.finish(30);
+    assert_eq!(
+        rc, 0,
+        "the UAS verified the answer, got ACK and BYE:\n{out}"
+    );
+}
+
+/// The same with a wrong password: 403, `auth_failed`, exit status 1.
+#[test]
+fn ua_sipp_call_wrong_password_is_auth_failed() {
+    let Some(sipp) = sipp() else { return };
+    let port = free_port();
+    let uas = start_sipp(
+        &sipp,
+        "uas_digest.xml",
+        port,
+        &["-set", "user", "alice", "-set", "password", "s3cret"],
+    );
+    settle();
+    let uri = format!("sip:bob@127.0.0.1:{port}");
+    let o = run(&[
+        "call",
+        &uri,
+        "--user",
+        "alice",
+        "--password",
+        "nope",
+        "--format",
+        "json",
+    ]);
+    let j = json(&o);
+    assert_eq!(code(&o), 1, "{j:#}");
+    assert_eq!(j["stopped"], "auth_failed");
+    assert_eq!(j["final_status"], 403);
+    assert_eq!(j["auth"]["outcome"], "auth_failed");
+    assert_eq!(j["attempts"].as_array().unwrap().len(), 2);
+    let (rc, out) = uas.finish(30);
+    assert_eq!(rc, 0, "{out}");
+}
+
+#[test]
+fn ua_password_file_that_cannot_be_read_is_a_usage_error() {
+    let o = run(&[
+        "call",
+        "sip:bob@127.0.0.1:9",
+        "--password-file",
+        "/nonexistent/sipkit-password",
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("password file"));
+}

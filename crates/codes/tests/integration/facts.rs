@@ -343,7 +343,13 @@ fn rfc6665_8_3_1_and_rfc7647_5_202_is_replaced_by_200() {
 }
 
 /// RFC 5057 §5.1: the responses that end the whole dialog, and those that
-/// end only the usage.
+/// end only the usage. Per the survey: 404, 410, 416, 482, 484, 485, 502
+/// and 604 destroy the dialog and every usage in it; 483 asks the agent to
+/// terminate all usages of the dialog unless a retry with a higher
+/// Max-Forwards succeeds; 403, 405, 408 (like a transaction timeout), 480,
+/// 481 and 489 affect only the usage the request belongs to; 501 "may or may
+/// not" affect the usage and never the others, so it is not modeled as
+/// ending one; 603 explicitly does not end the usage.
 #[test]
 fn rfc5057_5_1_dialog_and_usage_terminating_responses() {
     let ends = |d: DialogEffect| -> Vec<u16> {
@@ -355,7 +361,10 @@ fn rfc5057_5_1_dialog_and_usage_terminating_responses() {
         ends(DialogEffect::EndsDialog),
         [404, 410, 416, 482, 483, 484, 485, 502, 604]
     );
-    assert_eq!(ends(DialogEffect::EndsUsage), [405, 408, 481, 489, 501]);
+    assert_eq!(
+        ends(DialogEffect::EndsUsage),
+        [403, 405, 408, 480, 481, 489]
+    );
 }
 
 /// RFC 3261 §21.3.4 and §21.3.5: only a UAS sends 305, whose Contact names a

@@ -2,12 +2,9 @@
 //! registry, every field in every language, Russian that is Russian, and a
 //! comparison for every pair.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    missing_docs
-)] // test code: a panic is a failed test
+// Test code: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::print_stdout, missing_docs)]
 
 mod agent;
 mod compare_all;

@@ -2,12 +2,9 @@
 //! injected clock that jumps to the next deadline; nothing sleeps. Modules
 //! are named after the RFC sections they check.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    missing_docs
-)] // test code: a panic is a failed test
+// Test code: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::print_stdout, missing_docs)]
 
 mod rfc3261_12_dialogs;
 mod rfc3261_13_invite;

@@ -2,12 +2,9 @@
 //! syntax of challenges and credentials, and a client answering a server.
 //! Modules are named after the RFC sections they check.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    missing_docs
-)] // test code: a panic is a failed test
+// Test code: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::print_stdout, missing_docs)]
 
 mod client_server;
 mod properties;

@@ -1,11 +1,8 @@
 //! Integration tests of sipkit-message, one module per area.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    missing_docs
-)] // test code: a panic is a failed test
+// Test code: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::print_stdout, missing_docs)]
 
 mod alloc;
 mod builder;

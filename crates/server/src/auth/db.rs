@@ -270,7 +270,7 @@ impl AuthDb {
 
 /// Decodes hex; `None` for odd lengths or other characters.
 pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())

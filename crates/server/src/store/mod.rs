@@ -1,4 +1,4 @@
-//! The location service (RFC 3261 §10.2, §10.3): one trait, two stores.
+//! The location service (RFC 3261 §10.2, §10.3): one trait, three stores.
 
 use std::fmt;
 
@@ -7,8 +7,10 @@ use crate::error::Result;
 use crate::time::UnixMs;
 
 mod memory;
+mod redis;
 mod sqlite;
 
+pub use self::redis::{RedisOptions, RedisStore};
 pub use memory::MemoryStore;
 pub use sqlite::{DbSync, SqliteStore};
 
@@ -107,11 +109,14 @@ pub trait LocationService: Send + Sync + fmt::Debug {
     fn is_known(&self, aor: &str) -> Result<bool>;
 }
 
-/// Opens the store `db` names: `:memory:` is a [`MemoryStore`], anything
-/// else the path of a [`SqliteStore`] file (created if missing).
+/// Opens the store `db` names: `:memory:` is a [`MemoryStore`], a
+/// `redis://HOST:PORT/DB` URL (or `rediss://`, `redis+unix://`, or
+/// `redis+cluster://HOST:PORT,HOST:PORT` for a Redis Cluster) a
+/// [`RedisStore`], anything else the path of a [`SqliteStore`] file (created
+/// if missing).
 ///
 /// # Errors
-/// Whatever [`SqliteStore::open`] returns.
+/// Whatever [`SqliteStore::open`] or [`RedisStore::open`] returns.
 pub fn open_store(db: &str) -> Result<Box<dyn LocationService>> {
     open_store_with(db, DbSync::Full)
 }
@@ -119,12 +124,35 @@ pub fn open_store(db: &str) -> Result<Box<dyn LocationService>> {
 /// Like [`open_store`], with the durability of SQLite commits.
 ///
 /// # Errors
-/// As [`SqliteStore::open`].
+/// As [`SqliteStore::open`] and [`RedisStore::open`].
 pub fn open_store_with(db: &str, sync: DbSync) -> Result<Box<dyn LocationService>> {
     if db == ":memory:" {
         Ok(Box::new(MemoryStore::new()))
+    } else if is_redis_url(db) {
+        Ok(Box::new(RedisStore::open(db)?))
     } else {
         Ok(Box::new(SqliteStore::open_with(db, sync)?))
+    }
+}
+
+/// Whether `db` names a Redis server rather than a SQLite file.
+pub fn is_redis_url(db: &str) -> bool {
+    [
+        "redis://",
+        "rediss://",
+        "redis+unix://",
+        self::redis::CLUSTER_SCHEME,
+    ]
+    .iter()
+    .any(|scheme| db.starts_with(scheme))
+}
+
+/// `db` as it may be printed or logged: a Redis URL's password hidden.
+pub fn db_for_display(db: &str) -> String {
+    if is_redis_url(db) {
+        self::redis::redact(db)
+    } else {
+        db.to_owned()
     }
 }
 

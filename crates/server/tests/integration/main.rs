@@ -2,21 +2,24 @@
 //!
 //! Tests that concern behaviour every store must share are written once as
 //! `fn name(store: &dyn LocationService)` and run against each store by
-//! [`for_each_store!`], which makes `memory::name` and `sqlite::name`.
+//! [`for_each_store!`], which makes `memory::name`, `sqlite::name` and
+//! `redis::name`.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    missing_docs
-)] // test code: a panic is a failed test
+// Test code: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::print_stdout, missing_docs)]
 
 /// Runs each listed `fn(&dyn LocationService)` of the calling module as one
 /// test per store: `memory::NAME` on a fresh [`MemoryStore`] and
-/// `sqlite::NAME` on a fresh [`SqliteStore`] file in its own temp dir.
+/// `sqlite::NAME` on a fresh [`SqliteStore`] file in its own temp dir, and
+/// `redis::NAME` on a [`RedisStore`] of a `redis-server` the test starts on
+/// a free loopback port (see [`util::RedisServer`]); and, in one test
+/// `redis_cluster::every_function_of_the_module`, each of them against a
+/// three-master Redis Cluster on loopback ([`util::RedisCluster`]).
 ///
 /// [`MemoryStore`]: sipkit_server::MemoryStore
 /// [`SqliteStore`]: sipkit_server::SqliteStore
+/// [`RedisStore`]: sipkit_server::RedisStore
 macro_rules! for_each_store {
     ($($name:ident),* $(,)?) => {
         mod memory {
@@ -37,6 +40,37 @@ macro_rules! for_each_store {
                 }
             )*
         }
+        mod redis {
+            $(
+                #[test]
+                fn $name() {
+                    let Some(server) = crate::util::RedisServer::start(stringify!($name)) else {
+                        return;
+                    };
+                    let store = sipkit_server::RedisStore::open(&server.url()).unwrap();
+                    super::$name(&store);
+                }
+            )*
+        }
+        /// The same functions against a three-master Redis Cluster created
+        /// once for the module (creating one takes seconds): one test, each
+        /// function on its own key prefix.
+        mod redis_cluster {
+            #[test]
+            fn every_function_of_the_module() {
+                let Some(cluster) = crate::util::RedisCluster::start(module_path!()) else {
+                    return;
+                };
+                $(
+                    let options = sipkit_server::RedisOptions {
+                        prefix: concat!(stringify!($name), ":"),
+                        ..sipkit_server::RedisOptions::default()
+                    };
+                    let store = sipkit_server::RedisStore::open_with(&cluster.url(), options).unwrap();
+                    super::$name(&store);
+                )*
+            }
+        }
     };
 }
 
@@ -45,7 +79,10 @@ mod config;
 mod contact_key_19_1_4;
 mod core;
 mod durability;
+mod multinode;
 mod redirect;
+mod redis_server;
+mod redis_store;
 mod registrar;
 mod store;
 mod util;

@@ -8,6 +8,8 @@ use sipkit_server::{
     Result, TransportAddr, UnixMs, Q,
 };
 
+pub use crate::redis_server::{free_port, RedisCluster, RedisServer};
+
 /// A fixed "now" for tests: 2023-11-14T22:13:20Z.
 pub const T0: UnixMs = UnixMs(1_700_000_000_000);
 

@@ -122,7 +122,7 @@ fn run(
     let (mut inv_left, mut opt_left) = (invites, others);
     let mut pending: Vec<(f64, &str)> = Vec::new();
     while inv_left + opt_left > 0 {
-        let invite = inv_left > 0 && (pending.len() % 2 == 0 || opt_left == 0);
+        let invite = inv_left > 0 && (pending.len().is_multiple_of(2) || opt_left == 0);
         if invite {
             inv_left -= 1;
         } else {

@@ -2,12 +2,9 @@
 //! after the RFC 3261 sections they exercise. The clock jumps to the next
 //! deadline; nothing sleeps.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    missing_docs
-)] // test code: a panic is a failed test
+// Test code: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::print_stdout, missing_docs)]
 
 mod harness;
 

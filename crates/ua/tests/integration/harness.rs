@@ -310,7 +310,7 @@ impl Net {
             }
         }
         for (from, to, bytes) in out {
-            self.send(from, to, bytes);
+            self.send(from, to, bytes.to_vec());
         }
     }
 

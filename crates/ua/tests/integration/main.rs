@@ -3,12 +3,10 @@
 //! registrars) over a perfect and a lossy link. Nothing sleeps; no socket
 //! is opened.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    missing_docs
-)] // test code: a panic is a failed test
+// Test code: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::print_stdout, missing_docs)]
 
+mod digest;
 mod harness;
 mod two_agents;

@@ -752,3 +752,60 @@ fn rfc3261_9_1_a_call_that_rings_too_long_is_cancelled_after_its_provisional() {
     assert_eq!(r.attempts.len(), 1);
     assert_eq!(net.get(b).report().calls[0].ended, "cancelled");
 }
+
+// ------------------------------------------ commands (what the driver runs)
+
+/// `sipkit transfer` as one command: the agent calls, REFERs once the call
+/// is up, hangs up once the outcome is known, and is then finished.
+#[test]
+fn the_transfer_command_calls_refers_hangs_up_and_finishes() {
+    let mut net = Net::new(Netem::perfect());
+    let a = net.agent(ALICE, opts("alice"), 1);
+    net.agent(BOB, opts("bob"), 2);
+    net.agent(CAROL, opts("carol"), 3);
+    let t = sipkit_ua::TransferOptions {
+        call: sipkit_ua::CallOptions::new(&format!("sip:bob@{BOB}")),
+        target: format!("sip:carol@{CAROL}"),
+        notify_timeout: Duration::from_secs(32),
+        no_refer_sub: false,
+        lang: sipkit_codes::Lang::EN,
+    };
+    net.with(a, |x, now| x.command(now, sipkit_ua::Command::Transfer(t)))
+        .unwrap();
+    assert!(!net.get(a).is_finished());
+    net.run_until(10.0);
+    assert!(net.get(a).is_finished());
+    let r = net.get(a).transfer_report().expect("a transfer report");
+    assert_eq!(
+        (r.outcome.as_str(), r.diagnosis_code.as_str()),
+        ("transferred", "transferred")
+    );
+    assert_eq!(r.refer_status, Some(200));
+    assert_eq!(r.hangup.map(|h| h.by), Some("local".to_owned()));
+    let sent: Vec<String> = net
+        .sent(a, addr(BOB))
+        .into_iter()
+        .map(|(_, w)| w)
+        .filter(|w| !w.starts_with(char::is_numeric))
+        .collect();
+    assert_eq!(sent, ["INVITE", "ACK", "REFER", "BYE"]);
+}
+
+/// `sipkit call` as one command: finished when the call has ended.
+#[test]
+fn the_call_command_is_finished_when_the_call_ends() {
+    let mut net = Net::new(Netem::perfect());
+    let a = net.agent(ALICE, opts("alice"), 1);
+    net.agent(BOB, opts("bob"), 2);
+    let mut c = sipkit_ua::CallOptions::new(&format!("sip:bob@{BOB}"));
+    c.hold = Duration::from_secs(2);
+    net.with(a, |x, now| x.command(now, sipkit_ua::Command::Call(c)))
+        .unwrap();
+    net.run_until(1.0);
+    assert!(!net.get(a).is_finished(), "held for 2 s");
+    net.run_until(5.0);
+    assert!(net.get(a).is_finished());
+    let r = net.get(a).placed_call_report().unwrap();
+    assert_eq!(r.final_status, Some(200));
+    assert_eq!(net.times(a, "BYE"), [2.0]);
+}

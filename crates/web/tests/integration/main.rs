@@ -2,12 +2,9 @@
 //! its static export, valid HTML, an API that matches its OpenAPI document,
 //! examples the project's own parser accepts, and a real browser.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stdout,
-    missing_docs
-)] // test code: a panic is a failed test
+// Test code: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::print_stdout, missing_docs)]
 
 mod api;
 mod browser;

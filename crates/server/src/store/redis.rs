@@ -1,0 +1,913 @@
+//! The shared location service: Redis, for several `sipkit serve` nodes.
+//!
+//! # URLs
+//!
+//! * `redis://[USER:PASSWORD@]HOST:PORT/DB` — one Redis server (or a
+//!   primary behind a virtual IP); `rediss://` the same over TLS (the
+//!   system's OpenSSL: the server's certificate must be trusted by it, e.g.
+//!   through `SSL_CERT_FILE`; a `#insecure` suffix skips verification, for
+//!   tests only); `redis+unix:///PATH?db=N` over a Unix socket.
+//! * `redis+cluster://[USER:PASSWORD@]HOST:PORT[,HOST:PORT…]` — a Redis
+//!   Cluster, given by seed nodes (database 0, the only one a cluster has),
+//!   in plain TCP (no TLS to a cluster yet). Requests follow MOVED/ASK
+//!   redirections; the AOR's keys share one slot.
+//!
+//! # Data layout (Redis ≥ 7.0, Redis Cluster safe)
+//!
+//! Three keys per address-of-record, all with the AOR as their hash tag so
+//! they live in one Cluster slot and one script can touch all of them (`sk:`
+//! is the default [`RedisOptions::prefix`]):
+//!
+//! | key | type | holds | expiry |
+//! |---|---|---|---|
+//! | `sk:{AOR}:b` | HASH | field = binding key ([`crate::contact_key`]), value = the whole [`Binding`] as JSON | key TTL |
+//! | `sk:{AOR}:x` | ZSET | binding key scored by `expires_at` (Unix ms) | key TTL |
+//! | `sk:{AOR}:m` | HASH | `v` = version, bumped by every write; `since` = first binding (ms) | none |
+//!
+//! The record holds every field [`Binding`] has: contact, q, `expires_at`,
+//! `updated_at`, Call-ID, CSeq, the source transport address (what
+//! `received` and the transport were), `+sip.instance` and `reg-id`. Path,
+//! the owner node and connection, and User-Agent are not fields of
+//! [`Binding`] yet; the record is JSON by field name and readers ignore
+//! fields they do not know, so they can be added without a migration and
+//! nodes of two versions can share one Redis.
+//!
+//! A binding is live while `now < expires_at`; every read takes only ZSET
+//! members scored above `now`, so an expired binding is never returned
+//! whether or not it was trimmed yet. Every write trims the AOR's expired
+//! members and sets the TTL of `:b` and `:x` to the latest expiry plus
+//! [`RedisStore::KEY_GRACE_MS`] (relative to the caller's `now`, so it also holds when
+//! Redis's clock and the node's differ by less than the grace), and deletes
+//! both keys when no binding is left: an AOR whose bindings all expired
+//! vanishes by itself and no sweeper is needed for correctness.
+//! [`LocationService::purge_expired`] is only housekeeping. Redis 7.0 has no
+//! per-field expiry (HPEXPIRE is 7.4), hence the ZSET. `:m` has no TTL: it
+//! is the "known" mark (404 vs 480, as the SQLite store's `aors` table) and
+//! holds the version, which must never go back.
+//!
+//! # Commands per request
+//!
+//! RFC 3261 §10.3 is decided once, in Rust ([`crate::register`]); Redis only
+//! stores. A REGISTER is two round trips:
+//!
+//! 1. `EVALSHA read` (read-only script): the version and the live records
+//!    (ZRANGEBYSCORE `(now +inf`, HMGET, HGET `v`). The registrar decides on
+//!    them.
+//! 2. `EVALSHA apply` with the version read: if `v` has changed another node
+//!    wrote the AOR in between, nothing is written and the update starts
+//!    again from 1 (compare-and-set, at most [`RedisStore::MAX_ATTEMPTS`] times);
+//!    otherwise it trims expired members, applies the plan (HSET + ZADD,
+//!    HDEL + ZREM, DEL), bumps `v`, sets the TTLs (PEXPIRE) and returns the
+//!    live records for the 200, atomically.
+//!
+//! A query REGISTER, a lookup (the 302) and a plan that changes nothing are
+//! one round trip (`EVALSHA read`). `is_known` is one HEXISTS, `remove_all`
+//! one script. `count` and `purge_expired` SCAN the `:x` keys (`COUNT 500`),
+//! pipelining a ZCOUNT or a trim script per key: O(AORs), for start-up and
+//! the periodic housekeeping only.
+//!
+//! Why not the whole §10.3 in Lua, in one round trip: it would define the
+//! registrar's rules twice (Rust for memory and SQLite, Lua for Redis), and
+//! the `decide` closure of [`LocationService::update`] is arbitrary Rust. A
+//! WATCH/MULTI/EXEC transaction would also work but costs the same round
+//! trips plus a WATCH, and cannot trim in the same step.
+//!
+//! # Clocks
+//!
+//! `expires_at` is absolute wall-clock time written by the node that took the
+//! REGISTER and judged by the `now` of the node that reads it, so the
+//! tolerance on expiry is the clock difference between nodes: with clocks
+//! within δ of each other (NTP keeps them within milliseconds), no binding
+//! is returned more than δ after, or withheld more than δ before, its
+//! expiry. With equal clocks expiry is exact to the millisecond (tested
+//! with injected time against a single in-memory node). Redis's own clock
+//! only drives the key TTLs, which outlast the bindings by
+//! [`RedisStore::KEY_GRACE_MS`].
+//!
+//! # Connection
+//!
+//! One synchronous connection behind a mutex (a cluster connection, which
+//! holds one connection per master, for `redis+cluster://`), like the SQLite
+//! store's: the server's loop calls the store synchronously and the trait is
+//! synchronous.
+//! Connect, read and write are bounded by [`RedisOptions`] timeouts, so no
+//! call blocks longer than a transaction can wait. Any error drops the
+//! connection; the next call reconnects. After a failed connect the store
+//! answers [`Error::RedisUnavailable`] at once until a backoff (100 ms,
+//! doubling, at most 2 s, measured with the `now` the caller passes in)
+//! has passed, so a dead Redis costs one connect attempt per backoff, not
+//! one per request. Reads (the first step of an update, lookups) are
+//! retried once on a fresh connection when the old one turns out dead
+//! (Redis restarted); a write never is, since it may have been applied. (The
+//! cluster client itself retries a command up to twice on a connection
+//! error or a redirection; should an apply script whose reply was lost run
+//! again, its version check refuses it and the update decides again on what
+//! is stored, which may answer that REGISTER 500 CSeq Out Of Order.)
+//!
+//! # Durability
+//!
+//! A write is acknowledged when Redis has applied it in memory: what Redis
+//! keeps across its own restart depends on its persistence settings
+//! (`appendonly yes` with `appendfsync everysec` loses at most about a
+//! second), and replication to a replica is asynchronous. A UA whose binding
+//! was lost gets it back at its next refresh.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use redis::{Connection, ConnectionLike, RedisResult, Script};
+
+use crate::binding::{reply_order, Binding, Change, Plan, TransportAddr, Q};
+use crate::error::{Error, Result};
+use crate::store::{after_state, Counts, LocationService};
+use crate::time::UnixMs;
+use crate::uri::contact_key;
+
+/// The largest `expires_at` a ZSET score holds exactly (2^53 − 1 ms, in the
+/// year 287 396).
+const MAX_EXACT_MS: u64 = (1 << 53) - 1;
+
+/// SCAN page size for `count` and `purge_expired`.
+const SCAN_COUNT: usize = 500;
+
+/// The key prefix of [`RedisOptions::default`].
+const DEFAULT_PREFIX: &str = "sk:";
+
+/// Read-only: the version, then the live records. KEYS: b, x, m. ARGV: now.
+const READ_SCRIPT: &str = r"#!lua flags=no-writes
+local live = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. ARGV[1], '+inf')
+local out = { redis.call('HGET', KEYS[3], 'v') or '0' }
+if #live > 0 then
+  local vals = redis.call('HMGET', KEYS[1], unpack(live))
+  for i = 1, #vals do
+    if vals[i] then out[#out + 1] = vals[i] end
+  end
+end
+return out
+";
+
+/// Compare-and-set of a plan. KEYS: b, x, m. ARGV: now, expected version,
+/// key TTL in ms, then ops: `U key expires_at record`, `R key`, `A`.
+/// Returns nil when the version moved, else the new version and the live
+/// records. Every argument is checked before the first write, because Redis
+/// does not roll a failed script back.
+const APPLY_SCRIPT: &str = r"
+local b, x, m = KEYS[1], KEYS[2], KEYS[3]
+local now = ARGV[1]
+if (redis.call('HGET', m, 'v') or '0') ~= ARGV[2] then return false end
+local i = 4
+while i <= #ARGV do
+  local op = ARGV[i]
+  if op == 'U' then i = i + 4
+  elseif op == 'R' then i = i + 2
+  elseif op == 'A' then i = i + 1
+  else return redis.error_reply('sipkit: unknown op ' .. tostring(op)) end
+end
+if i ~= #ARGV + 1 then return redis.error_reply('sipkit: truncated op') end
+local dead = redis.call('ZRANGEBYSCORE', x, '-inf', now)
+if #dead > 0 then
+  redis.call('HDEL', b, unpack(dead))
+  redis.call('ZREMRANGEBYSCORE', x, '-inf', now)
+end
+local added = false
+i = 4
+while i <= #ARGV do
+  local op = ARGV[i]
+  if op == 'U' then
+    redis.call('HSET', b, ARGV[i + 1], ARGV[i + 3])
+    redis.call('ZADD', x, ARGV[i + 2], ARGV[i + 1])
+    added = true
+    i = i + 4
+  elseif op == 'R' then
+    redis.call('HDEL', b, ARGV[i + 1])
+    redis.call('ZREM', x, ARGV[i + 1])
+    i = i + 2
+  else
+    redis.call('DEL', b, x)
+    i = i + 1
+  end
+end
+if added then redis.call('HSETNX', m, 'since', now) end
+local version = '0'
+if added or redis.call('EXISTS', m) == 1 then
+  version = tostring(redis.call('HINCRBY', m, 'v', 1))
+end
+local live = redis.call('ZRANGEBYSCORE', x, '(' .. now, '+inf')
+local out = { version }
+if #live == 0 then
+  redis.call('DEL', b, x)
+else
+  redis.call('PEXPIRE', b, ARGV[3])
+  redis.call('PEXPIRE', x, ARGV[3])
+  local vals = redis.call('HMGET', b, unpack(live))
+  for j = 1, #vals do
+    if vals[j] then out[#out + 1] = vals[j] end
+  end
+end
+return out
+";
+
+/// Removes every binding, expired ones included; returns how many. KEYS: b,
+/// x, m.
+const REMOVE_ALL_SCRIPT: &str = r"
+local n = redis.call('HLEN', KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[2])
+if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('HINCRBY', KEYS[3], 'v', 1) end
+return n
+";
+
+/// Trims the expired bindings of one AOR; returns how many. KEYS: b, x, m.
+/// ARGV: now.
+const PURGE_SCRIPT: &str = r"
+local dead = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+if #dead == 0 then return 0 end
+redis.call('HDEL', KEYS[1], unpack(dead))
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[2]) == 0 then redis.call('DEL', KEYS[1], KEYS[2]) end
+if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('HINCRBY', KEYS[3], 'v', 1) end
+return #dead
+";
+
+/// Timeouts and backoff of a [`RedisStore`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RedisOptions {
+    /// Connecting, including the handshake. Default 500 ms.
+    pub connect_timeout: Duration,
+    /// Each read and each write on the socket. Default 500 ms.
+    pub io_timeout: Duration,
+    /// The wait after a failed connect before the next attempt; doubled
+    /// after each further failure up to [`RedisOptions::max_backoff`].
+    /// Default 100 ms.
+    pub backoff: Duration,
+    /// The longest wait between connect attempts. Default 2 s.
+    pub max_backoff: Duration,
+    /// Put before every key: `sk:` (the default) gives `sk:{AOR}:b`. Letters,
+    /// digits, `:`, `_`, `-` and `.` only; deployments that share one Redis
+    /// database use different prefixes.
+    pub prefix: &'static str,
+}
+
+impl Default for RedisOptions {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_millis(500),
+            io_timeout: Duration::from_millis(500),
+            backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(2),
+            prefix: DEFAULT_PREFIX,
+        }
+    }
+}
+
+/// A location service in Redis, shared by any number of sipkit nodes (see
+/// the module docs for the layout and the commands per request).
+pub struct RedisStore {
+    target: Target,
+    shown: String,
+    options: RedisOptions,
+    link: Mutex<Link>,
+    /// The latest `now` a caller passed in, for the backoff of the methods
+    /// that take none.
+    last_now: AtomicU64,
+    read: Script,
+    apply: Script,
+    remove_all: Script,
+    purge: Script,
+}
+
+/// Where the store connects: one server, or a Redis Cluster.
+enum Target {
+    Single(redis::Client),
+    Cluster {
+        client: redis::cluster::ClusterClient,
+        /// `redis://[user:password@]` for connections to single masters.
+        base: String,
+    },
+}
+
+/// A connection to one server or to a cluster.
+enum Conn {
+    Single(Connection),
+    Cluster(Box<redis::cluster::ClusterConnection>),
+}
+
+impl Conn {
+    fn like(&mut self) -> &mut dyn ConnectionLike {
+        match self {
+            Conn::Single(c) => c,
+            Conn::Cluster(c) => &mut **c,
+        }
+    }
+}
+
+/// The connection, or when it failed and when to try again.
+#[derive(Default)]
+struct Link {
+    conn: Option<Conn>,
+    failures: u32,
+    retry_at: UnixMs,
+    last_error: String,
+}
+
+/// Whether an operation may run twice (a read) or must not (a write).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    Once,
+    Never,
+}
+
+impl RedisStore {
+    /// How long the keys of an AOR outlive its latest binding: covers clock
+    /// differences between the nodes and Redis. Bindings are judged by their
+    /// `expires_at`, never by the key TTL, so this only delays garbage
+    /// collection.
+    pub const KEY_GRACE_MS: u64 = 60_000;
+
+    /// How many times an update reads, decides and tries to write before it
+    /// gives up with [`Error::Contended`] when other nodes keep writing the
+    /// same AOR in between.
+    pub const MAX_ATTEMPTS: u32 = 16;
+
+    /// Connects to the Redis server of `url` (`redis://[user:password@]HOST:PORT/DB`,
+    /// `rediss://…` over TLS, `redis+unix:///path?db=N`)
+    /// or to the Redis Cluster of `redis+cluster://[user:password@]HOST:PORT[,HOST:PORT…]`
+    /// (seed nodes; database 0, the only one a cluster has) with the default
+    /// [`RedisOptions`], and checks that it answers.
+    ///
+    /// # Errors
+    /// [`Error::Redis`] when the URL is invalid or the server cannot be
+    /// reached or refuses the connection; [`Error::Config`] for a key prefix
+    /// with other characters than those [`RedisOptions::prefix`] allows.
+    pub fn open(url: &str) -> Result<Self> {
+        Self::open_with(url, RedisOptions::default())
+    }
+
+    /// Like [`RedisStore::open`], with the given timeouts and backoff.
+    ///
+    /// # Errors
+    /// As [`RedisStore::open`].
+    pub fn open_with(url: &str, options: RedisOptions) -> Result<Self> {
+        if !options
+            .prefix
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b":_-.".contains(&b))
+        {
+            return Err(Error::Config {
+                source_name: "redis options".to_owned(),
+                message: format!(
+                    "key prefix {:?}: letters, digits, ':', '_', '-' and '.' only",
+                    options.prefix
+                ),
+            });
+        }
+        let target = match url.strip_prefix(CLUSTER_SCHEME) {
+            Some(rest) => cluster_target(rest, &options)?,
+            None => Target::Single(redis::Client::open(url)?),
+        };
+        let store = Self {
+            target,
+            shown: redact(url),
+            options,
+            link: Mutex::new(Link::default()),
+            last_now: AtomicU64::new(0),
+            read: Script::new(READ_SCRIPT),
+            apply: Script::new(APPLY_SCRIPT),
+            remove_all: Script::new(REMOVE_ALL_SCRIPT),
+            purge: Script::new(PURGE_SCRIPT),
+        };
+        let conn = store.connect()?;
+        store.lock().conn = Some(conn);
+        Ok(store)
+    }
+
+    /// The URL this store was opened on, password hidden.
+    pub fn url(&self) -> &str {
+        &self.shown
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Link> {
+        // A panic while the link is held leaves at worst a connection in an
+        // unknown state; the next error drops it.
+        self.link.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn connect(&self) -> RedisResult<Conn> {
+        let mut conn = match &self.target {
+            Target::Single(client) => Conn::Single(connect_one(client, &self.options)?),
+            Target::Cluster { client, .. } => {
+                let conn = client.get_connection()?;
+                conn.set_read_timeout(Some(self.options.io_timeout))?;
+                conn.set_write_timeout(Some(self.options.io_timeout))?;
+                Conn::Cluster(Box::new(conn))
+            }
+        };
+        redis::cmd("PING").query::<()>(conn.like())?;
+        Ok(conn)
+    }
+
+    /// Runs `f` on a connection to every master: the store's own connection
+    /// for a single server, a new one to each master of a cluster.
+    fn each_master(
+        &self,
+        conn: &mut Conn,
+        mut f: impl FnMut(&mut Connection) -> RedisResult<()>,
+    ) -> RedisResult<()> {
+        let cluster = match conn {
+            Conn::Single(c) => return f(c),
+            Conn::Cluster(c) => &mut **c,
+        };
+        let Target::Cluster { base, .. } = &self.target else {
+            return Ok(());
+        };
+        let nodes: String = redis::cmd("CLUSTER").arg("NODES").query(&mut *cluster)?;
+        for addr in masters(&nodes) {
+            let client = redis::Client::open(format!("{base}{addr}"))?;
+            f(&mut connect_one(&client, &self.options)?)?;
+        }
+        Ok(())
+    }
+
+    /// The keys of `aor` under this store's prefix.
+    fn keys(&self, aor: &str) -> Keys {
+        Keys::of(self.options.prefix, aor)
+    }
+
+    /// Runs `f` on the connection, connecting first when there is none (and
+    /// the backoff allows). Any error drops the connection; a `Retry::Once`
+    /// operation that failed on a connection made earlier runs once more on
+    /// a new one.
+    fn with_conn<T>(
+        &self,
+        now: Option<UnixMs>,
+        retry: Retry,
+        mut f: impl FnMut(&mut Conn) -> RedisResult<T>,
+    ) -> Result<T> {
+        let now = match now {
+            Some(now) => UnixMs(self.last_now.fetch_max(now.0, Ordering::Relaxed).max(now.0)),
+            None => UnixMs(self.last_now.load(Ordering::Relaxed)),
+        };
+        let mut link = self.lock();
+        let mut may_retry = retry == Retry::Once && link.conn.is_some();
+        loop {
+            let conn = match &mut link.conn {
+                Some(conn) => conn,
+                None => {
+                    if link.failures > 0 && now < link.retry_at {
+                        return Err(Error::RedisUnavailable {
+                            retry_in_ms: link.retry_at.0 - now.0,
+                            last_error: link.last_error.clone(),
+                        });
+                    }
+                    match self.connect() {
+                        Ok(conn) => {
+                            link.failures = 0;
+                            link.conn.insert(conn)
+                        }
+                        Err(e) => {
+                            link.failures = link.failures.saturating_add(1);
+                            link.retry_at =
+                                now.plus_millis(backoff_ms(&self.options, link.failures));
+                            link.last_error = e.to_string();
+                            return Err(e.into());
+                        }
+                    }
+                }
+            };
+            match f(conn) {
+                Ok(v) => return Ok(v),
+                Err(e) => {
+                    link.conn = None;
+                    let dead = e.is_io_error() || e.is_connection_dropped() || e.is_timeout();
+                    if may_retry && dead {
+                        may_retry = false;
+                        continue;
+                    }
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+
+    /// The version and live bindings of the AOR at `now`, in reply order.
+    fn read(&self, aor: &str, now: UnixMs) -> Result<(String, Vec<Binding>)> {
+        let keys = self.keys(aor);
+        let now_arg = ms(now)?;
+        let raw: Vec<String> = self.with_conn(Some(now), Retry::Once, |conn| {
+            self.read
+                .key(&keys.b)
+                .key(&keys.x)
+                .key(&keys.m)
+                .arg(now_arg)
+                .invoke(conn.like())
+        })?;
+        let mut raw = raw.into_iter();
+        let version = raw.next().unwrap_or_else(|| "0".to_owned());
+        let mut bindings = raw.map(|r| decode(&r)).collect::<Result<Vec<_>>>()?;
+        bindings.sort_by(reply_order);
+        Ok((version, bindings))
+    }
+}
+
+/// The wait after the `failures`-th failed connect in a row, in ms.
+fn backoff_ms(options: &RedisOptions, failures: u32) -> u64 {
+    let base = u64::try_from(options.backoff.as_millis()).unwrap_or(u64::MAX);
+    let max = u64::try_from(options.max_backoff.as_millis()).unwrap_or(u64::MAX);
+    let shift = failures.saturating_sub(1).min(20);
+    base.saturating_mul(1 << shift).min(max)
+}
+
+/// The keys of one AOR.
+struct Keys {
+    b: String,
+    x: String,
+    m: String,
+}
+
+impl Keys {
+    fn of(prefix: &str, aor: &str) -> Self {
+        Self {
+            b: format!("{prefix}{{{aor}}}:b"),
+            x: format!("{prefix}{{{aor}}}:x"),
+            m: format!("{prefix}{{{aor}}}:m"),
+        }
+    }
+
+    /// The keys of the AOR whose expiry ZSET is `x` (a name from SCAN).
+    fn of_expiry_key(x: &str) -> Option<Self> {
+        let stem = x.strip_suffix(":x")?;
+        Some(Self {
+            b: format!("{stem}:b"),
+            x: x.to_owned(),
+            m: format!("{stem}:m"),
+        })
+    }
+}
+
+/// One binding as stored in the AOR's hash: every field of [`Binding`], by
+/// name, so a newer sipkit can add fields that an older one ignores.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Record {
+    contact: String,
+    q: u16,
+    expires_at: u64,
+    updated_at: u64,
+    call_id: String,
+    cseq: u32,
+    source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    instance: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reg_id: Option<String>,
+}
+
+fn encode(b: &Binding) -> Result<String> {
+    let record = Record {
+        contact: b.contact.clone(),
+        q: b.q.thousandths(),
+        expires_at: b.expires_at.0,
+        updated_at: b.updated_at.0,
+        call_id: b.call_id.clone(),
+        cseq: b.cseq,
+        source: b.source.to_string(),
+        instance: b.instance.clone(),
+        reg_id: b.reg_id.clone(),
+    };
+    serde_json::to_string(&record).map_err(|e| Error::Corrupt {
+        what: "binding record",
+        value: e.to_string(),
+    })
+}
+
+fn decode(text: &str) -> Result<Binding> {
+    let corrupt = |what: &'static str, value: String| Error::Corrupt { what, value };
+    let r: Record =
+        serde_json::from_str(text).map_err(|_| corrupt("binding record", text.to_owned()))?;
+    let q = Q::new(r.q).ok_or_else(|| corrupt("q", r.q.to_string()))?;
+    let source: TransportAddr = r
+        .source
+        .parse()
+        .map_err(|_| corrupt("source address", r.source.clone()))?;
+    Ok(Binding {
+        contact: r.contact,
+        q,
+        expires_at: UnixMs(r.expires_at),
+        updated_at: UnixMs(r.updated_at),
+        call_id: r.call_id,
+        cseq: r.cseq,
+        source,
+        instance: r.instance,
+        reg_id: r.reg_id,
+    })
+}
+
+/// A timestamp as a ZSET score; refused beyond what a double holds exactly.
+fn ms(t: UnixMs) -> Result<u64> {
+    if t.0 > MAX_EXACT_MS {
+        return Err(Error::OutOfRange {
+            what: "timestamp (ms)",
+            value: t.0,
+        });
+    }
+    Ok(t.0)
+}
+
+/// The apply script's arguments after the first three, for `changes`;
+/// checked before anything is sent.
+fn ops(changes: &[Change], now: UnixMs) -> Result<Vec<String>> {
+    let mut out = Vec::with_capacity(changes.len() * 4);
+    for change in changes {
+        match change {
+            Change::Upsert(b) if b.is_live(now) => {
+                out.push("U".to_owned());
+                out.push(b.key());
+                out.push(ms(b.expires_at)?.to_string());
+                out.push(encode(b)?);
+            }
+            Change::Upsert(b) => {
+                out.push("R".to_owned());
+                out.push(b.key());
+            }
+            Change::Remove(uri) => {
+                out.push("R".to_owned());
+                out.push(contact_key(uri));
+            }
+            Change::RemoveAll => out.push("A".to_owned()),
+        }
+    }
+    Ok(out)
+}
+
+/// The URL scheme of a Redis Cluster: seed nodes, comma-separated.
+pub(crate) const CLUSTER_SCHEME: &str = "redis+cluster://";
+
+/// A cluster client from what follows `redis+cluster://`.
+fn cluster_target(rest: &str, options: &RedisOptions) -> Result<Target> {
+    let (auth, hosts) = match rest.rfind('@') {
+        Some(at) => (&rest[..=at], &rest[at + 1..]),
+        None => ("", rest),
+    };
+    let hosts = hosts.trim_end_matches('/');
+    let base = format!("redis://{auth}");
+    let seeds: Vec<String> = hosts
+        .split(',')
+        .filter(|h| !h.is_empty())
+        .map(|h| format!("{base}{h}"))
+        .collect();
+    let client = redis::cluster::ClusterClient::builder(seeds)
+        .connection_timeout(options.connect_timeout)
+        .response_timeout(options.io_timeout)
+        .retries(2)
+        .build()?;
+    Ok(Target::Cluster { client, base })
+}
+
+/// A connection to one server, with the store's timeouts.
+fn connect_one(client: &redis::Client, options: &RedisOptions) -> RedisResult<Connection> {
+    let conn = client.get_connection_with_timeout(options.connect_timeout)?;
+    conn.set_read_timeout(Some(options.io_timeout))?;
+    conn.set_write_timeout(Some(options.io_timeout))?;
+    Ok(conn)
+}
+
+/// The `HOST:PORT` of every master that is not failing, from the text of
+/// CLUSTER NODES (`id host:port@cport[,hostname] flags master …`).
+fn masters(nodes: &str) -> Vec<String> {
+    nodes
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split(' ');
+            let addr = fields.nth(1)?;
+            let flags = fields.next()?;
+            let is_master = flags.split(',').any(|f| f == "master");
+            let failing = flags.split(',').any(|f| f == "fail" || f == "noaddr");
+            let addr = addr.split('@').next()?;
+            (is_master && !failing).then(|| addr.to_owned())
+        })
+        .collect()
+}
+
+/// Hides the password of a `redis://user:password@host` URL.
+pub(crate) fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***@{}", &url[..s], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("url", &self.shown)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LocationService for RedisStore {
+    fn lookup(&self, aor: &str, now: UnixMs) -> Result<Vec<Binding>> {
+        Ok(self.read(aor, now)?.1)
+    }
+
+    fn update(
+        &self,
+        aor: &str,
+        now: UnixMs,
+        decide: &mut dyn FnMut(&[Binding]) -> Plan,
+    ) -> Result<Vec<Binding>> {
+        let keys = self.keys(aor);
+        let now_arg = ms(now)?;
+        for _ in 0..Self::MAX_ATTEMPTS {
+            let (version, current) = self.read(aor, now)?;
+            let changes = match decide(&current) {
+                Plan::Commit(changes) if !changes.is_empty() => changes,
+                Plan::Commit(_) | Plan::Abort => return Ok(current),
+            };
+            let ops = ops(&changes, now)?;
+            let after = after_state(current, &changes, now);
+            let ttl = after
+                .iter()
+                .map(|b| b.expires_at.0.saturating_sub(now.0))
+                .max()
+                .unwrap_or(0)
+                .saturating_add(Self::KEY_GRACE_MS);
+            let reply: Option<Vec<String>> = self.with_conn(Some(now), Retry::Never, |conn| {
+                let mut call = self.apply.key(&keys.b);
+                call.key(&keys.x)
+                    .key(&keys.m)
+                    .arg(now_arg)
+                    .arg(&version)
+                    .arg(ttl);
+                for op in &ops {
+                    call.arg(op);
+                }
+                call.invoke(conn.like())
+            })?;
+            let Some(reply) = reply else {
+                continue; // another node wrote the AOR since the read
+            };
+            let mut live = reply
+                .iter()
+                .skip(1)
+                .map(|r| decode(r))
+                .collect::<Result<Vec<_>>>()?;
+            live.sort_by(reply_order);
+            return Ok(live);
+        }
+        Err(Error::Contended {
+            aor: aor.to_owned(),
+            attempts: Self::MAX_ATTEMPTS,
+        })
+    }
+
+    fn remove_all(&self, aor: &str) -> Result<usize> {
+        let keys = self.keys(aor);
+        self.with_conn(None, Retry::Never, |conn| {
+            self.remove_all
+                .key(&keys.b)
+                .key(&keys.x)
+                .key(&keys.m)
+                .invoke(conn.like())
+        })
+    }
+
+    fn purge_expired(&self, now: UnixMs) -> Result<usize> {
+        let now_arg = ms(now)?;
+        let pattern = format!("{}{{*}}:x", self.options.prefix);
+        self.with_conn(Some(now), Retry::Never, |conn| {
+            let mut purged = 0usize;
+            self.each_master(conn, |conn| {
+                self.purge.load(conn)?;
+                scan_expiry_keys(conn, &pattern, |conn, keys| {
+                    let mut pipe = redis::pipe();
+                    for k in keys.iter().filter_map(|k| Keys::of_expiry_key(k)) {
+                        pipe.cmd("EVALSHA")
+                            .arg(self.purge.get_hash())
+                            .arg(3)
+                            .arg(&k.b)
+                            .arg(&k.x)
+                            .arg(&k.m)
+                            .arg(now_arg);
+                    }
+                    let counts: Vec<usize> = pipe.query(conn)?;
+                    purged += counts.iter().sum::<usize>();
+                    Ok(())
+                })
+            })?;
+            Ok(purged)
+        })
+    }
+
+    fn count(&self, now: UnixMs) -> Result<Counts> {
+        let now_arg = ms(now)?;
+        let pattern = format!("{}{{*}}:x", self.options.prefix);
+        self.with_conn(Some(now), Retry::Once, |conn| {
+            let mut counts = Counts::default();
+            self.each_master(conn, |conn| {
+                scan_expiry_keys(conn, &pattern, |conn, keys| {
+                    let mut pipe = redis::pipe();
+                    for k in keys {
+                        pipe.cmd("ZCOUNT")
+                            .arg(k)
+                            .arg(format!("({now_arg}"))
+                            .arg("+inf");
+                    }
+                    let live: Vec<usize> = pipe.query(conn)?;
+                    counts.bindings += live.iter().sum::<usize>();
+                    counts.aors += live.iter().filter(|n| **n > 0).count();
+                    Ok(())
+                })
+            })?;
+            Ok(counts)
+        })
+    }
+
+    fn is_known(&self, aor: &str) -> Result<bool> {
+        let keys = self.keys(aor);
+        self.with_conn(None, Retry::Once, |conn| {
+            redis::cmd("HEXISTS")
+                .arg(&keys.m)
+                .arg("since")
+                .query(conn.like())
+        })
+    }
+}
+
+/// Calls `page` with every page of AOR expiry keys that SCAN returns (a key
+/// may come twice if the keyspace is rehashed meanwhile; both users are
+/// idempotent per key within one call).
+fn scan_expiry_keys(
+    conn: &mut Connection,
+    pattern: &str,
+    mut page: impl FnMut(&mut Connection, &[String]) -> RedisResult<()>,
+) -> RedisResult<()> {
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(SCAN_COUNT)
+            .arg("TYPE")
+            .arg("zset")
+            .query(conn)?;
+        if !keys.is_empty() {
+            page(conn, &keys)?;
+        }
+        if next == 0 {
+            return Ok(());
+        }
+        cursor = next;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_share_the_aor_hash_tag() {
+        let k = Keys::of("sk:", "sip:alice@example.com");
+        assert_eq!(k.b, "sk:{sip:alice@example.com}:b");
+        assert_eq!(k.x, "sk:{sip:alice@example.com}:x");
+        assert_eq!(k.m, "sk:{sip:alice@example.com}:m");
+        let back = Keys::of_expiry_key(&k.x).unwrap();
+        assert_eq!((back.b, back.m), (k.b, k.m));
+    }
+
+    #[test]
+    fn masters_are_read_from_cluster_nodes() {
+        let text = "a1 127.0.0.1:7001@17001 myself,master - 0 0 1 connected 0-5460\n\
+b2 127.0.0.1:7002@17002,host master - 0 1 2 connected 5461-10922\n\
+c3 127.0.0.1:7003@17003 slave a1 0 1 1 connected\n\
+d4 127.0.0.1:7004@17004 master,fail - 0 1 3 disconnected\n";
+        assert_eq!(masters(text), ["127.0.0.1:7001", "127.0.0.1:7002"]);
+    }
+
+    #[test]
+    fn redact_hides_the_password() {
+        assert_eq!(redact("redis://u:pw@h:6379/0"), "redis://***@h:6379/0");
+        assert_eq!(redact("redis://h:6379/0"), "redis://h:6379/0");
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let o = RedisOptions::default();
+        let f = |n| backoff_ms(&o, n);
+        assert_eq!(
+            [f(1), f(2), f(3), f(5), f(9), f(u32::MAX)],
+            [100, 200, 400, 1600, 2000, 2000]
+        );
+    }
+
+    #[test]
+    fn a_timestamp_beyond_a_double_is_refused_before_anything_is_sent() {
+        assert!(ms(UnixMs(MAX_EXACT_MS)).is_ok());
+        assert!(matches!(
+            ms(UnixMs(u64::MAX)),
+            Err(Error::OutOfRange { .. })
+        ));
+    }
+}
