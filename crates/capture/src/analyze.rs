@@ -238,6 +238,10 @@ pub struct Call {
     pub links: Vec<String>,
     /// How it ended (set when the call is handed out).
     pub outcome: Outcome,
+    /// The From URI of the first request seen.
+    pub from: String,
+    /// The To URI of the first request seen.
+    pub to: String,
     /// Capture time of the first and last message, ns.
     pub first_ns: i64,
     /// Capture time of the last message, ns.
@@ -261,6 +265,8 @@ impl Call {
             findings: Vec::new(),
             links: Vec::new(),
             outcome: Outcome::Incomplete,
+            from: String::new(),
+            to: String::new(),
             first_ns: ts_ns,
             last_ns: ts_ns,
             txs: Vec::new(),
@@ -374,8 +380,8 @@ pub struct Analyzer {
     last_sweep_ns: i64,
     /// Recent 3xx targets: (Contact URI, Call-ID, 3xx frame, time, From URI).
     redirect_targets: VecDeque<(String, String, u64, i64, String)>,
-    /// Recent REFERs: (Refer-To URI, Call-ID, time).
-    refer_targets: VecDeque<(String, String, i64)>,
+    /// Recent REFERs: (Refer-To URI, Call-ID, time, the transferee's address).
+    refer_targets: VecDeque<(String, String, i64, std::net::IpAddr)>,
 }
 
 /// Most findings kept that belong to no call.
@@ -538,6 +544,10 @@ impl Analyzer {
         match msg {
             Message::Request(req) => {
                 let method = req.method_str();
+                if call.from.is_empty() {
+                    call.from = msg.from().uri.as_str().to_owned();
+                    call.to = msg.to().uri.as_str().to_owned();
+                }
                 match self.summary.requests.get_mut(method) {
                     Some(n) => *n += 1,
                     None => {
@@ -790,7 +800,7 @@ fn on_new_request(
     meta: &Meta,
     key: &str,
     redirect_targets: &mut VecDeque<(String, String, u64, i64, String)>,
-    refer_targets: &mut VecDeque<(String, String, i64)>,
+    refer_targets: &mut VecDeque<(String, String, i64, std::net::IpAddr)>,
     links: &mut Vec<(String, String, Option<u64>)>,
     cfg: &Config,
 ) {
@@ -852,21 +862,16 @@ fn on_new_request(
                     links.push((other.clone(), call.call_id.clone(), Some(*p0)));
                 }
             }
-            // The transferee's INVITE to the Refer-To target (RFC 3515 §2.4.3).
-            if msg.to().tag().is_none() {
+            // The transferee's INVITE to the Refer-To target (RFC 3515 §2.4.3):
+            // the first request of a new call, sent by the REFER's recipient,
+            // to the Refer-To URI or carrying Referred-By.
+            if msg.to().tag().is_none() && call.txs.len() == 1 {
                 let referred = msg.referred_by().ok().flatten().is_some();
-                if let Some((_, other, _)) = refer_targets
-                    .iter()
-                    .rev()
-                    .find(|t| t.1 != call.call_id && same_uri(&t.0, ruri))
-                {
+                let src = meta.src.ip();
+                if let Some((_, other, _, _)) = refer_targets.iter().rev().find(|t| {
+                    t.1 != call.call_id && t.3 == src && (referred || same_uri(&t.0, ruri))
+                }) {
                     links.push((other.clone(), call.call_id.clone(), None));
-                } else if referred {
-                    if let Some((_, other, _)) =
-                        refer_targets.iter().rev().find(|t| t.1 != call.call_id)
-                    {
-                        links.push((other.clone(), call.call_id.clone(), None));
-                    }
                 }
             }
             call.tried.push(ruri.to_owned());
@@ -882,7 +887,12 @@ fn on_new_request(
                 .header_value("Refer-Sub")
                 .is_some_and(|v| v.trim().eq_ignore_ascii_case("false"));
             if !refer_to.is_empty() {
-                refer_targets.push_back((refer_to, call.call_id.clone(), meta.ts_ns));
+                refer_targets.push_back((
+                    refer_to,
+                    call.call_id.clone(),
+                    meta.ts_ns,
+                    meta.dst.ip(),
+                ));
             }
             call.refers.push(Refer {
                 frame: meta.frame,

@@ -113,6 +113,9 @@ pub fn call_text(c: &Call, lang: Lang) -> String {
         c.first_frame(),
         c.messages.last().map_or(0, |m| m.frame)
     );
+    if !c.from.is_empty() {
+        let _ = writeln!(o, "  {} -> {}", c.from, c.to);
+    }
     if !c.links.is_empty() {
         let _ = writeln!(o, "  {}: {}", ui(lang, "linked"), c.links.join(", "));
     }
@@ -219,6 +222,8 @@ pub fn call_json(c: &Call, lang: Lang) -> Value {
         "type": "call",
         "call_id": c.call_id,
         "outcome": c.outcome.as_str(),
+        "from": c.from,
+        "to": c.to,
         "start": c.first_ns as f64 / 1e9,
         "duration_ms": (c.last_ns - c.first_ns) as f64 / 1e6,
         "links": c.links,
@@ -226,6 +231,11 @@ pub fn call_json(c: &Call, lang: Lang) -> Value {
         "dropped_messages": c.dropped_messages,
         "findings": findings,
     })
+}
+
+/// Milliseconds to the microsecond.
+fn round3(v: Option<f64>) -> Option<f64> {
+    v.map(|v| (v * 1000.0).round() / 1000.0)
 }
 
 /// The summary as the last JSON object of `--format json`.
@@ -236,14 +246,19 @@ pub fn summary_json(s: &Summary) -> Value {
         .map(|(m, h)| {
             let p: Map<String, Value> = PERCENTILES
                 .iter()
-                .map(|(n, p)| ((*n).to_owned(), json!(h.percentile_ms(*p))))
+                .map(|(n, p)| ((*n).to_owned(), json!(round3(h.percentile_ms(*p)))))
                 .collect();
             (m.clone(), Value::Object(p))
         })
         .collect();
     let setup: Map<String, Value> = PERCENTILES
         .iter()
-        .map(|(n, p)| ((*n).to_owned(), json!(s.setup_time.percentile_ms(*p))))
+        .map(|(n, p)| {
+            (
+                (*n).to_owned(),
+                json!(round3(s.setup_time.percentile_ms(*p))),
+            )
+        })
         .collect();
     let responses: Map<String, Value> = s
         .responses

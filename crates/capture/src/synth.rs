@@ -224,8 +224,10 @@ pub struct Frame {
     pub data: Vec<u8>,
 }
 
-/// Classic pcap bytes; `nanos` picks the nanosecond magic, `big_endian` the byte order.
-pub fn pcap(linktype: u32, nanos: bool, big_endian: bool, frames: &[Frame]) -> Vec<u8> {
+/// The 24-byte classic pcap file header; `nanos` picks the nanosecond
+/// magic, `big_endian` the byte order.
+pub fn pcap_header(linktype: u32, nanos: bool, big_endian: bool) -> Vec<u8> {
+    let mut o = Vec::with_capacity(24);
     let w32 = |o: &mut Vec<u8>, x: u32| {
         o.extend(if big_endian {
             x.to_be_bytes()
@@ -240,7 +242,6 @@ pub fn pcap(linktype: u32, nanos: bool, big_endian: bool, frames: &[Frame]) -> V
             x.to_le_bytes()
         })
     };
-    let mut o = Vec::new();
     w32(&mut o, if nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 });
     w16(&mut o, 2);
     w16(&mut o, 4);
@@ -248,14 +249,32 @@ pub fn pcap(linktype: u32, nanos: bool, big_endian: bool, frames: &[Frame]) -> V
     w32(&mut o, 0);
     w32(&mut o, 262_144);
     w32(&mut o, linktype);
+    o
+}
+
+/// Appends one classic pcap record.
+pub fn pcap_record(o: &mut Vec<u8>, f: &Frame, nanos: bool, big_endian: bool) {
+    let w32 = |o: &mut Vec<u8>, x: u32| {
+        o.extend(if big_endian {
+            x.to_be_bytes()
+        } else {
+            x.to_le_bytes()
+        })
+    };
+    let sec = (f.ts_ns / 1_000_000_000) as u32;
+    let sub = (f.ts_ns % 1_000_000_000) as u32;
+    w32(o, sec);
+    w32(o, if nanos { sub } else { sub / 1000 });
+    w32(o, f.data.len() as u32);
+    w32(o, f.data.len() as u32);
+    o.extend_from_slice(&f.data);
+}
+
+/// Classic pcap bytes; `nanos` picks the nanosecond magic, `big_endian` the byte order.
+pub fn pcap(linktype: u32, nanos: bool, big_endian: bool, frames: &[Frame]) -> Vec<u8> {
+    let mut o = pcap_header(linktype, nanos, big_endian);
     for f in frames {
-        let sec = (f.ts_ns / 1_000_000_000) as u32;
-        let sub = (f.ts_ns % 1_000_000_000) as u32;
-        w32(&mut o, sec);
-        w32(&mut o, if nanos { sub } else { sub / 1000 });
-        w32(&mut o, f.data.len() as u32);
-        w32(&mut o, f.data.len() as u32);
-        o.extend_from_slice(&f.data);
+        pcap_record(&mut o, f, nanos, big_endian);
     }
     o
 }
@@ -856,5 +875,25 @@ pub mod scenario {
             m(5, &a, &b, r2),
             m(9, &b, &a, ok),
         ]
+    }
+
+    /// One round of the benchmark's traffic, starting at `t0`: a REGISTER
+    /// with its challenge, a redirected call (INVITE → 302 → ACK → INVITE →
+    /// 180 → 200 → ACK → BYE → 200) whose first INVITE is retransmitted once
+    /// after T1, and a blind transfer (REFER → 202 → NOTIFYs): 33 messages.
+    pub fn bench_round(n: u64, t0: i64) -> Vec<Msg> {
+        let mut v = register(n, t0);
+        let mut r = redirect(n, t0 + 10 * MS, 200);
+        let mut again = r[0].clone();
+        again.ts_ns += 500 * MS;
+        r.insert(1, again);
+        // The rest of the call follows the retransmission.
+        for m in &mut r[2..] {
+            m.ts_ns += 500 * MS;
+        }
+        v.append(&mut r);
+        v.append(&mut transfer(n, t0 + 20 * MS, "200 OK"));
+        v.sort_by_key(|m| m.ts_ns);
+        v
     }
 }

@@ -43,7 +43,7 @@ impl OutputOpts {
     }
 }
 
-fn parse_lang(s: &str) -> Result<Lang, String> {
+pub(crate) fn parse_lang(s: &str) -> Result<Lang, String> {
     Lang::from_tag(s).ok_or_else(|| {
         let known: Vec<&str> = Lang::all().map(Lang::tag).collect();
         format!(

@@ -7,6 +7,7 @@
 // they are written for a terminal (`[default: sip:USER@<host>]`), not rustdoc.
 #![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
 
+mod analyze_cmd;
 mod codes_cmd;
 mod logging;
 mod parse_cmd;
@@ -55,6 +56,8 @@ enum Command {
     Call(ua_cmd::CallArgs),
     /// Call a phone, transfer it with REFER, follow the NOTIFYs, and diagnose what went wrong
     Transfer(ua_cmd::TransferArgs),
+    /// Analyze a capture (pcap, pcapng, .gz, stdin): calls, ladders, every response explained, what went wrong
+    Analyze(analyze_cmd::AnalyzeArgs),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
         Command::Ua(args) => ua_cmd::ua(args),
         Command::Call(args) => ua_cmd::call(args),
         Command::Transfer(args) => ua_cmd::transfer(args),
+        Command::Analyze(args) => analyze_cmd::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
