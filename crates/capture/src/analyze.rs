@@ -254,6 +254,8 @@ pub struct Call {
     auth_reported: bool,
     answered: bool,
     bye_done: bool,
+    /// When the call's first initial INVITE was sent (the start of setup).
+    first_invite_ns: Option<i64>,
 }
 
 impl Call {
@@ -277,6 +279,7 @@ impl Call {
             auth_reported: false,
             answered: false,
             bye_done: false,
+            first_invite_ns: None,
         }
     }
 
@@ -587,6 +590,9 @@ impl Analyzer {
                         spacing_reported: false,
                         tcp_reported: false,
                     };
+                    if method == "INVITE" && tx.initial && call.first_invite_ns.is_none() {
+                        call.first_invite_ns = Some(meta.ts_ns);
+                    }
                     call.txs.push(tx);
                     on_new_request(
                         call,
@@ -642,8 +648,12 @@ impl Analyzer {
                                 self.summary.response_time.insert(method, h);
                             }
                         }
+                        // Setup time: from the call's first INVITE (before any
+                        // redirect or challenge) to the 2xx, once per call.
                         if tx.method == "INVITE" && (200..300).contains(&status) && tx.initial {
-                            self.summary.setup_time.record_ns(rt);
+                            if let Some(start) = call.first_invite_ns.take() {
+                                self.summary.setup_time.record_ns(meta.ts_ns - start);
+                            }
                         }
                         if status >= 400 {
                             if let Some(s) = self.summary.second(meta.ts_ns) {

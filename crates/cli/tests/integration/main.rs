@@ -7,6 +7,7 @@
     missing_docs
 )] // test code: a panic is a failed test
 
+mod analyze;
 mod codes;
 mod parse;
 mod serve;
