@@ -381,10 +381,99 @@ pub struct Analyzer {
     summary: Summary,
     now_ns: i64,
     last_sweep_ns: i64,
-    /// Recent 3xx targets: (Contact URI, Call-ID, 3xx frame, time, From URI).
-    redirect_targets: VecDeque<(String, String, u64, i64, String)>,
+    /// Recent 3xx targets, to spot a retry that changed its Call-ID.
+    redirect_targets: RedirectTargets,
     /// Recent REFERs: (Refer-To URI, Call-ID, time, the transferee's address).
-    refer_targets: VecDeque<(String, String, i64, std::net::IpAddr)>,
+    refer_targets: ReferTargets,
+}
+
+/// Where a recent 3xx sent its caller.
+#[derive(Debug, Clone)]
+struct RedirectTarget {
+    uri: String,
+    call_id: String,
+    frame: u64,
+    ts_ns: i64,
+    from_uri: String,
+}
+
+/// Recent 3xx Contact targets by URI (lowercased, without parameters: a
+/// cheap key; candidates are then compared by RFC 3261 §19.1.4 URI
+/// equality), so a new call's Request-URI is looked up in constant time.
+#[derive(Debug, Default)]
+struct RedirectTargets {
+    by_uri: Map<String, VecDeque<RedirectTarget>>,
+    order: VecDeque<(i64, String)>,
+}
+
+fn uri_key(uri: &str) -> String {
+    uri.split([';', '?', '>'])
+        .next()
+        .unwrap_or("")
+        .trim_start_matches('<')
+        .to_ascii_lowercase()
+}
+
+impl RedirectTargets {
+    fn push(&mut self, uri: &str, t: RedirectTarget) {
+        let key = uri_key(uri);
+        self.order.push_back((t.ts_ns, key.clone()));
+        self.by_uri.entry(key).or_default().push_back(t);
+    }
+
+    fn expire(&mut self, horizon: i64) {
+        while self.order.front().is_some_and(|(ts, _)| *ts < horizon) {
+            let Some((_, key)) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(v) = self.by_uri.get_mut(&key) {
+                while v.front().is_some_and(|t| t.ts_ns < horizon) {
+                    v.pop_front();
+                }
+                if v.is_empty() {
+                    self.by_uri.remove(&key);
+                }
+            }
+        }
+    }
+
+    fn find(&self, ruri: &str, pred: impl Fn(&RedirectTarget) -> bool) -> Option<&RedirectTarget> {
+        self.by_uri
+            .get(&uri_key(ruri))?
+            .iter()
+            .rev()
+            .find(|t| pred(t) && same_uri(&t.uri, ruri))
+    }
+}
+
+/// Recent REFERs by the transferee's address: (Refer-To URI, Call-ID, time).
+#[derive(Debug, Default)]
+struct ReferTargets {
+    by_ip: Map<std::net::IpAddr, VecDeque<(String, String, i64)>>,
+    order: VecDeque<(i64, std::net::IpAddr)>,
+}
+
+impl ReferTargets {
+    fn push(&mut self, ip: std::net::IpAddr, t: (String, String, i64)) {
+        self.order.push_back((t.2, ip));
+        self.by_ip.entry(ip).or_default().push_back(t);
+    }
+
+    fn expire(&mut self, horizon: i64) {
+        while self.order.front().is_some_and(|(ts, _)| *ts < horizon) {
+            let Some((_, ip)) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(v) = self.by_ip.get_mut(&ip) {
+                while v.front().is_some_and(|t| t.2 < horizon) {
+                    v.pop_front();
+                }
+                if v.is_empty() {
+                    self.by_ip.remove(&ip);
+                }
+            }
+        }
+    }
 }
 
 /// Most findings kept that belong to no call.
@@ -444,12 +533,8 @@ impl Analyzer {
         let now = self.now_ns;
         let cfg = self.cfg;
         let horizon = now - cfg.timer_b();
-        while self.redirect_targets.front().is_some_and(|t| t.3 < horizon) {
-            self.redirect_targets.pop_front();
-        }
-        while self.refer_targets.front().is_some_and(|t| t.2 < horizon) {
-            self.refer_targets.pop_front();
-        }
+        self.redirect_targets.expire(horizon);
+        self.refer_targets.expire(horizon);
         let done: Vec<String> = self
             .calls
             .iter()
@@ -809,8 +894,8 @@ fn on_new_request(
     msg: &Message<'_>,
     meta: &Meta,
     key: &str,
-    redirect_targets: &mut VecDeque<(String, String, u64, i64, String)>,
-    refer_targets: &mut VecDeque<(String, String, i64, std::net::IpAddr)>,
+    redirect_targets: &mut RedirectTargets,
+    refer_targets: &mut ReferTargets,
     links: &mut Vec<(String, String, Option<u64>)>,
     cfg: &Config,
 ) {
@@ -856,10 +941,11 @@ fn on_new_request(
                 // pointed to, from the same caller: a retry with a new Call-ID.
                 let from_uri = msg.from().uri.as_str();
                 let found = redirect_targets
-                    .iter()
-                    .rev()
-                    .find(|t| t.1 != call.call_id && t.4 == from_uri && same_uri(&t.0, ruri));
-                if let Some((_, other, p0, _, _)) = found {
+                    .find(ruri, |t| {
+                        t.call_id != call.call_id && t.from_uri == from_uri
+                    })
+                    .map(|t| (t.call_id.clone(), t.frame));
+                if let Some((other, p0)) = &found {
                     call.add(
                         Finding::new(FindingId::RedirectFollowed, vec![*p0, meta.frame])
                             .arg("status", "3xx")
@@ -878,8 +964,10 @@ fn on_new_request(
             if msg.to().tag().is_none() && call.txs.len() == 1 {
                 let referred = msg.referred_by().ok().flatten().is_some();
                 let src = meta.src.ip();
-                if let Some((_, other, _, _)) = refer_targets.iter().rev().find(|t| {
-                    t.1 != call.call_id && t.3 == src && (referred || same_uri(&t.0, ruri))
+                if let Some((_, other, _)) = refer_targets.by_ip.get(&src).and_then(|v| {
+                    v.iter()
+                        .rev()
+                        .find(|t| t.1 != call.call_id && (referred || same_uri(&t.0, ruri)))
                 }) {
                     links.push((other.clone(), call.call_id.clone(), None));
                 }
@@ -897,12 +985,7 @@ fn on_new_request(
                 .header_value("Refer-Sub")
                 .is_some_and(|v| v.trim().eq_ignore_ascii_case("false"));
             if !refer_to.is_empty() {
-                refer_targets.push_back((
-                    refer_to,
-                    call.call_id.clone(),
-                    meta.ts_ns,
-                    meta.dst.ip(),
-                ));
+                refer_targets.push(meta.dst.ip(), (refer_to, call.call_id.clone(), meta.ts_ns));
             }
             call.refers.push(Refer {
                 frame: meta.frame,
@@ -1005,7 +1088,7 @@ fn on_final(
     i: usize,
     msg: &Message<'_>,
     meta: &Meta,
-    redirect_targets: &mut VecDeque<(String, String, u64, i64, String)>,
+    redirect_targets: &mut RedirectTargets,
     _cfg: &Config,
 ) {
     let Some(resp) = msg.as_response() else {
@@ -1055,13 +1138,16 @@ fn on_final(
             }
             let from_uri = msg.from().uri.as_str().to_owned();
             for c in &contacts {
-                redirect_targets.push_back((
-                    c.clone(),
-                    call.call_id.clone(),
-                    meta.frame,
-                    meta.ts_ns,
-                    from_uri.clone(),
-                ));
+                redirect_targets.push(
+                    c,
+                    RedirectTarget {
+                        uri: c.clone(),
+                        call_id: call.call_id.clone(),
+                        frame: meta.frame,
+                        ts_ns: meta.ts_ns,
+                        from_uri: from_uri.clone(),
+                    },
+                );
             }
             call.redirects.push(Redirect {
                 frame: meta.frame,

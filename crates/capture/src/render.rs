@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 use sipkit_codes::{explain, Lang};
 
@@ -175,62 +176,111 @@ pub fn ladder_text(c: &Call, lang: Lang) -> String {
     o
 }
 
+/// A message of a call as JSON.
+#[derive(Debug, Serialize)]
+pub struct MessageJson<'a> {
+    frame: u64,
+    time: f64,
+    src: std::net::SocketAddr,
+    dst: std::net::SocketAddr,
+    transport: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    method: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uri: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    malformed: Option<&'a str>,
+    cseq: String,
+    retransmission: bool,
+}
+
+/// A finding as JSON.
+#[derive(Debug, Serialize)]
+pub struct FindingJson<'a> {
+    id: &'static str,
+    severity: &'static str,
+    packets: &'a [u64],
+    message: String,
+    spec: &'static str,
+}
+
 /// A call as the JSON object of `--format json` (`"type": "call"`).
-pub fn call_json(c: &Call, lang: Lang) -> Value {
-    let messages: Vec<Value> = c
+#[derive(Debug, Serialize)]
+pub struct CallJson<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    call_id: &'a str,
+    outcome: &'static str,
+    from: &'a str,
+    to: &'a str,
+    start: f64,
+    duration_ms: f64,
+    links: &'a [String],
+    messages: Vec<MessageJson<'a>>,
+    dropped_messages: u64,
+    findings: Vec<FindingJson<'a>>,
+}
+
+/// A call as the JSON object of `--format json` (`"type": "call"`); it
+/// borrows the call and serializes without building a tree.
+pub fn call_json(c: &Call, lang: Lang) -> CallJson<'_> {
+    let messages = c
         .messages
         .iter()
         .map(|m| {
-            let mut v = Map::new();
-            v.insert("frame".into(), json!(m.frame));
-            v.insert("time".into(), json!(m.ts_ns as f64 / 1e9));
-            v.insert("src".into(), json!(m.src.to_string()));
-            v.insert("dst".into(), json!(m.dst.to_string()));
-            v.insert("transport".into(), json!(m.transport.as_str()));
-            match &m.kind {
+            let (method, uri, status, reason, malformed) = match &m.kind {
                 Kind::Request { method, uri } => {
-                    v.insert("method".into(), json!(method));
-                    v.insert("uri".into(), json!(uri));
+                    (Some(method.as_str()), Some(uri.as_str()), None, None, None)
                 }
                 Kind::Response { status, reason } => {
-                    v.insert("status".into(), json!(status));
-                    v.insert("reason".into(), json!(reason));
+                    (None, None, Some(*status), Some(reason.as_str()), None)
                 }
-                Kind::Malformed { error } => {
-                    v.insert("malformed".into(), json!(error));
-                }
+                Kind::Malformed { error } => (None, None, None, None, Some(error.as_str())),
+            };
+            MessageJson {
+                frame: m.frame,
+                time: m.ts_ns as f64 / 1e9,
+                src: m.src,
+                dst: m.dst,
+                transport: m.transport.as_str(),
+                method,
+                uri,
+                status,
+                reason,
+                malformed,
+                cseq: format!("{} {}", m.cseq.0, m.cseq.1),
+                retransmission: m.retransmission,
             }
-            v.insert("cseq".into(), json!(format!("{} {}", m.cseq.0, m.cseq.1)));
-            v.insert("retransmission".into(), json!(m.retransmission));
-            Value::Object(v)
         })
         .collect();
-    let findings: Vec<Value> = c
+    let findings = c
         .findings
         .iter()
-        .map(|f| {
-            json!({
-                "id": f.id.as_str(),
-                "severity": f.id.severity().as_str(),
-                "packets": f.packets,
-                "message": f.message(lang),
-                "spec": f.id.spec(),
-            })
+        .map(|f| FindingJson {
+            id: f.id.as_str(),
+            severity: f.id.severity().as_str(),
+            packets: &f.packets,
+            message: f.message(lang),
+            spec: f.id.spec(),
         })
         .collect();
-    json!({
-        "type": "call",
-        "call_id": c.call_id,
-        "outcome": c.outcome.as_str(),
-        "from": c.from,
-        "to": c.to,
-        "start": c.first_ns as f64 / 1e9,
-        "duration_ms": (c.last_ns - c.first_ns) as f64 / 1e6,
-        "links": c.links,
-        "messages": messages,
-        "dropped_messages": c.dropped_messages,
-        "findings": findings,
-    })
+    CallJson {
+        kind: "call",
+        call_id: &c.call_id,
+        outcome: c.outcome.as_str(),
+        from: &c.from,
+        to: &c.to,
+        start: c.first_ns as f64 / 1e9,
+        duration_ms: (c.last_ns - c.first_ns) as f64 / 1e6,
+        links: &c.links,
+        messages,
+        dropped_messages: c.dropped_messages,
+        findings,
+    }
 }
 
 /// Milliseconds to the microsecond.
