@@ -508,8 +508,9 @@ impl Analyzer {
         self.ready.pop_front()
     }
 
-    /// Notes a frame at capture time `ts_ns`; every second of capture time
-    /// the open calls are checked and the finished ones handed out.
+    /// Notes a frame at capture time `ts_ns`; every eighth of
+    /// [`Config::linger_ns`] of capture time (at least a second) the open
+    /// calls are checked and the finished ones handed out.
     pub fn tick(&mut self, ts_ns: i64) {
         self.summary.packets += 1;
         if self.summary.first_ns.is_none() {
@@ -518,7 +519,7 @@ impl Analyzer {
         }
         self.summary.last_ns = self.summary.last_ns.max(ts_ns);
         self.now_ns = self.now_ns.max(ts_ns);
-        if self.now_ns - self.last_sweep_ns >= 1_000_000_000 {
+        if self.now_ns - self.last_sweep_ns >= (self.cfg.linger_ns / 8).max(1_000_000_000) {
             self.last_sweep_ns = self.now_ns;
             self.sweep(false);
         }
@@ -791,7 +792,7 @@ fn push_record(call: &mut Call, cfg: &Config, record: MessageRecord) {
 fn tx_key(msg: &Message<'_>) -> String {
     let rfc3261 = msg.top_via().is_ok_and(|v| v.is_rfc3261_branch());
     if rfc3261 {
-        if let Ok(k) = TransactionKey::of_message(msg.source()) {
+        if let Ok(k) = TransactionKey::of_parsed(msg) {
             if let Some(b) = k.branch() {
                 return format!("{}\0{}", k.method(), b);
             }
