@@ -250,7 +250,8 @@ pub struct Call {
     redirects: Vec<Redirect>,
     tried: Vec<String>,
     refers: Vec<Refer>,
-    challenge: Option<(String, u32)>,
+    /// The request (method, Request-URI) challenged last and how often in a row.
+    challenge: Option<(String, String, u32)>,
     auth_reported: bool,
     answered: bool,
     bye_done: bool,
@@ -397,26 +398,32 @@ struct RedirectTarget {
     from_uri: String,
 }
 
-/// Recent 3xx Contact targets by URI (lowercased, without parameters: a
-/// cheap key; candidates are then compared by RFC 3261 §19.1.4 URI
-/// equality), so a new call's Request-URI is looked up in constant time.
+/// Recent 3xx Contact targets by URI and caller (see [`uri_key`]; candidates
+/// are then compared by RFC 3261 §19.1.4 URI equality), so a new call's
+/// Request-URI is looked up in constant time.
 #[derive(Debug, Default)]
 struct RedirectTargets {
     by_uri: Map<String, VecDeque<RedirectTarget>>,
     order: VecDeque<(i64, String)>,
 }
 
-fn uri_key(uri: &str) -> String {
-    uri.split([';', '?', '>'])
+/// The index key of a redirect target: the target URI without parameters,
+/// lowercased, and the caller's From URI (a retry comes from the same caller).
+fn uri_key(uri: &str, from_uri: &str) -> String {
+    let mut k = uri
+        .split([';', '?', '>'])
         .next()
         .unwrap_or("")
         .trim_start_matches('<')
-        .to_ascii_lowercase()
+        .to_ascii_lowercase();
+    k.push('\0');
+    k.push_str(from_uri);
+    k
 }
 
 impl RedirectTargets {
     fn push(&mut self, uri: &str, t: RedirectTarget) {
-        let key = uri_key(uri);
+        let key = uri_key(uri, &t.from_uri);
         self.order.push_back((t.ts_ns, key.clone()));
         self.by_uri.entry(key).or_default().push_back(t);
     }
@@ -437,9 +444,14 @@ impl RedirectTargets {
         }
     }
 
-    fn find(&self, ruri: &str, pred: impl Fn(&RedirectTarget) -> bool) -> Option<&RedirectTarget> {
+    fn find(
+        &self,
+        ruri: &str,
+        from_uri: &str,
+        pred: impl Fn(&RedirectTarget) -> bool,
+    ) -> Option<&RedirectTarget> {
         self.by_uri
-            .get(&uri_key(ruri))?
+            .get(&uri_key(ruri, from_uri))?
             .iter()
             .rev()
             .find(|t| pred(t) && same_uri(&t.uri, ruri))
@@ -794,7 +806,11 @@ fn tx_key(msg: &Message<'_>) -> String {
     if rfc3261 {
         if let Ok(k) = TransactionKey::of_parsed(msg) {
             if let Some(b) = k.branch() {
-                return format!("{}\0{}", k.method(), b);
+                let mut key = String::with_capacity(k.method().len() + b.len() + 1);
+                key.push_str(k.method());
+                key.push('\0');
+                key.push_str(b);
+                return key;
             }
         }
     }
@@ -942,9 +958,7 @@ fn on_new_request(
                 // pointed to, from the same caller: a retry with a new Call-ID.
                 let from_uri = msg.from().uri.as_str();
                 let found = redirect_targets
-                    .find(ruri, |t| {
-                        t.call_id != call.call_id && t.from_uri == from_uri
-                    })
+                    .find(ruri, from_uri, |t| t.call_id != call.call_id)
                     .map(|t| (t.call_id.clone(), t.frame));
                 if let Some((other, p0)) = &found {
                     call.add(
@@ -1096,32 +1110,43 @@ fn on_final(
         return;
     };
     let status = resp.status();
-    let status_text = format!("{status} {}", resp.reason());
-    let Some(tx) = call.txs.get(i).cloned() else {
+    let status_text = || format!("{status} {}", resp.reason());
+    let Some(t) = call.txs.get(i) else {
         return;
+    };
+    let (first_frame, cseq) = (t.first_frame, t.cseq);
+    let method = match t.method.as_str() {
+        "INVITE" => "INVITE",
+        "BYE" => "BYE",
+        "REFER" => "REFER",
+        _ => "",
     };
     // Challenges (RFC 3261 §22.2, §22.3): the same request challenged again
     // and again means the credentials are refused.
-    let ckey = format!("{} {}", tx.method, tx.ruri);
+    let same = call
+        .challenge
+        .as_ref()
+        .is_some_and(|(m, u, _)| *m == t.method && *u == t.ruri);
     if status == 401 || status == 407 {
         let n = match &call.challenge {
-            Some((k, n)) if *k == ckey => n + 1,
+            Some((_, _, n)) if same => n + 1,
             _ => 1,
         };
-        call.challenge = Some((ckey, n));
+        let (m, u) = (t.method.clone(), t.ruri.clone());
+        call.challenge = Some((m.clone(), u.clone(), n));
         if n >= 3 && !call.auth_reported {
             call.auth_reported = true;
             call.add(
-                Finding::new(FindingId::AuthLoop, vec![tx.first_frame, meta.frame])
-                    .arg("method", tx.method.clone())
-                    .arg("target", tx.ruri.clone())
+                Finding::new(FindingId::AuthLoop, vec![first_frame, meta.frame])
+                    .arg("method", m)
+                    .arg("target", u)
                     .arg("count", n.to_string()),
             );
         }
-    } else if call.challenge.as_ref().is_some_and(|(k, _)| *k == ckey) {
+    } else if same {
         call.challenge = None;
     }
-    match tx.method.as_str() {
+    match method {
         "INVITE" if (300..400).contains(&status) => {
             let contacts: Vec<String> = msg
                 .contacts()
@@ -1152,25 +1177,32 @@ fn on_final(
             }
             call.redirects.push(Redirect {
                 frame: meta.frame,
-                status: status_text,
+                status: status_text(),
                 contacts,
-                from_tag: tx.from_tag.clone(),
-                cseq: tx.cseq,
+                from_tag: call
+                    .txs
+                    .get(i)
+                    .map(|t| t.from_tag.clone())
+                    .unwrap_or_default(),
+                cseq,
                 followed: false,
             });
         }
         "INVITE" if status < 300 => call.answered = true,
         "BYE" => call.bye_done = true,
         "REFER" => {
-            let Some(refer) = call.refers.iter_mut().find(|r| r.key == tx.key) else {
+            let Some(key) = call.txs.get(i).map(|t| t.key.as_str()) else {
+                return;
+            };
+            let Some(refer) = call.refers.iter_mut().find(|r| r.key == key) else {
                 return;
             };
             if status >= 300 {
                 let f = Finding::new(FindingId::TransferRejected, vec![refer.frame, meta.frame])
-                    .arg("status", status_text);
+                    .arg("status", status_text());
                 call.add(f);
             } else {
-                refer.accepted = Some((meta.frame, meta.ts_ns, status_text));
+                refer.accepted = Some((meta.frame, meta.ts_ns, status_text()));
                 let resp_false = msg
                     .header_value("Refer-Sub")
                     .is_some_and(|v| v.trim().eq_ignore_ascii_case("false"));

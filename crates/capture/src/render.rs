@@ -194,8 +194,18 @@ pub struct MessageJson<'a> {
     reason: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     malformed: Option<&'a str>,
-    cseq: String,
+    cseq: CSeqJson<'a>,
     retransmission: bool,
+}
+
+/// `"1 INVITE"`, written without an intermediate string.
+#[derive(Debug)]
+struct CSeqJson<'a>(u32, &'a str);
+
+impl Serialize for CSeqJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("{} {}", self.0, self.1))
+    }
 }
 
 /// A finding as JSON.
@@ -252,7 +262,7 @@ pub fn call_json(c: &Call, lang: Lang) -> CallJson<'_> {
                 status,
                 reason,
                 malformed,
-                cseq: format!("{} {}", m.cseq.0, m.cseq.1),
+                cseq: CSeqJson(m.cseq.0, &m.cseq.1),
                 retransmission: m.retransmission,
             }
         })
