@@ -313,3 +313,86 @@ fn counts_agree_with_tshark_sip_stat() {
         + summary["responses"].as_object().unwrap().len();
     assert_eq!(seen, want, "every method and code appears in both:\n{ts}");
 }
+
+/// Three SIPp calls (built-in uac → uas) on loopback, recorded by tcpdump
+/// while they happen, then analysed: three answered calls, every INVITE,
+/// ACK and BYE counted, nothing wrong found.
+#[test]
+fn sipp_calls_recorded_by_tcpdump_on_loopback() {
+    let Some(tcpdump) = crate::util::tool("tcpdump", "tcpdump") else {
+        return;
+    };
+    let Some(sipp) = crate::util::sipp() else {
+        return;
+    };
+    let (uas_port, uac_port) = (crate::util::free_port(), crate::util::free_port());
+    let pcap = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("analyze-sipp-loopback.pcap");
+    let mut td = Command::new(tcpdump)
+        .args(["-i", "lo", "-n", "-U", "-w"])
+        .arg(&pcap)
+        .arg(format!("udp port {uas_port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // tcpdump says "listening on lo" once it captures.
+    let mut err = std::io::BufReader::new(td.stderr.take().unwrap());
+    let mut line = String::new();
+    while std::io::BufRead::read_line(&mut err, &mut line).unwrap() > 0
+        && !line.contains("listening on")
+    {
+        line.clear();
+    }
+    let common = ["-m", "3", "-timeout", "20", "-timeout_error", "-nostdin"];
+    let mut uas = Command::new(&sipp)
+        .args(["-sn", "uas", "-i", "127.0.0.1", "-p", &uas_port.to_string()])
+        .args(common)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let uac = Command::new(&sipp)
+        .args([
+            "-sn",
+            "uac",
+            &format!("127.0.0.1:{uas_port}"),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &uac_port.to_string(),
+            "-r",
+            "10",
+            "-d",
+            "100",
+        ])
+        .args(common)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    let uas_status = uas.wait().unwrap();
+    // SIGINT makes tcpdump flush and close the file.
+    Command::new("kill")
+        .args(["-INT", &td.id().to_string()])
+        .status()
+        .unwrap();
+    td.wait().unwrap();
+    assert!(uac.success() && uas_status.success(), "SIPp calls failed");
+    let o = sipkit(&["analyze", pcap.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let lines = json_lines(&o);
+    let (summary, calls) = lines.split_last().unwrap();
+    assert_eq!(calls.len(), 3, "{summary}");
+    for c in calls {
+        assert_eq!(c["outcome"], "answered", "{c}");
+        assert!(
+            c["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|f| f["severity"] != "error"),
+            "{c}"
+        );
+    }
+    assert_eq!(summary["requests"]["ACK"], 3);
+    assert_eq!(summary["requests"]["BYE"], 3);
+    assert!(summary["requests"]["INVITE"].as_u64().unwrap() >= 3);
+}
