@@ -507,10 +507,12 @@ pub fn response(
 }
 
 /// An SDP body of about `size` bytes (padding attributes make big ones,
-/// for fragmentation).
-pub fn sdp(size: usize) -> String {
-    let mut s = String::from(
-        "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n",
+/// for fragmentation) for call `n`: each call gets its own session id and
+/// media port, as real calls do.
+pub fn sdp(n: u64, size: usize) -> String {
+    let port = 10_000 + 2 * (n % 25_000);
+    let mut s = format!(
+        "v=0\r\no=- {n} 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\nm=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
     );
     let mut i = 0;
     while s.len() + 20 < size {
@@ -558,7 +560,7 @@ pub mod scenario {
         let (a, b, c) = parties();
         let cid = format!("redir-{n}@192.0.2.10");
         let ft = format!("a{n}");
-        let body = sdp(sdp_size);
+        let body = sdp(n, sdp_size);
         let ct = "Content-Type: application/sdp\r\n";
         let inv1 = request(
             "INVITE",
