@@ -8,6 +8,7 @@
 //! it has been quiet for [`Config::linger_ns`] of capture time, or once it
 //! has been idle for [`Config::idle_ns`].
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 
@@ -95,8 +96,8 @@ pub struct Meta {
 pub enum Kind {
     /// A request: method and Request-URI.
     Request {
-        /// The method.
-        method: String,
+        /// The method (the common ones are not allocated).
+        method: Cow<'static, str>,
         /// The Request-URI as written.
         uri: String,
     },
@@ -130,7 +131,7 @@ pub struct MessageRecord {
     /// Request, response or malformed.
     pub kind: Kind,
     /// CSeq number and method (0 and empty when malformed).
-    pub cseq: (u32, String),
+    pub cseq: (u32, Cow<'static, str>),
     /// A retransmission of an earlier message of the same transaction.
     pub retransmission: bool,
 }
@@ -179,7 +180,7 @@ impl Outcome {
 #[derive(Debug, Clone)]
 struct Tx {
     key: String,
-    method: String,
+    method: Cow<'static, str>,
     cseq: u32,
     ruri: String,
     from_tag: String,
@@ -263,7 +264,7 @@ impl Call {
     fn new(call_id: &str, ts_ns: i64) -> Self {
         Call {
             call_id: call_id.to_owned(),
-            messages: Vec::new(),
+            messages: Vec::with_capacity(8),
             dropped_messages: 0,
             findings: Vec::new(),
             links: Vec::new(),
@@ -598,7 +599,7 @@ impl Analyzer {
                         dst: meta.dst,
                         transport: meta.transport,
                         kind: Kind::Malformed { error: text },
-                        cseq: (0, String::new()),
+                        cseq: (0, Cow::Borrowed("")),
                         retransmission: false,
                     },
                 );
@@ -629,7 +630,7 @@ impl Analyzer {
             kind: Kind::Malformed {
                 error: String::new(),
             },
-            cseq: (cseq.seq, cseq.method.to_owned()),
+            cseq: (cseq.seq, intern_method(cseq.method)),
             retransmission: false,
         };
         if !self.calls.contains_key(call_id) {
@@ -656,7 +657,7 @@ impl Analyzer {
                     }
                 }
                 record.kind = Kind::Request {
-                    method: method.to_owned(),
+                    method: intern_method(method),
                     uri: req.uri().as_str().to_owned(),
                 };
                 if method == "ACK" {
@@ -671,7 +672,7 @@ impl Analyzer {
                     new_request = true;
                     let tx = Tx {
                         key: key.clone(),
-                        method: method.to_owned(),
+                        method: intern_method(method),
                         cseq: cseq.seq,
                         ruri: req.uri().as_str().to_owned(),
                         from_tag: msg.from().tag().unwrap_or("").to_owned(),
@@ -737,13 +738,12 @@ impl Analyzer {
                         tx.final_status = Some(status);
                         tx.final_frame = meta.frame;
                         let rt = meta.ts_ns - tx.first_ns;
-                        let method = tx.method.clone();
-                        match self.summary.response_time.get_mut(&method) {
+                        match self.summary.response_time.get_mut(tx.method.as_ref()) {
                             Some(h) => h.record_ns(rt),
                             None => {
                                 let mut h = Histogram::default();
                                 h.record_ns(rt);
-                                self.summary.response_time.insert(method, h);
+                                self.summary.response_time.insert(tx.method.to_string(), h);
                             }
                         }
                         // Setup time: from the call's first INVITE (before any
@@ -785,6 +785,31 @@ impl Analyzer {
                 }
             }
         }
+    }
+}
+
+/// The methods of RFC 3261 and its extensions, kept without allocating.
+const METHODS: [&str; 14] = [
+    "INVITE",
+    "ACK",
+    "BYE",
+    "CANCEL",
+    "OPTIONS",
+    "REGISTER",
+    "PRACK",
+    "SUBSCRIBE",
+    "NOTIFY",
+    "PUBLISH",
+    "INFO",
+    "REFER",
+    "MESSAGE",
+    "UPDATE",
+];
+
+fn intern_method(m: &str) -> Cow<'static, str> {
+    match METHODS.iter().find(|k| **k == m) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(m.to_owned()),
     }
 }
 
@@ -1115,7 +1140,7 @@ fn on_final(
         return;
     };
     let (first_frame, cseq) = (t.first_frame, t.cseq);
-    let method = match t.method.as_str() {
+    let method = match t.method.as_ref() {
         "INVITE" => "INVITE",
         "BYE" => "BYE",
         "REFER" => "REFER",
@@ -1132,7 +1157,7 @@ fn on_final(
             Some((_, _, n)) if same => n + 1,
             _ => 1,
         };
-        let (m, u) = (t.method.clone(), t.ruri.clone());
+        let (m, u) = (t.method.to_string(), t.ruri.clone());
         call.challenge = Some((m.clone(), u.clone(), n));
         if n >= 3 && !call.auth_reported {
             call.auth_reported = true;

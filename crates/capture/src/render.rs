@@ -244,7 +244,7 @@ pub fn call_json(c: &Call, lang: Lang) -> CallJson<'_> {
         .map(|m| {
             let (method, uri, status, reason, malformed) = match &m.kind {
                 Kind::Request { method, uri } => {
-                    (Some(method.as_str()), Some(uri.as_str()), None, None, None)
+                    (Some(method.as_ref()), Some(uri.as_str()), None, None, None)
                 }
                 Kind::Response { status, reason } => {
                     (None, None, Some(*status), Some(reason.as_str()), None)

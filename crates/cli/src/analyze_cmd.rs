@@ -196,7 +196,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
     let lang = lang_of(args);
     let (mut input, size) = open(&args.file)?;
     let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+    let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut reader = CaptureReader::new();
     let mut pipeline = Pipeline::default();
     let mut buf = vec![0u8; CHUNK];
