@@ -328,7 +328,9 @@ fn sipp_calls_recorded_by_tcpdump_on_loopback() {
     let (uas_port, uac_port) = (crate::util::free_port(), crate::util::free_port());
     let pcap = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("analyze-sipp-loopback.pcap");
     let mut td = Command::new(tcpdump)
-        .args(["-i", "lo", "-n", "-U", "-w"])
+        // --immediate-mode: every packet is handed over (and, with -U,
+        // written) as it comes, so none is lost when SIGINT stops tcpdump.
+        .args(["-i", "lo", "-n", "-U", "--immediate-mode", "-w"])
         .arg(&pcap)
         .arg(format!("udp port {uas_port}"))
         .stdout(Stdio::null())
