@@ -91,3 +91,22 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// A peer tool on PATH (`name`, from Debian package `package`). Missing, it
+/// fails the test when the `CI` variable is set (scripts/setup installs it)
+/// and is reported and skipped elsewhere.
+pub fn tool(name: &str, package: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(name))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{name} is not installed (apt-get install {package}); scripts/setup installs it"
+        );
+        println!("skipped: {name} is not installed (apt-get install {package})");
+    }
+    found
+}
