@@ -7,6 +7,7 @@
 // they are written for a terminal (`[default: sip:USER@<host>]`), not rustdoc.
 #![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
 
+mod analyze_cmd;
 mod auth_setup;
 mod ban_cmd;
 mod codes_cmd;
@@ -65,6 +66,8 @@ enum Command {
     User(user_cmd::UserArgs),
     /// Show and change the bans of sipkit serve: list, add, remove
     Ban(ban_cmd::BanArgs),
+    /// Analyze a capture (pcap, pcapng, .gz, stdin): calls, ladders, every response explained, what went wrong
+    Analyze(analyze_cmd::AnalyzeArgs),
 }
 
 fn main() -> ExitCode {
@@ -82,6 +85,7 @@ fn main() -> ExitCode {
         Command::Transfer(args) => ua_cmd::transfer(args),
         Command::User(args) => user_cmd::run(args),
         Command::Ban(args) => ban_cmd::run(args),
+        Command::Analyze(args) => analyze_cmd::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

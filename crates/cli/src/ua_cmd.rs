@@ -212,7 +212,8 @@ With --password (or --password-file, or SIPKIT_PASSWORD) a 401/407 to REGISTER i
 the nonce (nc + 1), a stale nonce is answered again, a wrong password is reported as auth_failed.\n\
 Examples:\n  sipkit ua --listen udp:127.0.0.1:5070\n  sipkit ua --listen udp:0.0.0.0:5070 --register sip:127.0.0.1:5060 --user alice\n  \
 sipkit ua --answer 486                 # always busy\n  sipkit ua --answer-delay 3 --hangup-after 10 --calls 1 --format json\n\
-Exit status: 0 stopped normally (signal, --duration or --calls), 1 a runtime error (cannot listen, …), 2 usage error."
+Exit status: 0 stopped normally (signal, --duration or --calls), 1 the registration was refused for the credentials \
+(auth_failed: it stops at once) or a runtime error (cannot listen, …), 2 usage error."
 )]
 pub struct UaArgs {
     /// The user part of the Contact (and of the AOR registered), and the digest user name
@@ -757,7 +758,8 @@ pub fn ua(args: &UaArgs) -> anyhow::Result<u8> {
         }
         printer.line(&printer.say("ua_stopped", &[("reason", &report.stopped)]));
     }
-    Ok(0)
+    // A registration refused for the credentials fails the command.
+    Ok(u8::from(report.stopped == "auth_failed"))
 }
 
 /// Resolves on SIGINT or SIGTERM (never, if the handlers cannot be

@@ -110,11 +110,22 @@ impl TransactionKey {
             crate::Transport::Udp,
             &sipkit_message::Limits::default(),
         )?;
+        Self::of_summary(&s)
+    }
+
+    /// Like [`TransactionKey::of_message`], for a message already parsed
+    /// (a capture analyzer parses each message once and keys it here).
+    pub fn of_parsed(msg: &sipkit_message::Message<'_>) -> Result<TransactionKey, crate::Error> {
+        let s = crate::adapter::summary_of(msg)?;
+        Self::of_summary(&s)
+    }
+
+    fn of_summary(s: &Summary<'_>) -> Result<TransactionKey, crate::Error> {
         let mut out = Vec::new();
         match s.start {
             Start::Request { method, .. } => {
                 let m = if method == "ACK" { "INVITE" } else { method };
-                server_key(&mut out, &s, m, s.to_tag);
+                server_key(&mut out, s, m, s.to_tag);
             }
             Start::Response { .. } => {
                 let branch = s.via.branch.ok_or(crate::Error::MissingBranch)?;

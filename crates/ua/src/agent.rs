@@ -2309,8 +2309,14 @@ impl Agent {
             return Ok(());
         }
         r.report.status = Some(status);
+        if step == AuthStep::Failed {
+            // Refused for the credentials: nothing will make it register,
+            // so the agent stops (`sipkit ua` exits 1), as a script expects.
+            self.shutdown(now, "auth_failed");
+            return Ok(());
+        }
         if step != AuthStep::NotMine {
-            // A challenge or 403 that was said already.
+            // A challenge or unusable challenge that was said already.
             return Ok(());
         }
         let (key, args) = if (200..300).contains(&status) {

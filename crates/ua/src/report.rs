@@ -295,7 +295,9 @@ pub struct AgentReport {
     pub registration: Option<RegistrationReport>,
     /// Every call.
     pub calls: Vec<AgentCallReport>,
-    /// Why it stopped.
+    /// Why it stopped: the reason it was shut down with (`duration`,
+    /// `calls`, a signal's), or `auth_failed` when the registrar refused
+    /// the credentials.
     pub stopped: String,
 }
 

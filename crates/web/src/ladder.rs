@@ -23,6 +23,8 @@ enum Step {
         to: usize,
         label: String,
         hl: bool,
+        /// A link for the label (a captured response to its explanation).
+        href: Option<String>,
     },
     /// Two messages sent at once in opposite directions; they cross over two rows.
     Cross {
@@ -33,12 +35,71 @@ enum Step {
     Note { at: usize, key: &'static str },
 }
 
-/// A call flow: the actors (UI keys), the rows, a caption (a UI key).
+/// A name in a ladder: a UI key (the reference's flows) or literal text
+/// (a captured call's endpoints and Call-ID).
+#[derive(Debug, Clone)]
+enum Name {
+    Key(&'static str),
+    Text(String),
+}
+
+impl Name {
+    fn get(&self, lang: Lang) -> &str {
+        match self {
+            Name::Key(k) => ui(lang, k),
+            Name::Text(t) => t,
+        }
+    }
+}
+
+impl From<&'static str> for Name {
+    fn from(k: &'static str) -> Self {
+        Name::Key(k)
+    }
+}
+
+/// A call flow: the actors, the rows, a caption.
 #[derive(Debug, Clone)]
 pub(crate) struct Flow {
-    actors: Vec<&'static str>,
+    actors: Vec<Name>,
     steps: Vec<Step>,
-    caption: &'static str,
+    caption: Name,
+}
+
+/// One arrow of a captured call's ladder ([`capture_ladder`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arrow {
+    /// Index of the sending actor.
+    pub from: usize,
+    /// Index of the receiving actor.
+    pub to: usize,
+    /// The label: wire text such as `INVITE sip:bob@b` or `302 Moved Temporarily`.
+    pub label: String,
+    /// Drawn highlighted (a failure or a finding rests on it).
+    pub highlight: bool,
+    /// Where the label links to (a response's explanation).
+    pub href: Option<String>,
+}
+
+/// The ladder of a captured call, drawn exactly like the reference's flows:
+/// `actors` are endpoint names, one row per arrow, `caption` under it.
+/// Used by `sipkit analyze --html`.
+pub fn capture_ladder(actors: &[String], arrows: &[Arrow], caption: &str) -> String {
+    let flow = Flow {
+        actors: actors.iter().cloned().map(Name::Text).collect(),
+        steps: arrows
+            .iter()
+            .map(|a| Step::Msg {
+                from: a.from,
+                to: a.to,
+                label: a.label.clone(),
+                hl: a.highlight,
+                href: a.href.clone(),
+            })
+            .collect(),
+        caption: Name::Text(caption.to_owned()),
+    };
+    flow.render(Lang::EN)
 }
 
 fn msg(from: usize, to: usize, label: &str) -> Step {
@@ -47,6 +108,7 @@ fn msg(from: usize, to: usize, label: &str) -> Step {
         to,
         label: label.to_owned(),
         hl: false,
+        href: None,
     }
 }
 
@@ -56,6 +118,7 @@ fn hl(from: usize, to: usize, label: &str) -> Step {
         to,
         label: label.to_owned(),
         hl: true,
+        href: None,
     }
 }
 
@@ -65,9 +128,9 @@ pub(crate) fn flow(code: u16, reason: &str) -> Option<Flow> {
     let f = match code {
         202 => Flow {
             actors: vec![
-                "web_role_transferor",
-                "web_role_transferee",
-                "web_role_target",
+                "web_role_transferor".into(),
+                "web_role_transferee".into(),
+                "web_role_target".into(),
             ],
             steps: vec![
                 msg(0, 1, "REFER (Refer-To)"),
@@ -80,7 +143,7 @@ pub(crate) fn flow(code: u16, reason: &str) -> Option<Flow> {
                 msg(1, 0, "NOTIFY (SIP/2.0 200 OK)"),
                 msg(0, 1, "200 OK"),
             ],
-            caption: "web_flow_refer",
+            caption: "web_flow_refer".into(),
         },
         300..=302 => {
             let target = match code {
@@ -88,7 +151,11 @@ pub(crate) fn flow(code: u16, reason: &str) -> Option<Flow> {
                 _ => "INVITE sip:bob@192.0.2.4",
             };
             Flow {
-                actors: vec!["web_role_caller", "web_role_redirect", "web_role_callee"],
+                actors: vec![
+                    "web_role_caller".into(),
+                    "web_role_redirect".into(),
+                    "web_role_callee".into(),
+                ],
                 steps: vec![
                     msg(0, 1, "INVITE sip:bob@biloxi.example.com"),
                     hl(1, 0, &status),
@@ -98,11 +165,15 @@ pub(crate) fn flow(code: u16, reason: &str) -> Option<Flow> {
                     msg(2, 0, "200 OK"),
                     msg(0, 2, "ACK"),
                 ],
-                caption: "web_flow_redirect",
+                caption: "web_flow_redirect".into(),
             }
         }
         305 => Flow {
-            actors: vec!["web_role_caller", "web_role_proxy", "web_role_callee"],
+            actors: vec![
+                "web_role_caller".into(),
+                "web_role_proxy".into(),
+                "web_role_callee".into(),
+            ],
             steps: vec![
                 msg(0, 2, "INVITE"),
                 hl(2, 0, &status),
@@ -113,12 +184,16 @@ pub(crate) fn flow(code: u16, reason: &str) -> Option<Flow> {
                 msg(1, 0, "200 OK"),
                 msg(0, 2, "ACK"),
             ],
-            caption: "web_flow_use_proxy",
+            caption: "web_flow_use_proxy".into(),
         },
         // RFC 3261 §21.3.5: the alternative service is in the body; here the
         // 3GPP one (TS 24.229) that sends a phone to emergency calling.
         380 => Flow {
-            actors: vec!["web_role_caller", "web_role_proxy", "web_role_service"],
+            actors: vec![
+                "web_role_caller".into(),
+                "web_role_proxy".into(),
+                "web_role_service".into(),
+            ],
             steps: vec![
                 msg(0, 1, "INVITE sip:911@biloxi.example.com"),
                 hl(1, 0, &format!("{status} (body: emergency)")),
@@ -129,20 +204,24 @@ pub(crate) fn flow(code: u16, reason: &str) -> Option<Flow> {
                 msg(1, 0, "200 OK"),
                 msg(0, 2, "ACK"),
             ],
-            caption: "web_flow_alternative",
+            caption: "web_flow_alternative".into(),
         },
         401 => Flow {
-            actors: vec!["web_role_ua", "web_role_registrar"],
+            actors: vec!["web_role_ua".into(), "web_role_registrar".into()],
             steps: vec![
                 msg(0, 1, "REGISTER"),
                 hl(1, 0, &format!("{status} (WWW-Authenticate)")),
                 msg(0, 1, "REGISTER (Authorization)"),
                 msg(1, 0, "200 OK"),
             ],
-            caption: "web_flow_challenge_401",
+            caption: "web_flow_challenge_401".into(),
         },
         407 => Flow {
-            actors: vec!["web_role_caller", "web_role_proxy", "web_role_callee"],
+            actors: vec![
+                "web_role_caller".into(),
+                "web_role_proxy".into(),
+                "web_role_callee".into(),
+            ],
             steps: vec![
                 msg(0, 1, "INVITE"),
                 hl(1, 0, &status),
@@ -153,10 +232,10 @@ pub(crate) fn flow(code: u16, reason: &str) -> Option<Flow> {
                 msg(1, 0, "200 OK"),
                 msg(0, 2, "ACK"),
             ],
-            caption: "web_flow_challenge_407",
+            caption: "web_flow_challenge_407".into(),
         },
         487 => Flow {
-            actors: vec!["web_role_caller", "web_role_callee"],
+            actors: vec!["web_role_caller".into(), "web_role_callee".into()],
             steps: vec![
                 msg(0, 1, "INVITE"),
                 msg(1, 0, "100 Trying"),
@@ -166,10 +245,10 @@ pub(crate) fn flow(code: u16, reason: &str) -> Option<Flow> {
                 hl(1, 0, &status),
                 msg(0, 1, "ACK"),
             ],
-            caption: "web_flow_cancel",
+            caption: "web_flow_cancel".into(),
         },
         491 => Flow {
-            actors: vec!["web_role_a", "web_role_b"],
+            actors: vec!["web_role_a".into(), "web_role_b".into()],
             steps: vec![
                 Step::Cross {
                     a: (0, 1, "re-INVITE".into(), false),
@@ -191,7 +270,7 @@ pub(crate) fn flow(code: u16, reason: &str) -> Option<Flow> {
                 msg(0, 1, "200 OK"),
                 msg(1, 0, "ACK"),
             ],
-            caption: "web_flow_glare",
+            caption: "web_flow_glare".into(),
         },
         _ => return None,
     };
@@ -199,14 +278,20 @@ pub(crate) fn flow(code: u16, reason: &str) -> Option<Flow> {
 }
 
 const WIDTH: f32 = 640.0;
+/// Room per actor beyond three.
+const ACTOR_ROOM: f32 = 180.0;
 const MARGIN: f32 = 90.0;
 const TOP: f32 = 74.0;
 const ROW: f32 = 38.0;
 
 impl Flow {
+    fn width(&self) -> f32 {
+        WIDTH.max(self.actors.len() as f32 * ACTOR_ROOM)
+    }
+
     fn x(&self, actor: usize) -> f32 {
         let n = self.actors.len().max(2) as f32;
-        MARGIN + actor as f32 * (WIDTH - 2.0 * MARGIN) / (n - 1.0)
+        MARGIN + actor as f32 * (self.width() - 2.0 * MARGIN) / (n - 1.0)
     }
 
     fn rows(&self) -> usize {
@@ -225,21 +310,22 @@ impl Flow {
     /// The flow as an inline `<figure>` with an SVG ladder and its caption.
     pub(crate) fn render(&self, lang: Lang) -> String {
         let height = TOP + self.rows() as f32 * ROW + 10.0;
-        let caption = ui(lang, self.caption);
+        let caption = self.caption.get(lang);
+        let width = self.width();
         let mut o = String::with_capacity(4096);
         let _ = writeln!(
             o,
-            "<figure class=\"ladder\">\n<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {height}\" role=\"img\" aria-label=\"{}\">",
+            "<figure class=\"ladder\">\n<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"{}\">",
             esc(caption)
         );
         // Actors and lifelines.
-        for (i, key) in self.actors.iter().enumerate() {
+        for (i, name) in self.actors.iter().enumerate() {
             let x = self.x(i);
             let _ = writeln!(
                 o,
                 "<rect class=\"actor\" x=\"{}\" y=\"8\" width=\"150\" height=\"32\" rx=\"6\"/><text class=\"actor-name\" x=\"{x}\" y=\"29\" text-anchor=\"middle\">{}</text>",
                 x - 75.0,
-                esc(ui(lang, key))
+                esc(name.get(lang))
             );
             let _ = writeln!(
                 o,
@@ -256,13 +342,22 @@ impl Flow {
                     to,
                     label,
                     hl,
+                    href,
                 } => {
-                    self.arrow(&mut o, (*from, y), (*to, y), label, *hl, false);
+                    self.arrow(
+                        &mut o,
+                        (*from, y),
+                        (*to, y),
+                        label,
+                        *hl,
+                        false,
+                        href.as_deref(),
+                    );
                     row += 1;
                 }
                 Step::Cross { a, b } => {
-                    self.arrow(&mut o, (a.0, y), (a.1, y + ROW), &a.2, a.3, true);
-                    self.arrow(&mut o, (b.0, y), (b.1, y + ROW), &b.2, b.3, true);
+                    self.arrow(&mut o, (a.0, y), (a.1, y + ROW), &a.2, a.3, true, None);
+                    self.arrow(&mut o, (b.0, y), (b.1, y + ROW), &b.2, b.3, true, None);
                     row += 2;
                 }
                 Step::Note { at, key } => {
@@ -283,7 +378,9 @@ impl Flow {
     }
 
     /// One arrow from `(actor, y)` to `(actor, y)`, its head at the end and
-    /// its label above it (near the sender when arrows cross).
+    /// its label above it (near the sender when arrows cross), linked to
+    /// `href` if given.
+    #[allow(clippy::too_many_arguments)]
     fn arrow(
         &self,
         o: &mut String,
@@ -292,6 +389,7 @@ impl Flow {
         label: &str,
         hl: bool,
         crossing: bool,
+        href: Option<&str>,
     ) {
         let (x1, y1) = (self.x(from.0), from.1);
         let (x2, y2) = (self.x(to.0), to.1);
@@ -326,11 +424,18 @@ impl Flow {
         } else {
             ((x1 + x2) / 2.0, y1 - 6.0, "middle")
         };
-        let _ = writeln!(
-            o,
+        let text = format!(
             "<text x=\"{lx}\" y=\"{ly}\" text-anchor=\"{anchor}\">{}</text>",
             esc(label)
         );
+        match href {
+            Some(h) => {
+                let _ = writeln!(o, "<a href=\"{}\">{text}</a>", esc(h));
+            }
+            None => {
+                let _ = writeln!(o, "{text}");
+            }
+        }
         o.push_str("</g>\n");
     }
 }
@@ -354,5 +459,25 @@ mod tests {
             );
         }
         assert!(flow(404, "Not Found").is_none());
+    }
+
+    #[test]
+    fn a_captured_call_gets_text_actors_links_and_room() {
+        let actors: Vec<String> = (1..=5).map(|i| format!("192.0.2.{i}:5060")).collect();
+        let arrows = [Arrow {
+            from: 0,
+            to: 4,
+            label: "302 Moved <Temporarily>".into(),
+            highlight: true,
+            href: Some("#code-302".into()),
+        }];
+        let svg = capture_ladder(&actors, &arrows, "call x");
+        assert!(svg.contains("192.0.2.5:5060"));
+        assert!(svg.contains("<a href=\"#code-302\">"));
+        assert!(svg.contains("302 Moved &lt;Temporarily&gt;"));
+        assert!(
+            svg.contains("viewBox=\"0 0 900 "),
+            "five actors widen the drawing"
+        );
     }
 }

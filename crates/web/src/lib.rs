@@ -50,6 +50,11 @@ mod urls;
 
 pub use example::example_response;
 pub use export::{export, file_for, ExportError, ExportSummary};
+pub use ladder::{capture_ladder, Arrow};
+
+/// The site's one style sheet (system fonts, no external resources), for
+/// pages built elsewhere that draw ladders the same way (`sipkit analyze --html`).
+pub const STYLESHEET: &str = include_str!("assets/style.css");
 pub use site::{negotiate, router, run_blocking, serve, shutdown_signal, Reply, Site};
 
 /// The OpenAPI document of `/api/v1/`, as served at `/api/v1/openapi.json`.

@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::print_stdout, missing_docs)]
 
+mod analyze;
+mod auth_e2e;
 mod codes;
 mod parse;
 // The redis-server helper of sipkit-server's tests, written once; not every

@@ -125,18 +125,18 @@ fn settle() {
 }
 
 /// A running `sipkit ua` on a free loopback port, its address, and what it printed.
-struct Ua {
+pub(crate) struct Ua {
     proc: Proc,
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
     out: std::sync::Arc<std::sync::Mutex<String>>,
-    err: std::sync::Arc<std::sync::Mutex<String>>,
+    pub(crate) err: std::sync::Arc<std::sync::Mutex<String>>,
     readers: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Ua {
     /// Waits for it to exit and returns its exit code and everything it
     /// printed: stdout, then stderr.
-    fn finish(mut self, secs: u64) -> (i32, String) {
+    pub(crate) fn finish(mut self, secs: u64) -> (i32, String) {
         let (rc, _) = std::mem::replace(
             &mut self.proc,
             Proc {
@@ -153,7 +153,7 @@ impl Ua {
     }
 }
 
-fn start_ua(extra: &[&str]) -> Ua {
+pub(crate) fn start_ua(extra: &[&str]) -> Ua {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sipkit"))
         .args(["ua", "--listen", "udp:127.0.0.1:0"])
         .args(extra)
@@ -216,7 +216,7 @@ fn start_ua(extra: &[&str]) -> Ua {
     }
 }
 
-fn json(o: &Output) -> Value {
+pub(crate) fn json(o: &Output) -> Value {
     serde_json::from_str(&stdout(o)).unwrap_or_else(|e| {
         panic!(
             "not JSON ({e}):\n{}\nstderr:\n{}",
@@ -226,13 +226,13 @@ fn json(o: &Output) -> Value {
     })
 }
 
-fn run(args: &[&str]) -> Output {
+pub(crate) fn run(args: &[&str]) -> Output {
     let mut all = vec![args[0], "--listen", "udp:127.0.0.1:0"];
     all.extend_from_slice(&args[1..]);
     sipkit(&all)
 }
 
-fn code(o: &Output) -> i32 {
+pub(crate) fn code(o: &Output) -> i32 {
     o.status.code().unwrap_or(-1)
 }
 
@@ -1182,7 +1182,11 @@ fn ua_sipp_registrar_digest_wrong_password_is_auth_failed() {
     ]);
     let _ = std::fs::remove_dir_all(&dir);
     let out = stdout(&o);
-    assert_eq!(code(&o), 0, "{out}");
+    assert_eq!(
+        code(&o),
+        1,
+        "a registration refused for the password fails:\n{out}"
+    );
     let explain = sipkit(&["explain", "403", "--format", "json"]);
     let summary = json(&explain)["summary"].as_str().unwrap().to_owned();
     let line = out

@@ -83,11 +83,36 @@ pub fn sipp() -> Option<PathBuf> {
     found
 }
 
-/// A free UDP port on loopback: bound and released, for a peer to bind next.
+/// A port free on loopback for both UDP and TCP (a peer such as SIPp binds
+/// it over either): bound and released, for the peer to bind next. A port
+/// the kernel hands out for UDP may be a TCP connection's local port at the
+/// same moment (the ephemeral range is shared), so both are checked.
 pub fn free_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    for _ in 0..100 {
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no port free for both UDP and TCP in 100 tries")
+}
+
+/// A peer tool on PATH (`name`, from Debian package `package`). Missing, it
+/// fails the test when the `CI` variable is set (scripts/setup installs it)
+/// and is reported and skipped elsewhere.
+pub fn tool(name: &str, package: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(name))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{name} is not installed (apt-get install {package}); scripts/setup installs it"
+        );
+        println!("skipped: {name} is not installed (apt-get install {package})");
+    }
+    found
 }

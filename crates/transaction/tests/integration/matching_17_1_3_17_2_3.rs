@@ -412,4 +412,13 @@ fn of_message_agrees_with_the_manager() {
     assert_eq!(TransactionKey::of_message(&req).unwrap(), request_key(&log));
     assert_eq!(ckey.to_string(), "client INVITE z9hg4bkm8");
     assert_ne!(ckey, request_key(&log), "client and server keys differ");
+    // Keying a message already parsed gives the same keys.
+    let parsed = sipkit_message::parse(&req).unwrap();
+    assert_eq!(
+        TransactionKey::of_parsed(&parsed).unwrap(),
+        request_key(&log)
+    );
+    let resp = response(&req, 100, "Trying", None);
+    let parsed = sipkit_message::parse(&resp).unwrap();
+    assert_eq!(TransactionKey::of_parsed(&parsed).unwrap(), ckey);
 }

@@ -339,6 +339,9 @@ fn a_wrong_password_is_auth_failed_after_exactly_one_retry() {
         "{said:#?}"
     );
     assert_eq!(net.get(a).timer(sipkit_ua::Timer::Refresh), None);
+    // Refused for the credentials: the agent stops (`sipkit ua` exits 1).
+    assert_eq!(net.get(a).stopped(), Some("auth_failed"));
+    assert_eq!(net.get(a).report().stopped, "auth_failed");
 }
 
 #[test]

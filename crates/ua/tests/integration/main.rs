@@ -9,4 +9,5 @@
 
 mod digest;
 mod harness;
+mod serve_core;
 mod two_agents;

@@ -1,0 +1,1328 @@
+//! Rebuilding what happened from SIP messages: transactions (RFC 3261
+//! §17.1.3, §17.2.3 via `sipkit_transaction`'s keys), retransmissions and
+//! their timers, calls grouped by Call-ID, redirects (§8.1.3.4), transfers
+//! (RFC 3515) and the findings about them.
+//!
+//! State is kept only for open calls: a call is handed out
+//! ([`Analyzer::poll_call`]) and forgotten once nothing is pending in it and
+//! it has been quiet for [`Config::linger_ns`] of capture time, or once it
+//! has been idle for [`Config::idle_ns`].
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
+
+use sipkit_message::{parse_raw, uri_eq, Message, ParseError, Uri};
+use sipkit_transaction::TransactionKey;
+
+use crate::findings::{Finding, FindingId};
+use crate::stats::Histogram;
+
+type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// Timer values (RFC 3261 §17.1.1.1, Table 4) and how long calls are kept.
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    /// T1, the RTT estimate: 500 ms.
+    pub t1_ns: i64,
+    /// T2, the cap of non-INVITE retransmission intervals: 4 s.
+    pub t2_ns: i64,
+    /// A finished call is written out after this much quiet capture time
+    /// (64*T1 = 32 s: the longest a retransmission or a redirect retry may
+    /// still come).
+    pub linger_ns: i64,
+    /// Any call idle this long is written out (an established call whose BYE
+    /// was not captured).
+    pub idle_ns: i64,
+    /// Messages kept per call for its ladder; later ones are counted only.
+    pub max_messages_per_call: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            t1_ns: 500_000_000,
+            t2_ns: 4_000_000_000,
+            linger_ns: 32_000_000_000,
+            idle_ns: 3_600_000_000_000,
+            max_messages_per_call: 10_000,
+        }
+    }
+}
+
+impl Config {
+    /// 64*T1: Timer B and Timer F (RFC 3261 §17.1.1.2, §17.1.2.2).
+    pub fn timer_b(&self) -> i64 {
+        64 * self.t1_ns
+    }
+}
+
+/// The transport a message came over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// UDP: unreliable, so transactions retransmit (RFC 3261 §17.1.1.2).
+    Udp,
+    /// TCP: reliable, nothing is retransmitted by the transaction layer.
+    Tcp,
+}
+
+impl Transport {
+    /// `UDP` or `TCP`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Udp => "UDP",
+            Transport::Tcp => "TCP",
+        }
+    }
+}
+
+/// Where and when a message was captured.
+#[derive(Debug, Clone, Copy)]
+pub struct Meta {
+    /// The frame that carried (or completed) it.
+    pub frame: u64,
+    /// Capture time, ns since the epoch.
+    pub ts_ns: i64,
+    /// Sender.
+    pub src: SocketAddr,
+    /// Receiver.
+    pub dst: SocketAddr,
+    /// Transport.
+    pub transport: Transport,
+}
+
+/// What one captured message was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    /// A request: method and Request-URI.
+    Request {
+        /// The method (the common ones are not allocated).
+        method: Cow<'static, str>,
+        /// The Request-URI as written.
+        uri: String,
+    },
+    /// A response: code and reason phrase.
+    Response {
+        /// The status code.
+        status: u16,
+        /// The reason phrase as written.
+        reason: String,
+    },
+    /// A message that does not parse.
+    Malformed {
+        /// The parser's error.
+        error: String,
+    },
+}
+
+/// One message of a call, as the ladder shows it.
+#[derive(Debug, Clone)]
+pub struct MessageRecord {
+    /// Frame number.
+    pub frame: u64,
+    /// Capture time, ns.
+    pub ts_ns: i64,
+    /// Sender.
+    pub src: SocketAddr,
+    /// Receiver.
+    pub dst: SocketAddr,
+    /// Transport.
+    pub transport: Transport,
+    /// Request, response or malformed.
+    pub kind: Kind,
+    /// CSeq number and method (0 and empty when malformed).
+    pub cseq: (u32, Cow<'static, str>),
+    /// A retransmission of an earlier message of the same transaction.
+    pub retransmission: bool,
+}
+
+/// How a call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// An INVITE was answered with 2xx.
+    Answered,
+    /// Answered, then transferred with REFER, and the transfer succeeded.
+    Transferred,
+    /// The last INVITE got a 3xx.
+    Redirected,
+    /// The last INVITE got 4xx–6xx.
+    Rejected,
+    /// The INVITE was cancelled (487).
+    Cancelled,
+    /// The first request got no final response.
+    Unanswered,
+    /// A non-INVITE request succeeded.
+    Completed,
+    /// A non-INVITE request failed.
+    Failed,
+    /// Only responses or broken messages were captured.
+    Incomplete,
+}
+
+impl Outcome {
+    /// The stable id.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Answered => "answered",
+            Outcome::Transferred => "transferred",
+            Outcome::Redirected => "redirected",
+            Outcome::Rejected => "rejected",
+            Outcome::Cancelled => "cancelled",
+            Outcome::Unanswered => "unanswered",
+            Outcome::Completed => "completed",
+            Outcome::Failed => "failed",
+            Outcome::Incomplete => "incomplete",
+        }
+    }
+}
+
+/// A client transaction as seen on the wire.
+#[derive(Debug, Clone)]
+struct Tx {
+    key: String,
+    method: Cow<'static, str>,
+    cseq: u32,
+    ruri: String,
+    from_tag: String,
+    initial: bool,
+    transport: Transport,
+    first_frame: u64,
+    first_ns: i64,
+    last_send_ns: i64,
+    sends: u32,
+    provisional: bool,
+    final_status: Option<u16>,
+    final_frame: u64,
+    acked: bool,
+    spacing_reported: bool,
+    tcp_reported: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Redirect {
+    frame: u64,
+    status: String,
+    contacts: Vec<String>,
+    from_tag: String,
+    cseq: u32,
+    followed: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Refer {
+    frame: u64,
+    cseq: u32,
+    key: String,
+    sub_false: bool,
+    accepted: Option<(u64, i64, String)>,
+    no_sub: bool,
+    notified: bool,
+    terminated: bool,
+    outcome_reported: bool,
+    late_reported: bool,
+}
+
+/// A call: every message with one Call-ID, with what was found in it.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// The Call-ID.
+    pub call_id: String,
+    /// The messages, in capture order (at most
+    /// [`Config::max_messages_per_call`]).
+    pub messages: Vec<MessageRecord>,
+    /// Messages not kept because the call had too many.
+    pub dropped_messages: u64,
+    /// What was found.
+    pub findings: Vec<Finding>,
+    /// Other calls this one is linked to (a transfer's new call, or a
+    /// redirect retry that changed the Call-ID).
+    pub links: Vec<String>,
+    /// How it ended (set when the call is handed out).
+    pub outcome: Outcome,
+    /// The From URI of the first request seen.
+    pub from: String,
+    /// The To URI of the first request seen.
+    pub to: String,
+    /// Capture time of the first and last message, ns.
+    pub first_ns: i64,
+    /// Capture time of the last message, ns.
+    pub last_ns: i64,
+    txs: Vec<Tx>,
+    redirects: Vec<Redirect>,
+    tried: Vec<String>,
+    refers: Vec<Refer>,
+    /// The request (method, Request-URI) challenged last and how often in a row.
+    challenge: Option<(String, String, u32)>,
+    auth_reported: bool,
+    answered: bool,
+    bye_done: bool,
+    /// When the call's first initial INVITE was sent (the start of setup).
+    first_invite_ns: Option<i64>,
+}
+
+impl Call {
+    fn new(call_id: &str, ts_ns: i64) -> Self {
+        Call {
+            call_id: call_id.to_owned(),
+            messages: Vec::with_capacity(8),
+            dropped_messages: 0,
+            findings: Vec::new(),
+            links: Vec::new(),
+            outcome: Outcome::Incomplete,
+            from: String::new(),
+            to: String::new(),
+            first_ns: ts_ns,
+            last_ns: ts_ns,
+            txs: Vec::new(),
+            redirects: Vec::new(),
+            tried: Vec::new(),
+            refers: Vec::new(),
+            challenge: None,
+            auth_reported: false,
+            answered: false,
+            bye_done: false,
+            first_invite_ns: None,
+        }
+    }
+
+    /// The frame of the first message.
+    pub fn first_frame(&self) -> u64 {
+        self.messages.first().map_or(0, |m| m.frame)
+    }
+
+    /// True once nothing more is expected: no open transaction, no
+    /// established dialog, no subscription waiting for its NOTIFY.
+    fn quiescent(&self, now: i64, cfg: &Config) -> bool {
+        let open_tx = self
+            .txs
+            .iter()
+            .any(|t| t.final_status.is_none() && now - t.first_ns < cfg.timer_b());
+        let dialog_up = self.answered && !self.bye_done;
+        let sub_pending = self.refers.iter().any(|r| {
+            r.accepted
+                .as_ref()
+                .is_some_and(|(_, at, _)| !r.no_sub && !r.terminated && now - at < cfg.timer_b())
+        });
+        !open_tx && !dialog_up && !sub_pending
+    }
+
+    fn add(&mut self, f: Finding) {
+        self.findings.push(f);
+    }
+}
+
+/// Counts over the whole capture.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// Frames read.
+    pub packets: u64,
+    /// SIP messages recognised (valid or not).
+    pub sip_messages: u64,
+    /// Requests per method, retransmissions included (as `tshark -z sip,stat`).
+    pub requests: BTreeMap<String, u64>,
+    /// Responses per status code, retransmissions included.
+    pub responses: BTreeMap<u16, u64>,
+    /// Reason phrase seen first for each code.
+    pub reasons: BTreeMap<u16, String>,
+    /// Requests and final responses recognised as retransmissions.
+    pub retransmissions: u64,
+    /// Request to first final response, per method.
+    pub response_time: BTreeMap<String, Histogram>,
+    /// INVITE to 2xx of answered initial INVITEs.
+    pub setup_time: Histogram,
+    /// Findings per kind.
+    pub findings: BTreeMap<FindingId, u64>,
+    /// Calls handed out.
+    pub calls: u64,
+    /// Capture time of the first and last frame, ns.
+    pub first_ns: Option<i64>,
+    /// Capture time of the last frame.
+    pub last_ns: i64,
+    /// Per second of capture time: requests (first copies) and failure
+    /// responses (final 4xx–6xx), at most [`MAX_SECONDS`] seconds.
+    pub per_second: Vec<(u32, u32)>,
+    /// Frames whose link type is not decoded.
+    pub unknown_link: u64,
+    /// Frames that are not IP or do not slice.
+    pub not_ip: u64,
+    /// UDP/TCP payloads that are not SIP.
+    pub not_sip: u64,
+    /// TCP segments whose bytes had been seen (TCP-level retransmissions).
+    pub tcp_retransmitted_segments: u64,
+    /// IP datagrams given up while defragmenting (budget or timeout).
+    pub defrag_dropped: u64,
+    /// Findings that belong to no call (a message without a Call-ID).
+    pub orphan_findings: Vec<Finding>,
+}
+
+/// Longest capture (in seconds) the per-second series covers.
+pub const MAX_SECONDS: usize = 1_000_000;
+
+impl Summary {
+    fn second(&mut self, ts_ns: i64) -> Option<&mut (u32, u32)> {
+        let first = self.first_ns?;
+        let s = usize::try_from((ts_ns - first) / 1_000_000_000).ok()?;
+        if s >= MAX_SECONDS {
+            return None;
+        }
+        if self.per_second.len() <= s {
+            self.per_second.resize(s + 1, (0, 0));
+        }
+        self.per_second.get_mut(s)
+    }
+}
+
+/// The call analyzer: feed it messages with [`Analyzer::message`] (and
+/// frames with [`Analyzer::tick`]), take finished calls with
+/// [`Analyzer::poll_call`], and call [`Analyzer::finish`] at the end.
+#[derive(Debug, Default)]
+pub struct Analyzer {
+    cfg: Config,
+    calls: Map<String, Call>,
+    ready: VecDeque<Call>,
+    summary: Summary,
+    now_ns: i64,
+    last_sweep_ns: i64,
+    /// Recent 3xx targets, to spot a retry that changed its Call-ID.
+    redirect_targets: RedirectTargets,
+    /// Recent REFERs: (Refer-To URI, Call-ID, time, the transferee's address).
+    refer_targets: ReferTargets,
+}
+
+/// Where a recent 3xx sent its caller.
+#[derive(Debug, Clone)]
+struct RedirectTarget {
+    uri: String,
+    call_id: String,
+    frame: u64,
+    ts_ns: i64,
+    from_uri: String,
+}
+
+/// Recent 3xx Contact targets by URI and caller (see [`uri_key`]; candidates
+/// are then compared by RFC 3261 §19.1.4 URI equality), so a new call's
+/// Request-URI is looked up in constant time.
+#[derive(Debug, Default)]
+struct RedirectTargets {
+    by_uri: Map<String, VecDeque<RedirectTarget>>,
+    order: VecDeque<(i64, String)>,
+}
+
+/// The index key of a redirect target: the target URI without parameters,
+/// lowercased, and the caller's From URI (a retry comes from the same caller).
+fn uri_key(uri: &str, from_uri: &str) -> String {
+    let mut k = uri
+        .split([';', '?', '>'])
+        .next()
+        .unwrap_or("")
+        .trim_start_matches('<')
+        .to_ascii_lowercase();
+    k.push('\0');
+    k.push_str(from_uri);
+    k
+}
+
+impl RedirectTargets {
+    fn push(&mut self, uri: &str, t: RedirectTarget) {
+        let key = uri_key(uri, &t.from_uri);
+        self.order.push_back((t.ts_ns, key.clone()));
+        self.by_uri.entry(key).or_default().push_back(t);
+    }
+
+    fn expire(&mut self, horizon: i64) {
+        while self.order.front().is_some_and(|(ts, _)| *ts < horizon) {
+            let Some((_, key)) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(v) = self.by_uri.get_mut(&key) {
+                while v.front().is_some_and(|t| t.ts_ns < horizon) {
+                    v.pop_front();
+                }
+                if v.is_empty() {
+                    self.by_uri.remove(&key);
+                }
+            }
+        }
+    }
+
+    fn find(
+        &self,
+        ruri: &str,
+        from_uri: &str,
+        pred: impl Fn(&RedirectTarget) -> bool,
+    ) -> Option<&RedirectTarget> {
+        self.by_uri
+            .get(&uri_key(ruri, from_uri))?
+            .iter()
+            .rev()
+            .find(|t| pred(t) && same_uri(&t.uri, ruri))
+    }
+}
+
+/// Recent REFERs by the transferee's address: (Refer-To URI, Call-ID, time).
+#[derive(Debug, Default)]
+struct ReferTargets {
+    by_ip: Map<std::net::IpAddr, VecDeque<(String, String, i64)>>,
+    order: VecDeque<(i64, std::net::IpAddr)>,
+}
+
+impl ReferTargets {
+    fn push(&mut self, ip: std::net::IpAddr, t: (String, String, i64)) {
+        self.order.push_back((t.2, ip));
+        self.by_ip.entry(ip).or_default().push_back(t);
+    }
+
+    fn expire(&mut self, horizon: i64) {
+        while self.order.front().is_some_and(|(ts, _)| *ts < horizon) {
+            let Some((_, ip)) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(v) = self.by_ip.get_mut(&ip) {
+                while v.front().is_some_and(|t| t.2 < horizon) {
+                    v.pop_front();
+                }
+                if v.is_empty() {
+                    self.by_ip.remove(&ip);
+                }
+            }
+        }
+    }
+}
+
+/// Most findings kept that belong to no call.
+const MAX_ORPHANS: usize = 1000;
+
+impl Analyzer {
+    /// An analyzer with these timers.
+    pub fn new(cfg: Config) -> Self {
+        Analyzer {
+            cfg,
+            ..Default::default()
+        }
+    }
+
+    /// The counts so far.
+    pub fn summary(&self) -> &Summary {
+        &self.summary
+    }
+
+    /// Mutable counts, for the packet layers.
+    pub fn summary_mut(&mut self) -> &mut Summary {
+        &mut self.summary
+    }
+
+    /// Calls open now.
+    pub fn open_calls(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// A finished call, if one is ready.
+    pub fn poll_call(&mut self) -> Option<Call> {
+        self.ready.pop_front()
+    }
+
+    /// Notes a frame at capture time `ts_ns`; every eighth of
+    /// [`Config::linger_ns`] of capture time (at least a second) the open
+    /// calls are checked and the finished ones handed out.
+    pub fn tick(&mut self, ts_ns: i64) {
+        self.summary.packets += 1;
+        if self.summary.first_ns.is_none() {
+            self.summary.first_ns = Some(ts_ns);
+            self.last_sweep_ns = ts_ns;
+        }
+        self.summary.last_ns = self.summary.last_ns.max(ts_ns);
+        self.now_ns = self.now_ns.max(ts_ns);
+        if self.now_ns - self.last_sweep_ns >= (self.cfg.linger_ns / 8).max(1_000_000_000) {
+            self.last_sweep_ns = self.now_ns;
+            self.sweep(false);
+        }
+    }
+
+    /// Hands out every call still open (end of the capture).
+    pub fn finish(&mut self) {
+        self.sweep(true);
+    }
+
+    fn sweep(&mut self, all: bool) {
+        let now = self.now_ns;
+        let cfg = self.cfg;
+        let horizon = now - cfg.timer_b();
+        self.redirect_targets.expire(horizon);
+        self.refer_targets.expire(horizon);
+        let done: Vec<String> = self
+            .calls
+            .iter()
+            .filter(|(_, c)| {
+                all || (c.quiescent(now, &cfg) && now - c.last_ns > cfg.linger_ns)
+                    || now - c.last_ns > cfg.idle_ns
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut out: Vec<Call> = done.iter().filter_map(|k| self.calls.remove(k)).collect();
+        out.sort_by_key(Call::first_frame);
+        for mut c in out {
+            finalize(&mut c, now, &cfg);
+            self.summary.calls += 1;
+            for f in &c.findings {
+                *self.summary.findings.entry(f.id).or_default() += 1;
+            }
+            self.ready.push_back(c);
+        }
+    }
+
+    /// A message that did not parse: a `malformed_message` finding, in its
+    /// call if its Call-ID can be read.
+    pub fn malformed(&mut self, meta: Meta, bytes: &[u8], error: &ParseError) {
+        self.summary.sip_messages += 1;
+        let text = error.kind.to_string();
+        let f = Finding::new(FindingId::MalformedMessage, vec![meta.frame])
+            .arg("error", text.clone())
+            .arg("line", error.line.to_string())
+            .arg("column", error.column.to_string());
+        let call_id = parse_raw(bytes)
+            .ok()
+            .and_then(|r| r.call_id().ok().map(str::to_owned));
+        match call_id {
+            Some(id) => {
+                let call = self
+                    .calls
+                    .entry(id.clone())
+                    .or_insert_with(|| Call::new(&id, meta.ts_ns));
+                call.last_ns = meta.ts_ns;
+                push_record(
+                    call,
+                    &self.cfg,
+                    MessageRecord {
+                        frame: meta.frame,
+                        ts_ns: meta.ts_ns,
+                        src: meta.src,
+                        dst: meta.dst,
+                        transport: meta.transport,
+                        kind: Kind::Malformed { error: text },
+                        cseq: (0, Cow::Borrowed("")),
+                        retransmission: false,
+                    },
+                );
+                call.add(f);
+            }
+            None => {
+                *self.summary.findings.entry(f.id).or_default() += 1;
+                if self.summary.orphan_findings.len() < MAX_ORPHANS {
+                    self.summary.orphan_findings.push(f);
+                }
+            }
+        }
+    }
+
+    /// One parsed SIP message.
+    pub fn message(&mut self, meta: Meta, msg: &Message<'_>) {
+        self.summary.sip_messages += 1;
+        let call_id = msg.call_id();
+        let cseq = msg.cseq();
+        let key = tx_key(msg);
+        let mut new_request = false;
+        let mut record = MessageRecord {
+            frame: meta.frame,
+            ts_ns: meta.ts_ns,
+            src: meta.src,
+            dst: meta.dst,
+            transport: meta.transport,
+            kind: Kind::Malformed {
+                error: String::new(),
+            },
+            cseq: (cseq.seq, intern_method(cseq.method)),
+            retransmission: false,
+        };
+        if !self.calls.contains_key(call_id) {
+            self.calls
+                .insert(call_id.to_owned(), Call::new(call_id, meta.ts_ns));
+        }
+        let cfg = self.cfg;
+        let mut links: Vec<(String, String, Option<u64>)> = Vec::new();
+        let Some(call) = self.calls.get_mut(call_id) else {
+            return;
+        };
+        call.last_ns = meta.ts_ns;
+        match msg {
+            Message::Request(req) => {
+                let method = req.method_str();
+                if call.from.is_empty() {
+                    call.from = msg.from().uri.as_str().to_owned();
+                    call.to = msg.to().uri.as_str().to_owned();
+                }
+                match self.summary.requests.get_mut(method) {
+                    Some(n) => *n += 1,
+                    None => {
+                        self.summary.requests.insert(method.to_owned(), 1);
+                    }
+                }
+                record.kind = Kind::Request {
+                    method: intern_method(method),
+                    uri: req.uri().as_str().to_owned(),
+                };
+                if method == "ACK" {
+                    on_ack(call, &key, cseq.seq);
+                } else if let Some(tx) = call.txs.iter_mut().find(|t| t.key == key) {
+                    record.retransmission = true;
+                    self.summary.retransmissions += 1;
+                    if let Some(f) = request_retransmission(tx, &meta, &cfg) {
+                        call.add(f);
+                    }
+                } else {
+                    new_request = true;
+                    let tx = Tx {
+                        key: key.clone(),
+                        method: intern_method(method),
+                        cseq: cseq.seq,
+                        ruri: req.uri().as_str().to_owned(),
+                        from_tag: msg.from().tag().unwrap_or("").to_owned(),
+                        initial: msg.to().tag().is_none(),
+                        transport: meta.transport,
+                        first_frame: meta.frame,
+                        first_ns: meta.ts_ns,
+                        last_send_ns: meta.ts_ns,
+                        sends: 1,
+                        provisional: false,
+                        final_status: None,
+                        final_frame: 0,
+                        acked: false,
+                        spacing_reported: false,
+                        tcp_reported: false,
+                    };
+                    if method == "INVITE" && tx.initial && call.first_invite_ns.is_none() {
+                        call.first_invite_ns = Some(meta.ts_ns);
+                    }
+                    call.txs.push(tx);
+                    on_new_request(
+                        call,
+                        msg,
+                        &meta,
+                        &key,
+                        &mut self.redirect_targets,
+                        &mut self.refer_targets,
+                        &mut links,
+                        &cfg,
+                    );
+                }
+            }
+            Message::Response(resp) => {
+                let status = resp.status();
+                *self.summary.responses.entry(status).or_default() += 1;
+                self.summary
+                    .reasons
+                    .entry(status)
+                    .or_insert_with(|| resp.reason().to_owned());
+                record.kind = Kind::Response {
+                    status,
+                    reason: resp.reason().to_owned(),
+                };
+                if let Some(i) = call.txs.iter().position(|t| t.key == key) {
+                    let tx = &mut call.txs[i];
+                    if status < 200 {
+                        tx.provisional = true;
+                    } else if tx.final_status.is_some() {
+                        record.retransmission = true;
+                        self.summary.retransmissions += 1;
+                        let invite_2xx = tx.method == "INVITE" && status < 300;
+                        if meta.transport == Transport::Tcp && !invite_2xx && !tx.tcp_reported {
+                            tx.tcp_reported = true;
+                            let f = Finding::new(
+                                FindingId::RetransmissionOverTcp,
+                                vec![tx.final_frame, meta.frame],
+                            )
+                            .arg("method", format!("{status} {}", resp.reason()))
+                            .arg("transport", meta.transport.as_str());
+                            call.add(f);
+                        }
+                    } else {
+                        tx.final_status = Some(status);
+                        tx.final_frame = meta.frame;
+                        let rt = meta.ts_ns - tx.first_ns;
+                        match self.summary.response_time.get_mut(tx.method.as_ref()) {
+                            Some(h) => h.record_ns(rt),
+                            None => {
+                                let mut h = Histogram::default();
+                                h.record_ns(rt);
+                                self.summary.response_time.insert(tx.method.to_string(), h);
+                            }
+                        }
+                        // Setup time: from the call's first INVITE (before any
+                        // redirect or challenge) to the 2xx, once per call.
+                        if tx.method == "INVITE" && (200..300).contains(&status) && tx.initial {
+                            if let Some(start) = call.first_invite_ns.take() {
+                                self.summary.setup_time.record_ns(meta.ts_ns - start);
+                            }
+                        }
+                        if status >= 400 {
+                            if let Some(s) = self.summary.second(meta.ts_ns) {
+                                s.1 += 1;
+                            }
+                        }
+                        on_final(call, i, msg, &meta, &mut self.redirect_targets, &cfg);
+                    }
+                }
+            }
+        }
+        if new_request {
+            if let Some(s) = self.summary.second(meta.ts_ns) {
+                s.0 += 1;
+            }
+        }
+        push_record(call, &cfg, record);
+        for (a, b, redirect) in links {
+            if let Some(frame) = redirect {
+                if let Some(c) = self.calls.get_mut(a.as_str()) {
+                    for r in c.redirects.iter_mut().filter(|r| r.frame == frame) {
+                        r.followed = true;
+                    }
+                }
+            }
+            for (x, y) in [(&a, &b), (&b, &a)] {
+                if let Some(c) = self.calls.get_mut(x.as_str()) {
+                    if !c.links.contains(y) {
+                        c.links.push(y.clone());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The methods of RFC 3261 and its extensions, kept without allocating.
+const METHODS: [&str; 14] = [
+    "INVITE",
+    "ACK",
+    "BYE",
+    "CANCEL",
+    "OPTIONS",
+    "REGISTER",
+    "PRACK",
+    "SUBSCRIBE",
+    "NOTIFY",
+    "PUBLISH",
+    "INFO",
+    "REFER",
+    "MESSAGE",
+    "UPDATE",
+];
+
+fn intern_method(m: &str) -> Cow<'static, str> {
+    match METHODS.iter().find(|k| **k == m) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(m.to_owned()),
+    }
+}
+
+fn push_record(call: &mut Call, cfg: &Config, record: MessageRecord) {
+    if call.messages.len() < cfg.max_messages_per_call {
+        call.messages.push(record);
+    } else {
+        call.dropped_messages += 1;
+    }
+}
+
+/// The transaction a message belongs to, as one string: the RFC 3261 key
+/// (CSeq method — INVITE for an ACK — and top Via branch, §17.1.3) from
+/// `sipkit_transaction`, or, when the branch is not an RFC 3261 one, the
+/// RFC 2543 fields a response shares with its request (Call-ID is the call;
+/// CSeq number and method, From tag).
+fn tx_key(msg: &Message<'_>) -> String {
+    let rfc3261 = msg.top_via().is_ok_and(|v| v.is_rfc3261_branch());
+    if rfc3261 {
+        if let Ok(k) = TransactionKey::of_parsed(msg) {
+            if let Some(b) = k.branch() {
+                let mut key = String::with_capacity(k.method().len() + b.len() + 1);
+                key.push_str(k.method());
+                key.push('\0');
+                key.push_str(b);
+                return key;
+            }
+        }
+    }
+    let cseq = msg.cseq();
+    let method = if cseq.method == "ACK" {
+        "INVITE"
+    } else {
+        cseq.method
+    };
+    format!(
+        "2543\0{}\0{}\0{}",
+        cseq.seq,
+        method,
+        msg.from().tag().unwrap_or("")
+    )
+}
+
+/// A request seen again in its transaction: checks it against the
+/// retransmission rules of RFC 3261 §17.1.1.2 (Timer A) and §17.1.2.2
+/// (Timer E): over UDP the interval starts at T1 and doubles, capped at T2
+/// for non-INVITE (and T2 once a provisional arrived); over TCP nothing is
+/// retransmitted.
+fn request_retransmission(tx: &mut Tx, meta: &Meta, cfg: &Config) -> Option<Finding> {
+    let interval = meta.ts_ns - tx.last_send_ns;
+    tx.last_send_ns = meta.ts_ns;
+    tx.sends += 1;
+    if meta.transport == Transport::Tcp || tx.transport == Transport::Tcp {
+        if tx.tcp_reported {
+            return None;
+        }
+        tx.tcp_reported = true;
+        return Some(
+            Finding::new(
+                FindingId::RetransmissionOverTcp,
+                vec![tx.first_frame, meta.frame],
+            )
+            .arg("method", tx.method.clone())
+            .arg("transport", Transport::Tcp.as_str()),
+        );
+    }
+    if tx.spacing_reported {
+        return None;
+    }
+    let invite = tx.method == "INVITE";
+    let k = tx.sends.saturating_sub(2).min(30);
+    let doubled = cfg.t1_ns.saturating_mul(1i64 << k);
+    let expected = if invite {
+        doubled
+    } else if tx.provisional {
+        cfg.t2_ns
+    } else {
+        doubled.min(cfg.t2_ns)
+    };
+    // Allowed: half to one and a half times the interval, plus 50 ms of
+    // capture jitter.
+    let slack = 50_000_000;
+    if interval * 2 >= expected && interval <= expected + expected / 2 + slack {
+        return None;
+    }
+    tx.spacing_reported = true;
+    Some(
+        Finding::new(
+            FindingId::RetransmissionSpacing,
+            vec![tx.first_frame, meta.frame],
+        )
+        .arg("method", tx.method.clone())
+        .arg("actual", (interval / 1_000_000).to_string())
+        .arg("expected", (expected / 1_000_000).to_string())
+        .arg("timer", if invite { "A" } else { "E" })
+        .arg("cap", if invite { "" } else { ", T2 = 4 s" }),
+    )
+}
+
+/// An ACK: for a non-2xx final it is part of the INVITE transaction
+/// (§17.1.1.3); for a 2xx it is its own transaction and acknowledges the
+/// INVITE with the same CSeq number (§13.2.2.4).
+fn on_ack(call: &mut Call, key: &str, seq: u32) {
+    if call.txs.iter().any(|t| t.key == key) {
+        return;
+    }
+    for t in call.txs.iter_mut() {
+        if t.method == "INVITE" && t.cseq == seq && t.final_status.is_some_and(|s| s < 300) {
+            t.acked = true;
+        }
+    }
+}
+
+fn same_uri(a: &str, b: &str) -> bool {
+    match (Uri::parse(a), Uri::parse(b)) {
+        (Ok(x), Ok(y)) => uri_eq(&x, &y),
+        _ => a.eq_ignore_ascii_case(b),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn on_new_request(
+    call: &mut Call,
+    msg: &Message<'_>,
+    meta: &Meta,
+    key: &str,
+    redirect_targets: &mut RedirectTargets,
+    refer_targets: &mut ReferTargets,
+    links: &mut Vec<(String, String, Option<u64>)>,
+    cfg: &Config,
+) {
+    let Some(req) = msg.as_request() else {
+        return;
+    };
+    let method = req.method_str();
+    let ruri = req.uri().as_str();
+    let cseq = msg.cseq().seq;
+    let from_tag = msg.from().tag().unwrap_or("");
+    match method {
+        "INVITE" => {
+            // A retry after a redirect in this call (§8.1.3.4).
+            if let Some(r) = call.redirects.iter_mut().rev().find(|r| !r.followed) {
+                r.followed = true;
+                let matches = r.contacts.iter().any(|c| same_uri(c, ruri));
+                let (p0, status) = (r.frame, r.status.clone());
+                let mut reasons = Vec::new();
+                if r.from_tag != from_tag {
+                    reasons.push("@from_tag_changed");
+                }
+                if cseq <= r.cseq {
+                    reasons.push("@cseq_not_higher");
+                }
+                if !matches {
+                    reasons.push("@uri_not_contact");
+                }
+                if matches {
+                    call.add(
+                        Finding::new(FindingId::RedirectFollowed, vec![p0, meta.frame])
+                            .arg("status", status)
+                            .arg("target", ruri),
+                    );
+                }
+                for reason in reasons {
+                    call.add(
+                        Finding::new(FindingId::RedirectRetryInvalid, vec![p0, meta.frame])
+                            .arg("reason", reason),
+                    );
+                }
+            } else if msg.to().tag().is_none() && call.txs.len() == 1 {
+                // A new call whose Request-URI a recent 3xx of another call
+                // pointed to, from the same caller: a retry with a new Call-ID.
+                let from_uri = msg.from().uri.as_str();
+                let found = redirect_targets
+                    .find(ruri, from_uri, |t| t.call_id != call.call_id)
+                    .map(|t| (t.call_id.clone(), t.frame));
+                if let Some((other, p0)) = &found {
+                    call.add(
+                        Finding::new(FindingId::RedirectFollowed, vec![*p0, meta.frame])
+                            .arg("status", "3xx")
+                            .arg("target", ruri),
+                    );
+                    call.add(
+                        Finding::new(FindingId::RedirectRetryInvalid, vec![*p0, meta.frame])
+                            .arg("reason", "@call_id_changed"),
+                    );
+                    links.push((other.clone(), call.call_id.clone(), Some(*p0)));
+                }
+            }
+            // The transferee's INVITE to the Refer-To target (RFC 3515 §2.4.3):
+            // the first request of a new call, sent by the REFER's recipient,
+            // to the Refer-To URI or carrying Referred-By.
+            if msg.to().tag().is_none() && call.txs.len() == 1 {
+                let referred = msg.referred_by().ok().flatten().is_some();
+                let src = meta.src.ip();
+                if let Some((_, other, _)) = refer_targets.by_ip.get(&src).and_then(|v| {
+                    v.iter()
+                        .rev()
+                        .find(|t| t.1 != call.call_id && (referred || same_uri(&t.0, ruri)))
+                }) {
+                    links.push((other.clone(), call.call_id.clone(), None));
+                }
+            }
+            call.tried.push(ruri.to_owned());
+        }
+        "REFER" => {
+            let refer_to = msg
+                .refer_to()
+                .ok()
+                .flatten()
+                .map(|n| n.uri.as_str().to_owned())
+                .unwrap_or_default();
+            let sub_false = msg
+                .header_value("Refer-Sub")
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("false"));
+            if !refer_to.is_empty() {
+                refer_targets.push(meta.dst.ip(), (refer_to, call.call_id.clone(), meta.ts_ns));
+            }
+            call.refers.push(Refer {
+                frame: meta.frame,
+                cseq,
+                key: key.to_owned(),
+                sub_false,
+                accepted: None,
+                no_sub: false,
+                notified: false,
+                terminated: false,
+                outcome_reported: false,
+                late_reported: false,
+            });
+        }
+        "NOTIFY" => {
+            let is_refer = msg
+                .event()
+                .ok()
+                .flatten()
+                .is_some_and(|e| e.package.eq_ignore_ascii_case("refer"));
+            if !is_refer {
+                return;
+            }
+            let id = msg
+                .event()
+                .ok()
+                .flatten()
+                .and_then(|e| e.id())
+                .and_then(|s| s.parse::<u32>().ok());
+            // `Event: refer;id=<REFER CSeq>` names the REFER (RFC 3515 §2.4.6);
+            // without an id it is the only (latest) one.
+            let at = match id {
+                Some(id) => call.refers.iter().rposition(|r| r.cseq == id),
+                None => call.refers.len().checked_sub(1),
+            };
+            if let Some(refer) = at.and_then(|i| call.refers.get_mut(i)) {
+                apply_notify(refer, msg, meta, cfg, &mut call.findings);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A NOTIFY of the REFER's implicit subscription: its sipfrag body carries
+/// the status of the transferee's request (RFC 3515 §2.4.5).
+fn apply_notify(
+    refer: &mut Refer,
+    msg: &Message<'_>,
+    meta: &Meta,
+    cfg: &Config,
+    findings: &mut Vec<Finding>,
+) {
+    if !refer.notified {
+        if let Some((accept_frame, at, status)) = &refer.accepted {
+            if meta.ts_ns - at > cfg.timer_b() && !refer.late_reported {
+                refer.late_reported = true;
+                findings.push(
+                    Finding::new(
+                        FindingId::TransferNoNotify,
+                        vec![refer.frame, *accept_frame],
+                    )
+                    .arg("status", status.clone()),
+                );
+            }
+        }
+    }
+    refer.notified = true;
+    if msg
+        .subscription_state()
+        .ok()
+        .flatten()
+        .is_some_and(|s| s.state.eq_ignore_ascii_case("terminated"))
+    {
+        refer.terminated = true;
+    }
+    let Some(Ok(frag)) = msg.sipfrag() else {
+        return;
+    };
+    let Some(sipkit_message::StartLine::Response { status, reason }) = frag.start else {
+        return;
+    };
+    if status < 200 || refer.outcome_reported {
+        return;
+    }
+    refer.outcome_reported = true;
+    let id = if status < 300 {
+        FindingId::TransferSucceeded
+    } else {
+        FindingId::TransferFailed
+    };
+    findings.push(
+        Finding::new(id, vec![refer.frame, meta.frame])
+            .arg("frag", format!("SIP/2.0 {status} {reason}")),
+    );
+}
+
+/// A transaction's first final response (`call.txs[i]`).
+fn on_final(
+    call: &mut Call,
+    i: usize,
+    msg: &Message<'_>,
+    meta: &Meta,
+    redirect_targets: &mut RedirectTargets,
+    _cfg: &Config,
+) {
+    let Some(resp) = msg.as_response() else {
+        return;
+    };
+    let status = resp.status();
+    let status_text = || format!("{status} {}", resp.reason());
+    let Some(t) = call.txs.get(i) else {
+        return;
+    };
+    let (first_frame, cseq) = (t.first_frame, t.cseq);
+    let method = match t.method.as_ref() {
+        "INVITE" => "INVITE",
+        "BYE" => "BYE",
+        "REFER" => "REFER",
+        _ => "",
+    };
+    // Challenges (RFC 3261 §22.2, §22.3): the same request challenged again
+    // and again means the credentials are refused.
+    let same = call
+        .challenge
+        .as_ref()
+        .is_some_and(|(m, u, _)| *m == t.method && *u == t.ruri);
+    if status == 401 || status == 407 {
+        let n = match &call.challenge {
+            Some((_, _, n)) if same => n + 1,
+            _ => 1,
+        };
+        let (m, u) = (t.method.to_string(), t.ruri.clone());
+        call.challenge = Some((m.clone(), u.clone(), n));
+        if n >= 3 && !call.auth_reported {
+            call.auth_reported = true;
+            call.add(
+                Finding::new(FindingId::AuthLoop, vec![first_frame, meta.frame])
+                    .arg("method", m)
+                    .arg("target", u)
+                    .arg("count", n.to_string()),
+            );
+        }
+    } else if same {
+        call.challenge = None;
+    }
+    match method {
+        "INVITE" if (300..400).contains(&status) => {
+            let contacts: Vec<String> = msg
+                .contacts()
+                .filter_map(Result::ok)
+                .filter_map(|c| c.address().map(|a| a.uri.as_str().to_owned()))
+                .collect();
+            if let Some(back) = contacts
+                .iter()
+                .find(|c| call.tried.iter().any(|t| same_uri(t, c)))
+            {
+                call.add(
+                    Finding::new(FindingId::RedirectLoop, vec![meta.frame])
+                        .arg("target", back.clone()),
+                );
+            }
+            let from_uri = msg.from().uri.as_str().to_owned();
+            for c in &contacts {
+                redirect_targets.push(
+                    c,
+                    RedirectTarget {
+                        uri: c.clone(),
+                        call_id: call.call_id.clone(),
+                        frame: meta.frame,
+                        ts_ns: meta.ts_ns,
+                        from_uri: from_uri.clone(),
+                    },
+                );
+            }
+            call.redirects.push(Redirect {
+                frame: meta.frame,
+                status: status_text(),
+                contacts,
+                from_tag: call
+                    .txs
+                    .get(i)
+                    .map(|t| t.from_tag.clone())
+                    .unwrap_or_default(),
+                cseq,
+                followed: false,
+            });
+        }
+        "INVITE" if status < 300 => call.answered = true,
+        "BYE" => call.bye_done = true,
+        "REFER" => {
+            let Some(key) = call.txs.get(i).map(|t| t.key.as_str()) else {
+                return;
+            };
+            let Some(refer) = call.refers.iter_mut().find(|r| r.key == key) else {
+                return;
+            };
+            if status >= 300 {
+                let f = Finding::new(FindingId::TransferRejected, vec![refer.frame, meta.frame])
+                    .arg("status", status_text());
+                call.add(f);
+            } else {
+                refer.accepted = Some((meta.frame, meta.ts_ns, status_text()));
+                let resp_false = msg
+                    .header_value("Refer-Sub")
+                    .is_some_and(|v| v.trim().eq_ignore_ascii_case("false"));
+                if refer.sub_false && resp_false {
+                    refer.no_sub = true;
+                    let f = Finding::new(FindingId::ReferSubFalse, vec![refer.frame, meta.frame]);
+                    call.add(f);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Findings that need the whole call, and its outcome.
+fn finalize(call: &mut Call, now: i64, cfg: &Config) {
+    let mut add = Vec::new();
+    for t in &call.txs {
+        match t.final_status {
+            None => {
+                if t.method == "INVITE" {
+                    add.push(Finding::new(
+                        FindingId::UnansweredInvite,
+                        vec![t.first_frame],
+                    ));
+                }
+                if now - t.first_ns >= cfg.timer_b() {
+                    add.push(
+                        Finding::new(FindingId::TimerExpired, vec![t.first_frame])
+                            .arg("method", t.method.clone())
+                            .arg("timer", if t.method == "INVITE" { "B" } else { "F" }),
+                    );
+                }
+            }
+            Some(s) if t.method == "INVITE" && s < 300 && (200..300).contains(&s) && !t.acked => {
+                add.push(
+                    Finding::new(FindingId::NoAckFor2xx, vec![t.first_frame, t.final_frame])
+                        .arg("status", s.to_string()),
+                );
+            }
+            _ => {}
+        }
+    }
+    for r in &call.redirects {
+        if !r.followed {
+            add.push(
+                Finding::new(FindingId::RedirectNotFollowed, vec![r.frame])
+                    .arg("status", r.status.clone())
+                    .arg("target", r.contacts.join(", ")),
+            );
+        }
+    }
+    for r in &call.refers {
+        if let Some((frame, _, status)) = &r.accepted {
+            if !r.no_sub && !r.notified {
+                add.push(
+                    Finding::new(FindingId::TransferNoNotify, vec![r.frame, *frame])
+                        .arg("status", status.clone()),
+                );
+            }
+        }
+    }
+    call.findings.extend(add);
+    call.findings
+        .sort_by_key(|f| f.packets.first().copied().unwrap_or(0));
+    call.outcome = outcome(call);
+}
+
+fn outcome(call: &Call) -> Outcome {
+    let invites: Vec<&Tx> = call.txs.iter().filter(|t| t.method == "INVITE").collect();
+    if !invites.is_empty() {
+        if call.answered {
+            let transferred = call
+                .findings
+                .iter()
+                .any(|f| f.id == FindingId::TransferSucceeded);
+            return if transferred {
+                Outcome::Transferred
+            } else {
+                Outcome::Answered
+            };
+        }
+        return match invites.iter().rev().find_map(|t| t.final_status) {
+            Some(s) if (300..400).contains(&s) => Outcome::Redirected,
+            Some(487) => Outcome::Cancelled,
+            Some(_) => Outcome::Rejected,
+            None => Outcome::Unanswered,
+        };
+    }
+    if call.txs.is_empty() {
+        return Outcome::Incomplete;
+    }
+    match call.txs.iter().rev().find_map(|t| t.final_status) {
+        Some(s) if s < 300 => Outcome::Completed,
+        Some(_) => Outcome::Failed,
+        None => Outcome::Unanswered,
+    }
+}

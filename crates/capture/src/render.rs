@@ -1,0 +1,353 @@
+//! What the analysis looks like to a user: the summary and calls as text,
+//! one call's ladder for a terminal, and JSON lines. Every sentence comes
+//! from the data files (findings, headings) or from `sipkit_codes` (the
+//! meaning of each response code), in the language asked for.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use sipkit_codes::{explain, Lang};
+
+use crate::analyze::{Call, Kind, Summary};
+use crate::findings::{text, ui, FindingId};
+
+/// The percentiles reported.
+pub const PERCENTILES: [(&str, f64); 3] = [("p50", 50.0), ("p95", 95.0), ("p99", 99.0)];
+
+/// The registered reason phrase (else the one seen) and the one-sentence
+/// meaning of a response code, from the reference.
+pub fn code_text(code: u16, seen: &str, lang: Lang) -> (String, String) {
+    match explain(code, lang) {
+        Ok(e) => (e.reason.unwrap_or_else(|| seen.to_owned()), e.summary),
+        Err(_) => (seen.to_owned(), String::new()),
+    }
+}
+
+/// An outcome's word in `lang`.
+pub fn outcome_label(call: &Call, lang: Lang) -> &'static str {
+    text(lang, "outcome", call.outcome.as_str())
+}
+
+fn ms(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".into(), |v| format!("{v:.1}"))
+}
+
+/// The summary as text, like `tshark -z sip,stat` plus response times.
+pub fn summary_text(s: &Summary, lang: Lang) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "== {} ==", ui(lang, "summary"));
+    let _ = writeln!(
+        o,
+        "{}: {}   {}: {}   {}: {}   {}: {}",
+        ui(lang, "packets"),
+        s.packets,
+        ui(lang, "sip_messages"),
+        s.sip_messages,
+        ui(lang, "retransmissions"),
+        s.retransmissions,
+        ui(lang, "calls"),
+        s.calls
+    );
+    let _ = writeln!(o, "\n{}", ui(lang, "requests"));
+    for (m, n) in &s.requests {
+        let _ = writeln!(o, "  {m:<12} {n:>8}");
+    }
+    let _ = writeln!(o, "\n{}", ui(lang, "responses"));
+    for (code, n) in &s.responses {
+        let seen = s.reasons.get(code).map(String::as_str).unwrap_or("");
+        let (reason, meaning) = code_text(*code, seen, lang);
+        let _ = writeln!(o, "  {code} {reason:<28} {n:>8}  {meaning}");
+    }
+    let _ = writeln!(o, "\n{}", ui(lang, "response_times"));
+    for (m, h) in &s.response_time {
+        let _ = write!(o, "  {m:<12}");
+        for (name, p) in PERCENTILES {
+            let _ = write!(o, " {name} {:>9}", ms(h.percentile_ms(p)));
+        }
+        let _ = writeln!(o, "   n={}", h.count());
+    }
+    if s.setup_time.count() > 0 {
+        let _ = write!(o, "\n{}\n  {:<12}", ui(lang, "setup_time"), "INVITE");
+        for (name, p) in PERCENTILES {
+            let _ = write!(o, " {name} {:>9}", ms(s.setup_time.percentile_ms(p)));
+        }
+        let _ = writeln!(o, "   n={}", s.setup_time.count());
+    }
+    if !s.findings.is_empty() {
+        let _ = writeln!(o, "\n{}", ui(lang, "finding_counts"));
+        for (id, n) in &s.findings {
+            let _ = writeln!(
+                o,
+                "  {:<8} {:<24} {n:>8}",
+                id.severity().label(lang),
+                id.as_str()
+            );
+        }
+    }
+    for f in &s.orphan_findings {
+        let _ = writeln!(
+            o,
+            "  [{}] {} ({}): {}",
+            f.id.severity().label(lang),
+            f.id.as_str(),
+            f.id.spec(),
+            f.message(lang)
+        );
+    }
+    o
+}
+
+/// One call as a few lines: id, outcome, counts, findings.
+pub fn call_text(c: &Call, lang: Lang) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{} {}  {}: {}  ({} {}, #{}-#{})",
+        ui(lang, "call"),
+        c.call_id,
+        ui(lang, "outcome"),
+        outcome_label(c, lang),
+        c.messages.len() as u64 + c.dropped_messages,
+        ui(lang, "messages"),
+        c.first_frame(),
+        c.messages.last().map_or(0, |m| m.frame)
+    );
+    if !c.from.is_empty() {
+        let _ = writeln!(o, "  {} -> {}", c.from, c.to);
+    }
+    if !c.links.is_empty() {
+        let _ = writeln!(o, "  {}: {}", ui(lang, "linked"), c.links.join(", "));
+    }
+    for f in &c.findings {
+        let _ = writeln!(
+            o,
+            "  [{}] {} ({}): {}",
+            f.id.severity().label(lang),
+            f.id.as_str(),
+            f.id.spec(),
+            f.message(lang)
+        );
+    }
+    o
+}
+
+/// A message's label: `INVITE sip:bob@b`, `302 Moved Temporarily`.
+pub fn label(kind: &Kind) -> String {
+    match kind {
+        Kind::Request { method, uri } => format!("{method} {uri}"),
+        Kind::Response { status, reason } => format!("{status} {reason}"),
+        Kind::Malformed { error } => format!("(malformed: {error})"),
+    }
+}
+
+/// One call's ladder for a terminal: every message with its time (s from
+/// the call's start), frame, direction and endpoints; responses with their
+/// meaning; then the findings.
+pub fn ladder_text(c: &Call, lang: Lang) -> String {
+    let mut o = call_text(c, lang);
+    o.push('\n');
+    let mut cache: BTreeMap<u16, String> = BTreeMap::new();
+    for m in &c.messages {
+        let t = (m.ts_ns - c.first_ns) as f64 / 1e9;
+        let _ = write!(
+            o,
+            "{t:>10.6}  #{:<7} {:>22} -> {:<22} {:<3} {}",
+            m.frame,
+            m.src.to_string(),
+            m.dst.to_string(),
+            m.transport.as_str(),
+            label(&m.kind)
+        );
+        if m.retransmission {
+            let _ = write!(o, "  ({})", ui(lang, "retransmission"));
+        }
+        if let Kind::Response { status, reason } = &m.kind {
+            let meaning = cache
+                .entry(*status)
+                .or_insert_with(|| code_text(*status, reason, lang).1);
+            if !meaning.is_empty() {
+                let _ = write!(o, "\n{:>52}{meaning}", "");
+            }
+        }
+        o.push('\n');
+    }
+    o
+}
+
+/// A message of a call as JSON.
+#[derive(Debug, Serialize)]
+pub struct MessageJson<'a> {
+    frame: u64,
+    time: f64,
+    src: std::net::SocketAddr,
+    dst: std::net::SocketAddr,
+    transport: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    method: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uri: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    malformed: Option<&'a str>,
+    cseq: CSeqJson<'a>,
+    retransmission: bool,
+}
+
+/// `"1 INVITE"`, written without an intermediate string.
+#[derive(Debug)]
+struct CSeqJson<'a>(u32, &'a str);
+
+impl Serialize for CSeqJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("{} {}", self.0, self.1))
+    }
+}
+
+/// A finding as JSON.
+#[derive(Debug, Serialize)]
+pub struct FindingJson<'a> {
+    id: &'static str,
+    severity: &'static str,
+    packets: &'a [u64],
+    message: String,
+    spec: &'static str,
+}
+
+/// A call as the JSON object of `--format json` (`"type": "call"`).
+#[derive(Debug, Serialize)]
+pub struct CallJson<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    call_id: &'a str,
+    outcome: &'static str,
+    from: &'a str,
+    to: &'a str,
+    start: f64,
+    duration_ms: f64,
+    links: &'a [String],
+    messages: Vec<MessageJson<'a>>,
+    dropped_messages: u64,
+    findings: Vec<FindingJson<'a>>,
+}
+
+/// A call as the JSON object of `--format json` (`"type": "call"`); it
+/// borrows the call and serializes without building a tree.
+pub fn call_json(c: &Call, lang: Lang) -> CallJson<'_> {
+    let messages = c
+        .messages
+        .iter()
+        .map(|m| {
+            let (method, uri, status, reason, malformed) = match &m.kind {
+                Kind::Request { method, uri } => {
+                    (Some(method.as_ref()), Some(uri.as_str()), None, None, None)
+                }
+                Kind::Response { status, reason } => {
+                    (None, None, Some(*status), Some(reason.as_str()), None)
+                }
+                Kind::Malformed { error } => (None, None, None, None, Some(error.as_str())),
+            };
+            MessageJson {
+                frame: m.frame,
+                time: m.ts_ns as f64 / 1e9,
+                src: m.src,
+                dst: m.dst,
+                transport: m.transport.as_str(),
+                method,
+                uri,
+                status,
+                reason,
+                malformed,
+                cseq: CSeqJson(m.cseq.0, &m.cseq.1),
+                retransmission: m.retransmission,
+            }
+        })
+        .collect();
+    let findings = c
+        .findings
+        .iter()
+        .map(|f| FindingJson {
+            id: f.id.as_str(),
+            severity: f.id.severity().as_str(),
+            packets: &f.packets,
+            message: f.message(lang),
+            spec: f.id.spec(),
+        })
+        .collect();
+    CallJson {
+        kind: "call",
+        call_id: &c.call_id,
+        outcome: c.outcome.as_str(),
+        from: &c.from,
+        to: &c.to,
+        start: c.first_ns as f64 / 1e9,
+        duration_ms: (c.last_ns - c.first_ns) as f64 / 1e6,
+        links: &c.links,
+        messages,
+        dropped_messages: c.dropped_messages,
+        findings,
+    }
+}
+
+/// Milliseconds to the microsecond.
+fn round3(v: Option<f64>) -> Option<f64> {
+    v.map(|v| (v * 1000.0).round() / 1000.0)
+}
+
+/// The summary as the last JSON object of `--format json`.
+pub fn summary_json(s: &Summary) -> Value {
+    let times: Map<String, Value> = s
+        .response_time
+        .iter()
+        .map(|(m, h)| {
+            let p: Map<String, Value> = PERCENTILES
+                .iter()
+                .map(|(n, p)| ((*n).to_owned(), json!(round3(h.percentile_ms(*p)))))
+                .collect();
+            (m.clone(), Value::Object(p))
+        })
+        .collect();
+    let setup: Map<String, Value> = PERCENTILES
+        .iter()
+        .map(|(n, p)| {
+            (
+                (*n).to_owned(),
+                json!(round3(s.setup_time.percentile_ms(*p))),
+            )
+        })
+        .collect();
+    let responses: Map<String, Value> = s
+        .responses
+        .iter()
+        .map(|(c, n)| (c.to_string(), json!(n)))
+        .collect();
+    let findings: Map<String, Value> = FindingId::ALL
+        .iter()
+        .filter_map(|id| {
+            s.findings
+                .get(id)
+                .map(|n| (id.as_str().to_owned(), json!(n)))
+        })
+        .collect();
+    json!({
+        "type": "summary",
+        "packets": s.packets,
+        "sip_messages": s.sip_messages,
+        "calls": s.calls,
+        "requests": s.requests,
+        "responses": responses,
+        "retransmissions": s.retransmissions,
+        "response_time_ms": times,
+        "setup_time_ms": setup,
+        "findings": findings,
+        "not_sip": s.not_sip,
+        "not_ip": s.not_ip,
+        "unknown_link": s.unknown_link,
+        "tcp_retransmitted_segments": s.tcp_retransmitted_segments,
+        "defrag_dropped": s.defrag_dropped,
+    })
+}
