@@ -96,12 +96,14 @@ def rss_kib(pid, field="VmRSS"):
 
 
 class Server:
-    def __init__(self, kind, port, workdir, children):
+    def __init__(self, kind, port, workdir, children, workers=None):
         self.kind, self.port, self.workdir = kind, port, workdir
         if kind.startswith("sipkit"):
             db = ":memory:" if kind in ("sipkit", "sipkit-auth") else os.path.join(workdir, "bench.db")
             binary = os.path.join(ROOT, "target", "release", "sipkit")
             cmd = [binary, "serve", "--listen", f"udp:127.0.0.1:{port}", "--db", db]
+            if workers:
+                cmd += ["--workers", str(workers)]
             if kind == "sipkit-auth":
                 # Digest authentication on; the per-source rate limit off (all
                 # of SIPp's load comes from one address).
@@ -174,6 +176,12 @@ def own_session():
         pass
 
 
+# SIPp's transport: "u1" is one socket for every call (one source, so one
+# SO_REUSEPORT worker gets it all); "un" one socket per call (many sources,
+# spread over the workers). Set by --sipp-transport.
+SIPP_TRANSPORT = ["u1"]
+
+
 def sipp(scenario, port, rate, calls, workdir, tag, extra=()):
     local = free_port()
     stat = os.path.join(workdir, f"{tag}_stat.csv")
@@ -185,7 +193,8 @@ def sipp(scenario, port, rate, calls, workdir, tag, extra=()):
            "-i", "127.0.0.1", "-p", str(local), "-r", str(rate), "-rp", "1000", "-m", str(calls),
            "-l", str(limit), "-timeout", f"{int(seconds + 60)}s", "-timeout_error", "-recv_timeout", "5000",
            "-buff_size", "4194304", "-nostdin", "-trace_stat", "-stf", stat, "-fd", "1",
-           "-trace_rtt", "-rtt_freq", "1000", *extra]
+           "-trace_rtt", "-rtt_freq", "1000", "-t", SIPP_TRANSPORT[0],
+           *(["-max_socket", "10000"] if SIPP_TRANSPORT[0] == "un" else []), *extra]
     start = time.time()
     res = subprocess.run(cmd, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                          preexec_fn=own_session)
@@ -251,7 +260,12 @@ def main():
     ap.add_argument("--children", type=int, default=2, help="Kamailio UDP workers")
     ap.add_argument("--bindings", type=int, default=100000, help="live bindings for the memory figure (0: skip)")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    ap.add_argument("--workers", type=int, default=None,
+                    help="sipkit serve --workers N (default: sipkit's, one per core)")
+    ap.add_argument("--sipp-transport", default="u1", choices=["u1", "un"],
+                    help="u1: one SIPp socket (one source); un: a socket per call (sources spread over workers)")
     args = ap.parse_args()
+    SIPP_TRANSPORT[0] = args.sipp_transport
     if not shutil.which("sipp"):
         raise SystemExit("sipp not found: apt-get install sip-tester")
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -268,7 +282,7 @@ def main():
             continue
         work = tempfile.mkdtemp(prefix=f"bench-{kind}-")
         print(f"== {kind}", flush=True)
-        srv = Server(kind, free_port(), work, args.children)
+        srv = Server(kind, free_port(), work, args.children, args.workers)
         if kind.endswith("-auth"):
             try:
                 auth_summary.append((kind, ramp(srv, "register_auth_load.xml", auth_rates, args.duration, work,
@@ -287,7 +301,7 @@ def main():
             if args.bindings and kind != "kamailio":
                 # A fresh server with N live bindings, for the resident memory.
                 srv.stop()
-                srv = Server(kind, free_port(), work, args.children)
+                srv = Server(kind, free_port(), work, args.children, args.workers)
                 base = rss_kib(srv.proc.pid)
                 r = sipp("register_load.xml", srv.port, 10000, args.bindings, work, "mem", ("-s", "m"))
                 mem = (base, rss_kib(srv.proc.pid), r["ok"])
@@ -300,7 +314,9 @@ def main():
     lines = [f"# SIPp against sipkit serve and Kamailio, {stamp}", "",
              f"Machine: {os.cpu_count()} vCPU, loopback UDP; {args.duration} s per step; command: "
              f"`python3 bench/serve/bench.py --servers {args.servers} --invite-rates {args.invite_rates} "
-             f"--register-rates {args.register_rates} --auth-rates {args.auth_rates} --duration {args.duration}`", "",
+             f"--register-rates {args.register_rates} --auth-rates {args.auth_rates} --duration {args.duration} "
+             f"--workers {args.workers} --sipp-transport {args.sipp_transport}`; "
+             f"load average at the end {os.getloadavg()[0]:.2f}", "",
              "| server | scenario | rate offered | ok | failed | retrans | achieved/s | p50 ms | p99 ms | server CPU µs/call | server CPU % | peak RSS MiB |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for kind, inv, reg, mem in summary:

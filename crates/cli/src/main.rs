@@ -13,6 +13,7 @@ mod ban_cmd;
 mod codes_cmd;
 mod glossary_cmd;
 mod logging;
+mod metrics_http;
 mod parse_cmd;
 mod render;
 mod serve_cmd;

@@ -3,10 +3,12 @@
 //! `sipkit_server::Server`: its core on `sipkit-transport`'s one driver.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use sipkit_server::{db_for_display, Server, ServerConfig, TransportAddr};
+use sipkit_server::metrics::Metrics;
+use sipkit_server::{db_for_display, ServerConfig, TransportAddr, Workers};
 use sipkit_transport::{ListenSpec, Now, Shutdown};
 
 /// Arguments of `sipkit serve`.
@@ -16,6 +18,7 @@ use sipkit_transport::{ListenSpec, Now, Shutdown};
 digest authentication as soon as a user exists (sipkit user add).\n\
 Examples:\n  sipkit serve\n  sipkit serve --listen udp:0.0.0.0:5060 --listen tcp:[::1]:5060 --db /var/lib/sipkit/reg.db\n  \
 sipkit serve --config sipkit.toml\n  RUST_LOG=debug sipkit serve --db :memory:\n  \
+sipkit serve --workers 2 --metrics 127.0.0.1:9060\n  \
 sipkit serve --db redis://127.0.0.1:6379/0   (every node on the same Redis shares the bindings)\n\
 A documented example configuration is crates/server/examples/sipkit.toml."
 )]
@@ -41,6 +44,12 @@ pub struct ServeArgs {
     /// Do not challenge requests from this range (a PBX or SBC peer), e.g. 10.0.0.0/8. Repeatable.
     #[arg(long, value_name = "CIDR")]
     pub trust: Vec<sipkit_server::auth::Cidr>,
+    /// Worker threads, each with its own sockets on the same addresses (SO_REUSEPORT) [default: the configuration's workers, else one per core]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub workers: Option<u16>,
+    /// Serve Prometheus metrics on http://IP:PORT/metrics and a store check on /health (port 0 picks one)
+    #[arg(long, value_name = "IP:PORT")]
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
@@ -67,6 +76,12 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
         config.auth.enabled = Some(false);
     }
     config.auth.trust.extend(args.trust.iter().copied());
+    if let Some(n) = args.workers {
+        config.workers = Some(usize::from(n));
+    }
+    if let Some(m) = args.metrics {
+        config.metrics = Some(m);
+    }
     config.validate().context("configuration")?;
     if args.check_config {
         print!(
@@ -85,14 +100,40 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
 
 async fn serve(config: ServerConfig) -> anyhow::Result<u8> {
     let auth = crate::auth_setup::build_guard(&config)?;
-    let server = Server::bind(&config, Now::read(), sipkit_transport::seed(), auth)
-        .await
-        .with_context(|| {
-            format!(
-                "starting the server (location service {:?})",
-                db_for_display(&config.db)
-            )
-        })?;
+    let workers = config.workers.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let metrics = config.metrics.map(|_| Arc::new(Metrics::new(workers)));
+    let server = Workers::start(
+        &config,
+        Now::read(),
+        sipkit_transport::seed(),
+        auth.clone(),
+        workers,
+        metrics.clone(),
+    )
+    .with_context(|| {
+        format!(
+            "starting the server (location service {:?})",
+            db_for_display(&config.db)
+        )
+    })?;
+    let metrics_at = match (config.metrics, metrics) {
+        (Some(addr), Some(m)) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding the metrics listener {addr}"))?;
+            let at = listener.local_addr().context("the metrics listener")?;
+            let state = Arc::new(crate::metrics_http::State {
+                metrics: m,
+                store: server.store(),
+                auth,
+            });
+            tokio::spawn(crate::metrics_http::serve(listener, state));
+            format!("; metrics on http://{at}/metrics")
+        }
+        _ => String::new(),
+    };
     // Signal handlers go in before the address is announced, so a SIGTERM
     // sent right after the announcement stops the server gracefully.
     let shutdown = Shutdown::install().context("installing the signal handlers")?;
@@ -108,8 +149,9 @@ async fn serve(config: ServerConfig) -> anyhow::Result<u8> {
     };
     let counts = server.counts();
     say(&format!(
-        "sipkit serve: listening on {}; location service {db} with {} binding(s) of {} AOR(s); Ctrl-C stops",
+        "sipkit serve: listening on {}; {} worker(s){metrics_at}; location service {db} with {} binding(s) of {} AOR(s); Ctrl-C stops",
         listening.join(", "),
+        server.len(),
         counts.bindings,
         counts.aors
     ));

@@ -40,6 +40,14 @@ pub struct ServerConfig {
     pub moved: BTreeMap<String, String>,
     /// Digest authentication and abuse control.
     pub auth: crate::auth::AuthSection,
+    /// Worker threads serving SIP, each with its own sockets bound to the
+    /// same addresses with SO_REUSEPORT; unset: one per core.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workers: Option<usize>,
+    /// Where to serve Prometheus metrics (`/metrics`) and `/health` over
+    /// HTTP, `IP:PORT` (port 0 picks one); unset: nowhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// `[registrar]`: expiration limits (RFC 3261 §10.3 step 6).
@@ -146,6 +154,9 @@ impl ServerConfig {
                 return bad(format!("listen {l}: listed twice"));
             }
         }
+        if self.workers == Some(0) {
+            return bad("workers: must be at least 1".into());
+        }
         if self.db.trim().is_empty() {
             return bad("db: empty path (use :memory: for no file)".into());
         }
@@ -239,6 +250,8 @@ impl Default for ServerConfig {
             users: UsersSection::default(),
             moved: BTreeMap::new(),
             auth: crate::auth::AuthSection::default(),
+            workers: None,
+            metrics: None,
         }
     }
 }

@@ -14,12 +14,14 @@
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sipkit_message::{parse, parse_with, stamp_received, Message, Method, Mode, Request};
 use sipkit_transaction::{Config as TxConfig, Event, TransactionKey, Transactions, Transmit};
 use sipkit_transport::{Endpoint, Inbound, Now, SendFailure};
 
+use crate::metrics::Metrics;
 use crate::{Error, ServerConfig, Service, TransportAddr, UnixMs};
 
 /// How often expired bindings are deleted from the location service.
@@ -35,6 +37,10 @@ pub struct Core {
     /// True between `begin_batch` and `end_batch`: nothing is sent.
     batch_open: bool,
     next_purge: Instant,
+    /// Where to count, and which worker this core is.
+    metrics: Option<(Arc<Metrics>, usize)>,
+    /// The deadline last reported by `poll_timeout` (for the loop lag).
+    deadline: Option<Instant>,
 }
 
 impl Core {
@@ -58,6 +64,21 @@ impl Core {
             replies: VecDeque::new(),
             batch_open: false,
             next_purge: now,
+            metrics: None,
+            deadline: None,
+        }
+    }
+
+    /// Counts requests, responses, malformed messages, open transactions
+    /// and timer lateness into `metrics`, as worker number `worker`.
+    pub fn set_metrics(&mut self, metrics: Arc<Metrics>, worker: usize) {
+        self.metrics = Some((metrics, worker));
+    }
+
+    /// Publishes the open transactions gauge.
+    fn gauge(&self) {
+        if let Some((m, w)) = &self.metrics {
+            m.set_transactions(*w, self.tx.len());
         }
     }
 
@@ -101,6 +122,14 @@ impl Core {
                     ..
                 } => {
                     tracing::info!(%source, error = %error, "malformed message");
+                    if let Some((m, _)) = &self.metrics {
+                        m.malformed();
+                        if let Some(code) =
+                            reply.as_ref().and_then(|r| status_of(r.bytes.as_slice()))
+                        {
+                            m.response(code);
+                        }
+                    }
                     self.replies.extend(reply);
                 }
                 Event::Timeout { key, timer } => {
@@ -122,6 +151,9 @@ impl Core {
         matched: bool,
     ) {
         let source = from.addr;
+        if let Some((m, _)) = &self.metrics {
+            m.request(req.method_str());
+        }
         let stamped = req.top_via().ok().and_then(|v| stamp_received(&v, source));
         let reply = match req.method() {
             Method::Cancel => Some(
@@ -140,8 +172,15 @@ impl Core {
             tracing::error!(%source, "{log}");
         }
         tracing::debug!(%source, method = req.method_str(), status = reply.status, "answered");
-        if let Err(e) = self.tx.send_response(now.instant, key, &reply.bytes) {
-            tracing::warn!(%source, error = %e, "the transaction layer refused the response");
+        match self.tx.send_response(now.instant, key, &reply.bytes) {
+            Ok(_) => {
+                if let Some((m, _)) = &self.metrics {
+                    m.response(reply.status);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(%source, error = %e, "the transaction layer refused the response")
+            }
         }
     }
 
@@ -192,12 +231,18 @@ impl Endpoint for Core {
     }
 
     fn handle_timeout(&mut self, now: Now) {
+        if let (Some((m, _)), Some(d)) = (&self.metrics, self.deadline) {
+            if now.instant >= d {
+                m.loop_lag(now.instant - d);
+            }
+        }
         self.tx.handle_timeout(now.instant);
         self.drain(now, None);
         if now.instant >= self.next_purge {
             self.purge(now);
             self.next_purge = now.instant + PURGE_EVERY;
         }
+        self.gauge();
     }
 
     fn handle_send_error(&mut self, now: Now, failure: SendFailure) {
@@ -210,10 +255,12 @@ impl Endpoint for Core {
     }
 
     fn poll_timeout(&mut self) -> Option<Instant> {
-        Some(match self.tx.poll_timeout() {
+        let d = match self.tx.poll_timeout() {
             Some(t) => t.min(self.next_purge),
             None => self.next_purge,
-        })
+        };
+        self.deadline = Some(d);
+        Some(d)
     }
 
     fn poll_transmit(&mut self) -> Option<Transmit> {
@@ -234,6 +281,13 @@ impl Endpoint for Core {
         // were not sent: the driver stops rather than acknowledge them.
         self.service.store.end_batch()?;
         self.batch_open = false;
+        self.gauge();
         Ok(())
     }
+}
+
+/// The status code of a response's bytes (`SIP/2.0 NNN ...`).
+fn status_of(bytes: &[u8]) -> Option<u16> {
+    let code = bytes.strip_prefix(b"SIP/2.0 ")?.get(..3)?;
+    std::str::from_utf8(code).ok()?.parse().ok()
 }

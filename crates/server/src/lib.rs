@@ -18,7 +18,11 @@
 //! * [`Core`]: `sipkit serve` as a sans-IO endpoint — the transaction layer
 //!   and the [`Service`] behind `sipkit_transport::Endpoint`, tested on a
 //!   clock that jumps; [`Server`] binds it and runs it on
-//!   `sipkit-transport`'s one driver.
+//!   `sipkit-transport`'s one driver; [`Workers`] runs one core per worker
+//!   thread on sockets shared with SO_REUSEPORT (`sipkit serve --workers`).
+//! * [`metrics`]: the counters the cores update (Prometheus text format,
+//!   `sipkit serve --metrics`) and [`metrics::MeteredStore`], which times the
+//!   location service.
 //!
 //! Decisions are plain functions of (now, request, store, config), and the
 //! core is driven one input at a time: nothing here opens a socket or reads
@@ -60,6 +64,7 @@ mod config;
 pub mod core;
 mod directory;
 mod error;
+pub mod metrics;
 mod redirect;
 mod registrar;
 mod serve;
@@ -77,7 +82,7 @@ pub use redirect::{redirect, RedirectConfig, RedirectOutcome};
 pub use registrar::{
     register, ContactEntry, RegisterContact, RegisterOutcome, RegisterRequest, RegistrarConfig,
 };
-pub use serve::Server;
+pub use serve::{Server, Workers};
 pub use sip::{Reply, Service};
 pub use store::{
     db_for_display, is_redis_url, open_store, open_store_with, Counts, DbSync, LocationService,

@@ -11,6 +11,7 @@ use sipkit_transport::{ListenSpec, Now, Transport, TransportConfig, Transports};
 use tokio::sync::mpsc;
 
 use crate::core::Core;
+use crate::metrics::{MeteredStore, Metrics};
 use crate::{
     open_store_with, Counts, Error, LocationService, Result, ServerConfig, Service, UnixMs,
 };
@@ -111,5 +112,285 @@ impl Server {
             Stopped::Shutdown(s) => Ok(s),
             Stopped::Finished | Stopped::TransportClosed => Err(Error::TransportClosed),
         }
+    }
+}
+
+/// `sipkit serve` on several cores: one OS thread per worker, each a
+/// current-thread tokio runtime running its own [`Core`] on the driver over
+/// its own [`Transports`]. With more than one worker every listener is
+/// bound with SO_REUSEPORT to the same address (worker 0 first, the others
+/// to the port it got), so the kernel spreads UDP sources — and a source's
+/// retransmissions and ACKs keep reaching the worker that holds its
+/// transaction — and TCP connections over the workers.
+///
+/// Shared by the workers: the authentication [`Guard`](crate::auth::Guard)
+/// (nonce secret, users, bans, replay table), the [`Metrics`] and the
+/// in-memory store (`:memory:`, sharded). A SQLite file is opened once per
+/// worker: WAL lets the readers run in parallel, writers take turns on the
+/// file lock, and each worker group-commits its own turn before any of its
+/// 200s leave (a 200 is never sent before its commit).
+#[derive(Debug)]
+pub struct Workers {
+    threads: Vec<std::thread::JoinHandle<()>>,
+    stop: tokio::sync::watch::Sender<bool>,
+    exited: mpsc::UnboundedReceiver<(usize, Result<()>)>,
+    locals: Vec<(Transport, SocketAddr)>,
+    counts: Counts,
+    store: Arc<dyn LocationService>,
+}
+
+impl Workers {
+    /// Opens the location service of `config`, starts `workers` worker
+    /// threads (at least one) and waits until every one has bound its
+    /// listeners. `now`, `seed` and `auth` are as for [`Server::bind`];
+    /// with `metrics` the cores and the store are counted there.
+    ///
+    /// # Errors
+    /// As [`Server::bind`]; [`Error::Bind`] also when a worker thread
+    /// cannot start. Workers already started are stopped.
+    pub fn start(
+        config: &ServerConfig,
+        now: Now,
+        seed: u64,
+        auth: Option<Arc<crate::auth::Guard>>,
+        workers: usize,
+        metrics: Option<Arc<Metrics>>,
+    ) -> Result<Workers> {
+        let workers = workers.max(1);
+        let shared: Option<Arc<dyn LocationService>> = if config.db == ":memory:" {
+            Some(Arc::from(open_store_with(&config.db, config.db_sync)?))
+        } else {
+            None
+        };
+        let open = || -> Result<Arc<dyn LocationService>> {
+            let store = match &shared {
+                Some(s) => s.clone(),
+                None => Arc::from(open_store_with(&config.db, config.db_sync)?),
+            };
+            Ok(match &metrics {
+                Some(m) => Arc::new(MeteredStore::new(store, m.clone())),
+                None => store,
+            })
+        };
+        let first_store = open()?;
+        let counts = first_store.count(UnixMs::from_system_time(now.wall))?;
+        let registrar = config.registrar_config()?;
+        let redirect = config.redirect_config()?;
+        let tag_key = seed.rotate_left(32) ^ 0x9e37_79b9_7f4a_7c15;
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        let (exited_tx, exited) = mpsc::unbounded_channel();
+        let mut pool = Workers {
+            threads: Vec::with_capacity(workers),
+            stop,
+            exited,
+            locals: Vec::new(),
+            counts,
+            store: first_store.clone(),
+        };
+        let mut specs: Vec<ListenSpec> = config
+            .listen
+            .iter()
+            .map(|l| ListenSpec {
+                transport: l.transport,
+                addr: l.addr,
+            })
+            .collect();
+        let tconfig = TransportConfig {
+            max_message_size: config.max_message_size,
+            reuse_port: workers > 1,
+            ..TransportConfig::default()
+        };
+        for i in 0..workers {
+            let store = if i == 0 { first_store.clone() } else { open()? };
+            let service = Service {
+                store,
+                registrar: registrar.clone(),
+                redirect: redirect.clone(),
+                tag_key,
+                auth: auth.clone(),
+            };
+            let mut core = Core::new(
+                service,
+                config,
+                seed ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+                now.instant,
+            );
+            if let Some(m) = &metrics {
+                core.set_metrics(m.clone(), i);
+            }
+            let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+            let job = WorkerJob {
+                index: i,
+                core,
+                specs: specs.clone(),
+                tconfig: tconfig.clone(),
+                stop: stop_rx.clone(),
+                ready: ready_tx,
+                exited: exited_tx.clone(),
+            };
+            let listen = specs
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let spawned = std::thread::Builder::new()
+                .name(format!("sipkit-worker-{i}"))
+                .spawn(move || job.run());
+            let thread = spawned.map_err(|source| Error::Bind {
+                listen: listen.clone(),
+                source,
+            })?;
+            pool.threads.push(thread);
+            // Dropping `pool` on an error below stops the workers started.
+            let locals = match ready_rx.recv() {
+                Ok(Ok(locals)) => locals,
+                Ok(Err(source)) => return Err(Error::Bind { listen, source }),
+                Err(_) => return Err(Error::TransportClosed),
+            };
+            if i == 0 {
+                // The others bind to the ports worker 0 got.
+                for (spec, (_, local)) in specs.iter_mut().zip(&locals) {
+                    spec.addr = *local;
+                }
+                pool.locals = locals;
+            }
+        }
+        Ok(pool)
+    }
+
+    /// Where the workers listen, in the order of the configuration (ports
+    /// chosen).
+    pub fn local_addrs(&self) -> &[(Transport, SocketAddr)] {
+        &self.locals
+    }
+
+    /// The bindings and AORs the location service held when it opened.
+    pub fn counts(&self) -> Counts {
+        self.counts
+    }
+
+    /// How many workers run.
+    pub fn len(&self) -> usize {
+        self.threads.len()
+    }
+
+    /// Always false: there is at least one worker.
+    pub fn is_empty(&self) -> bool {
+        self.threads.is_empty()
+    }
+
+    /// The location service (worker 0's handle), for health checks and
+    /// scrapes.
+    pub fn store(&self) -> Arc<dyn LocationService> {
+        self.store.clone()
+    }
+
+    /// Serves until `shutdown` resolves (then stops every worker and
+    /// returns its value) or a worker stops on its own.
+    ///
+    /// # Errors
+    /// A worker's failed group commit (it stopped without acknowledging
+    /// the registrations of that turn; the other workers are stopped too),
+    /// or [`Error::TransportClosed`].
+    pub async fn run<S>(mut self, shutdown: impl Future<Output = S>) -> Result<S> {
+        let outcome = tokio::select! {
+            s = shutdown => Ok(s),
+            exited = self.exited.recv() => Err(match exited {
+                Some((i, Err(e))) => {
+                    tracing::error!(worker = i, error = %e, "worker stopped");
+                    e
+                }
+                _ => Error::TransportClosed,
+            }),
+        };
+        self.stop_all();
+        // A worker that failed while stopping still fails the run.
+        let mut failure = None;
+        while let Ok((_, r)) = self.exited.try_recv() {
+            if let Err(e) = r {
+                failure.get_or_insert(e);
+            }
+        }
+        match (outcome, failure) {
+            (Ok(s), None) => Ok(s),
+            (Err(e), _) | (Ok(_), Some(e)) => Err(e),
+        }
+    }
+
+    /// Tells every worker to stop and waits for their threads.
+    fn stop_all(&mut self) {
+        let _ = self.stop.send(true);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        self.stop_all();
+    }
+}
+
+/// What one worker thread needs.
+struct WorkerJob {
+    index: usize,
+    core: Core,
+    specs: Vec<ListenSpec>,
+    tconfig: TransportConfig,
+    stop: tokio::sync::watch::Receiver<bool>,
+    ready: std::sync::mpsc::Sender<std::io::Result<Vec<(Transport, SocketAddr)>>>,
+    exited: mpsc::UnboundedSender<(usize, Result<()>)>,
+}
+
+impl WorkerJob {
+    /// The worker thread: binds, says so, serves until told to stop.
+    fn run(self) {
+        let WorkerJob {
+            index,
+            mut core,
+            specs,
+            tconfig,
+            mut stop,
+            ready,
+            exited,
+        } = self;
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                let _ = ready.send(Err(e));
+                return;
+            }
+        };
+        let result = runtime.block_on(async move {
+            let (transports, inbound) = match Transports::bind(&specs, tconfig).await {
+                Ok(t) => t,
+                Err(e) => {
+                    let _ = ready.send(Err(e));
+                    return Ok(());
+                }
+            };
+            let _ = ready.send(Ok(transports.local_addrs().to_vec()));
+            let stopped = async move {
+                let _ = stop.wait_for(|s| *s).await;
+            };
+            match driver::run(
+                &mut core,
+                &transports,
+                inbound,
+                None,
+                stopped,
+                &DriverConfig::default(),
+            )
+            .await?
+            {
+                Stopped::Shutdown(()) => Ok(()),
+                Stopped::Finished | Stopped::TransportClosed => Err(Error::TransportClosed),
+            }
+        });
+        let _ = exited.send((index, result));
     }
 }

@@ -115,6 +115,12 @@ pub struct TransportConfig {
     pub udp_recv_buffer: usize,
     /// How many received messages may wait for the layer above.
     pub queue: usize,
+    /// Bind every listener with SO_REUSEPORT, so several [`Transports`] (one
+    /// per worker thread) can listen on the same address and the kernel
+    /// spreads UDP sources and TCP connections over them (Unix only;
+    /// elsewhere ignored). Off by default: a second server on the same
+    /// port is then an error, not a silent share.
+    pub reuse_port: bool,
 }
 
 impl Default for TransportConfig {
@@ -124,6 +130,7 @@ impl Default for TransportConfig {
             tcp_idle_timeout: Duration::from_secs(300),
             udp_recv_buffer: 4 * 1024 * 1024,
             queue: 4096,
+            reuse_port: false,
         }
     }
 }
@@ -157,7 +164,8 @@ impl Transports {
         for spec in specs {
             match spec.transport {
                 Transport::Udp => {
-                    let (sock, direct) = bind_udp(spec.addr, config.udp_recv_buffer)?;
+                    let (sock, direct) =
+                        bind_udp(spec.addr, config.udp_recv_buffer, config.reuse_port)?;
                     let sock = Arc::new(sock);
                     let local = sock.local_addr()?;
                     udp_direct.push((local, Arc::new(direct)));
@@ -171,7 +179,7 @@ impl Transports {
                     locals.push((Transport::Udp, local));
                 }
                 Transport::Tcp => {
-                    let local = table.listen(spec.addr).await?;
+                    let local = table.listen(spec.addr, config.reuse_port).await?;
                     locals.push((Transport::Tcp, local));
                 }
                 other => return Err(unsupported(other)),
@@ -288,7 +296,11 @@ fn unsupported(t: Transport) -> io::Error {
 
 /// A UDP socket for the runtime and a duplicate of its descriptor for
 /// direct sends (both non-blocking).
-fn bind_udp(addr: SocketAddr, recv_buffer: usize) -> io::Result<(UdpSocket, std::net::UdpSocket)> {
+fn bind_udp(
+    addr: SocketAddr,
+    recv_buffer: usize,
+    reuse_port: bool,
+) -> io::Result<(UdpSocket, std::net::UdpSocket)> {
     use socket2::{Domain, Protocol, Socket, Type};
     let sock = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
     if addr.is_ipv6() {
@@ -297,10 +309,22 @@ fn bind_udp(addr: SocketAddr, recv_buffer: usize) -> io::Result<(UdpSocket, std:
     // Best effort: the kernel caps the size at net.core.rmem_max.
     let _ = sock.set_recv_buffer_size(recv_buffer);
     let _ = sock.set_send_buffer_size(recv_buffer);
+    set_reuse_port(&sock, reuse_port)?;
     sock.set_nonblocking(true)?;
     sock.bind(&addr.into())?;
     let direct: std::net::UdpSocket = sock.try_clone()?.into();
     Ok((UdpSocket::from_std(sock.into())?, direct))
+}
+
+/// SO_REUSEPORT when asked for (Unix; elsewhere nothing).
+pub(crate) fn set_reuse_port(sock: &socket2::Socket, on: bool) -> io::Result<()> {
+    #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos"))))]
+    if on {
+        sock.set_reuse_port(true)?;
+    }
+    #[cfg(not(all(unix, not(any(target_os = "solaris", target_os = "illumos")))))]
+    let _ = (sock, on);
+    Ok(())
 }
 
 async fn udp_loop(sock: Arc<UdpSocket>, local: SocketAddr, tx: mpsc::Sender<Inbound>, max: usize) {

@@ -56,7 +56,11 @@ impl Table {
     }
 
     /// Binds a listener and accepts connections on it until the process ends.
-    pub(crate) async fn listen(self: &Arc<Self>, addr: SocketAddr) -> io::Result<SocketAddr> {
+    pub(crate) async fn listen(
+        self: &Arc<Self>,
+        addr: SocketAddr,
+        reuse_port: bool,
+    ) -> io::Result<SocketAddr> {
         let sock = socket2::Socket::new(
             socket2::Domain::for_address(addr),
             socket2::Type::STREAM,
@@ -66,6 +70,7 @@ impl Table {
             sock.set_only_v6(true)?;
         }
         sock.set_reuse_address(true)?;
+        crate::set_reuse_port(&sock, reuse_port)?;
         sock.set_nonblocking(true)?;
         sock.bind(&addr.into())?;
         sock.listen(1024)?;

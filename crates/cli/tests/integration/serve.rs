@@ -15,6 +15,8 @@ pub struct Server {
     child: Child,
     pub udp: SocketAddr,
     pub tcp: SocketAddr,
+    /// The startup line.
+    pub line: String,
 }
 
 impl Server {
@@ -58,7 +60,12 @@ impl Server {
                 .unwrap_or_else(|_| panic!("address in {line:?}"))
         };
         let (udp, tcp) = (addr("udp"), addr("tcp"));
-        Server { child, udp, tcp }
+        Server {
+            child,
+            udp,
+            tcp,
+            line,
+        }
     }
 
     /// Sends `sig` (e.g. "-KILL", "-TERM") to the server and waits for it.
@@ -162,7 +169,7 @@ CSeq: 1 {method}\n\
     )
 }
 
-fn temp_db(name: &str) -> PathBuf {
+pub fn temp_db(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("sipkit-serve-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -453,9 +460,9 @@ fn run_sipp(sipp: &Path, file: &str, target: SocketAddr, user: &str, transport: 
     code
 }
 
-fn sipp_suite(transport: &str) {
+fn sipp_suite(transport: &str, workers: &str) {
     let Some(sipp) = sipp() else { return };
-    let server = Server::start(":memory:", &[]);
+    let server = Server::start(":memory:", &["--workers", workers]);
     let target = if transport == "u1" {
         server.udp
     } else {
@@ -490,10 +497,21 @@ fn sipp_suite(transport: &str) {
 
 #[test]
 fn sipp_interop_udp() {
-    sipp_suite("u1");
+    sipp_suite("u1", "1");
 }
 
 #[test]
 fn sipp_interop_tcp() {
-    sipp_suite("t1");
+    sipp_suite("t1", "1");
+}
+
+/// Issue 14 point 1: the same scenarios with two workers sharing the port.
+#[test]
+fn sipp_interop_udp_two_workers() {
+    sipp_suite("u1", "2");
+}
+
+#[test]
+fn sipp_interop_tcp_two_workers() {
+    sipp_suite("t1", "2");
 }

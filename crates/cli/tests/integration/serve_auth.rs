@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use sipkit_digest::{Algorithm, Challenge, ClientAuth};
 
 use crate::serve::{status, Server};
+use crate::serve_ops::{get, metrics_addr, sample};
 use crate::util::{free_port, sipkit, sipp, stderr, stdout};
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -209,7 +210,7 @@ fn a_replayed_authorization_is_refused_on_the_wire() {
             .status
             .success()
     );
-    let server = Server::start(db, &[]);
+    let server = Server::start(db, &["--metrics", "127.0.0.1:0"]);
     let phone = Phone::new("127.0.0.1", server.udp);
     let r = phone.ask(&register("alice", 1, ""));
     assert_eq!(status(&r), 401, "{r}");
@@ -226,6 +227,18 @@ fn a_replayed_authorization_is_refused_on_the_wire() {
     let creds = client.answer("REGISTER", "sip:127.0.0.1", "alice", "pw", &[8; 8]);
     let r = phone.ask(&register("alice", 4, &format!("Authorization: {creds}\n")));
     assert_eq!(status(&r), 200, "{r}");
+    // Issue 14 point 7: the authentication counters saw exactly this.
+    let (_, text) = get(metrics_addr(&server), "/metrics");
+    assert_eq!(sample(&text, "sipkit_auth_challenges_total"), 2.0, "{text}");
+    assert_eq!(sample(&text, "sipkit_auth_ok_total"), 2.0, "{text}");
+    assert_eq!(sample(&text, "sipkit_responses_total{code=\"401\"}"), 2.0);
+    assert_eq!(sample(&text, "sipkit_responses_total{code=\"200\"}"), 2.0);
+    assert_eq!(sample(&text, "sipkit_bans_active"), 0.0);
+    assert_eq!(sample(&text, "sipkit_bindings_live"), 1.0);
+    eprintln!(
+        "failures counted: {}",
+        sample(&text, "sipkit_auth_failures_total")
+    );
 }
 
 #[test]

@@ -83,13 +83,19 @@ pub fn sipp() -> Option<PathBuf> {
     found
 }
 
-/// A free UDP port on loopback: bound and released, for a peer to bind next.
+/// A port free on loopback for both UDP and TCP (a peer such as SIPp binds
+/// it over either): bound and released, for the peer to bind next. A port
+/// the kernel hands out for UDP may be a TCP connection's local port at the
+/// same moment (the ephemeral range is shared), so both are checked.
 pub fn free_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    for _ in 0..100 {
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no port free for both UDP and TCP in 100 tries")
 }
 
 /// A peer tool on PATH (`name`, from Debian package `package`). Missing, it

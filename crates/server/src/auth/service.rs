@@ -39,6 +39,8 @@ struct State {
     dummy_password: String,
     /// Bans made here and not yet written to the database.
     unsaved: Vec<Ban>,
+    /// Events counted since start (for the metrics).
+    stats: crate::metrics::AuthStats,
 }
 
 impl Guard {
@@ -67,6 +69,7 @@ impl Guard {
                 config_users,
                 dummy_password,
                 unsaved: Vec::new(),
+                stats: crate::metrics::AuthStats::default(),
             }),
         }
     }
@@ -92,6 +95,12 @@ impl Guard {
     pub fn check(&self, now: UnixMs, input: &AuthInput<'_>) -> (Verdict, Vec<String>) {
         let mut st = self.lock();
         let v = st.auth.check(now, input);
+        // Counted here: their events are recorded only at debug level.
+        match &v {
+            Verdict::Challenge { .. } => st.stats.challenges += 1,
+            Verdict::Pass { user: Some(_) } => st.stats.ok += 1,
+            _ => {}
+        }
         let ch = match &v {
             Verdict::Challenge { stale, .. } => st.auth.challenges(now, *stale),
             _ => Vec::new(),
@@ -108,6 +117,16 @@ impl Guard {
     /// The bans in force at `now`.
     pub fn bans(&self, now: UnixMs) -> Vec<Ban> {
         self.lock().auth.bans().list(now)
+    }
+
+    /// Challenges, accepted and refused credentials and bans made since
+    /// start, and the bans in force at `now` (for the metrics).
+    pub fn stats(&self, now: UnixMs) -> crate::metrics::AuthStats {
+        let st = self.lock();
+        crate::metrics::AuthStats {
+            bans_active: st.auth.bans().list(now).len() as u64,
+            ..st.stats
+        }
     }
 
     /// How many users can authenticate.
@@ -171,6 +190,11 @@ impl State {
             self.next_sync = UnixMs::from_millis(0);
         }
         for e in self.auth.take_events() {
+            match e.name {
+                "auth.fail" => self.stats.fail += 1,
+                "ban.add" => self.stats.bans_added += 1,
+                _ => {}
+            }
             log(&e);
         }
     }

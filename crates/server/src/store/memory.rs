@@ -1,6 +1,7 @@
 //! The in-memory location service: for tests and `--db :memory:`.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::binding::{reply_order, Binding, Plan};
@@ -8,13 +9,32 @@ use crate::error::Result;
 use crate::store::{after_state, Counts, LocationService};
 use crate::time::UnixMs;
 
-/// A location service held in a `HashMap` behind a mutex; nothing survives
-/// the process. Every operation is atomic (one lock held throughout).
-#[derive(Debug, Default)]
+/// How many independently locked parts the map is split into.
+const SHARDS: usize = 64;
+
+type Shard = HashMap<String, Vec<Binding>, foldhash::fast::RandomState>;
+
+/// A location service held in memory; nothing survives the process. The
+/// map is split into 64 shards by a hash of the AOR, each behind
+/// its own mutex, so workers on different AORs do not wait for each other
+/// (no global lock). Every operation on an AOR is atomic (its shard's lock
+/// held throughout); `count` and `purge_expired` visit the shards in turn.
+#[derive(Debug)]
 pub struct MemoryStore {
     /// AOR → its bindings, expired ones possibly included until purged; an
     /// AOR whose bindings are all gone stays as an empty list ("known").
-    aors: Mutex<HashMap<String, Vec<Binding>, foldhash::fast::RandomState>>,
+    shards: Box<[Mutex<Shard>]>,
+    /// Picks an AOR's shard.
+    hasher: foldhash::fast::RandomState,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore {
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            hasher: foldhash::fast::RandomState::default(),
+        }
+    }
 }
 
 impl MemoryStore {
@@ -23,17 +43,23 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Vec<Binding>, foldhash::fast::RandomState>> {
-        // A panic inside `update`'s decision happens before the map is
-        // touched (the new list is computed first, then swapped in), so a
-        // poisoned map is still consistent.
-        self.aors.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The shard holding `aor`, locked.
+    fn lock(&self, aor: &str) -> MutexGuard<'_, Shard> {
+        let i = (self.hasher.hash_one(aor) as usize) % self.shards.len();
+        lock(&self.shards[i])
     }
+}
+
+fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
+    // A panic inside `update`'s decision happens before the map is
+    // touched (the new list is computed first, then swapped in), so a
+    // poisoned map is still consistent.
+    shard.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl LocationService for MemoryStore {
     fn lookup(&self, aor: &str, now: UnixMs) -> Result<Vec<Binding>> {
-        let map = self.lock();
+        let map = self.lock(aor);
         let mut live: Vec<Binding> = map
             .get(aor)
             .map(|list| list.iter().filter(|b| b.is_live(now)).cloned().collect())
@@ -43,7 +69,7 @@ impl LocationService for MemoryStore {
     }
 
     fn lookup_replies(&self, aor: &str, now: UnixMs) -> Result<Vec<crate::ContactReply>> {
-        let map = self.lock();
+        let map = self.lock(aor);
         let mut live: Vec<&Binding> = map
             .get(aor)
             .map(|list| list.iter().filter(|b| b.is_live(now)).collect())
@@ -58,7 +84,7 @@ impl LocationService for MemoryStore {
         now: UnixMs,
         decide: &mut dyn FnMut(&[Binding]) -> Plan,
     ) -> Result<Vec<Binding>> {
-        let mut map = self.lock();
+        let mut map = self.lock(aor);
         let mut current: Vec<Binding> = map
             .get(aor)
             .map(|list| list.iter().filter(|b| b.is_live(now)).cloned().collect())
@@ -84,35 +110,37 @@ impl LocationService for MemoryStore {
     }
 
     fn remove_all(&self, aor: &str) -> Result<usize> {
-        let mut map = self.lock();
+        let mut map = self.lock(aor);
         Ok(map
             .get_mut(aor)
             .map_or(0, |list| std::mem::take(list).len()))
     }
 
     fn purge_expired(&self, now: UnixMs) -> Result<usize> {
-        let mut map = self.lock();
         let mut purged = 0;
-        for list in map.values_mut() {
-            let before = list.len();
-            list.retain(|b| b.is_live(now));
-            purged += before - list.len();
+        for shard in self.shards.iter() {
+            for list in lock(shard).values_mut() {
+                let before = list.len();
+                list.retain(|b| b.is_live(now));
+                purged += before - list.len();
+            }
         }
         Ok(purged)
     }
 
     fn count(&self, now: UnixMs) -> Result<Counts> {
-        let map = self.lock();
         let mut counts = Counts::default();
-        for list in map.values() {
-            let live = list.iter().filter(|b| b.is_live(now)).count();
-            counts.bindings += live;
-            counts.aors += usize::from(live > 0);
+        for shard in self.shards.iter() {
+            for list in lock(shard).values() {
+                let live = list.iter().filter(|b| b.is_live(now)).count();
+                counts.bindings += live;
+                counts.aors += usize::from(live > 0);
+            }
         }
         Ok(counts)
     }
 
     fn is_known(&self, aor: &str) -> Result<bool> {
-        Ok(self.lock().contains_key(aor))
+        Ok(self.lock(aor).contains_key(aor))
     }
 }

@@ -59,6 +59,8 @@ fn the_example_parses_to_what_its_comments_say() {
             }],
             ..AuthSection::default()
         },
+        workers: Some(2),
+        metrics: Some("127.0.0.1:9060".parse().unwrap()),
     };
     assert_eq!(got, want);
     // The example's values other than these are the defaults.
@@ -78,6 +80,8 @@ fn the_defaults_the_example_states_are_the_real_ones() {
     assert_eq!(d.db_sync, sipkit_server::DbSync::Normal);
     assert!(d.domains.is_empty());
     assert_eq!(d.max_message_size, 65535);
+    assert_eq!(d.workers, None, "one per core, decided by the command");
+    assert_eq!(d.metrics, None);
     assert_eq!(
         (
             d.registrar.min_expires,
@@ -154,6 +158,8 @@ fn the_defaults_the_example_states_are_the_real_ones() {
             r#""normal""#,
             "[]",
             "65535",
+            "one per core",
+            "none (no HTTP listener)",
             "60",
             "3600",
             "3600, or max_expires if that is lower",
@@ -206,12 +212,14 @@ fn the_example_documents_every_key() {
     full.registrar.default_expires = Some(3600);
     full.auth.enabled = Some(true);
     full.auth.secret = Some("0123456789abcdef".into());
+    full.workers = Some(2);
+    full.metrics = Some("127.0.0.1:9060".parse().unwrap());
     let mut all = BTreeSet::new();
     keys(&toml::Table::try_from(&full).unwrap(), "", &mut all);
     let mut example = BTreeSet::new();
     keys(&EXAMPLE.parse::<toml::Table>().unwrap(), "", &mut example);
     assert_eq!(example, all);
-    assert_eq!(all.len(), 32, "{all:?}");
+    assert_eq!(all.len(), 34, "{all:?}");
 }
 
 #[test]

@@ -367,3 +367,55 @@ fn expired_bindings_are_purged_every_minute() {
     }
     assert_eq!(purges, [60, 120, 180]);
 }
+
+/// Issue 14 point 7: the core counts what it answers, its open
+/// transactions and how late its timers fire, on the jumping clock.
+#[test]
+fn the_core_counts_into_the_metrics() {
+    use sipkit_server::metrics::{Metrics, Scrape};
+    let mut b = Bench::new();
+    let m = Arc::new(Metrics::new(2));
+    b.core.set_metrics(m.clone(), 1);
+    b.turn(&[udp(register("alice", 1)), udp(invite("alice", "z9hG4bKm1"))]);
+    b.turn(&[
+        udp(invite("nobody", "z9hG4bKm2")),
+        udp("garbage\r\n\r\n".into()),
+    ]);
+    assert_eq!(m.requests("REGISTER"), 1);
+    assert_eq!(m.requests("INVITE"), 2);
+    assert_eq!(
+        (m.responses(200), m.responses(302), m.responses(404)),
+        (1, 1, 1)
+    );
+    let text = m.render(&Scrape::default());
+    assert!(
+        text.contains("sipkit_transactions_open{worker=\"1\"} 3\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("sipkit_transactions_open{worker=\"0\"} 0\n"),
+        "{text}"
+    );
+    assert!(text.contains("sipkit_malformed_total 1\n"), "{text}");
+    // The loop serves the next deadline 30 ms late.
+    let due = b.core.poll_timeout().unwrap();
+    b.now = b.start.at(due + Duration::from_millis(30));
+    b.core.handle_timeout(b.now);
+    let text = m.render(&Scrape::default());
+    assert!(
+        text.contains("sipkit_worker_loop_lag_seconds_count 1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("sipkit_worker_loop_lag_seconds_sum 0.03\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("sipkit_worker_loop_lag_seconds_bucket{le=\"0.025\"} 0\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("sipkit_worker_loop_lag_seconds_bucket{le=\"0.05\"} 1\n"),
+        "{text}"
+    );
+}

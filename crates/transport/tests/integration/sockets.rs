@@ -199,3 +199,33 @@ async fn first_udp_send_goes_out_immediately() {
         .unwrap();
     assert_eq!(&buf[..n], b"first");
 }
+
+/// Issue 14 point 1: with `reuse_port` a second set of listeners binds the
+/// same UDP and TCP addresses (one per worker); without it, it cannot.
+#[tokio::test]
+async fn reuse_port_lets_workers_share_an_address() {
+    let specs: Vec<ListenSpec> = vec![
+        "udp:127.0.0.1:0".parse().unwrap(),
+        "tcp:127.0.0.1:0".parse().unwrap(),
+    ];
+    let shared = TransportConfig {
+        reuse_port: true,
+        ..TransportConfig::default()
+    };
+    let (first, _rx1) = Transports::bind(&specs, shared.clone()).await.unwrap();
+    let taken: Vec<ListenSpec> = first
+        .local_addrs()
+        .iter()
+        .map(|(t, a)| ListenSpec {
+            transport: *t,
+            addr: *a,
+        })
+        .collect();
+    let (second, _rx2) = Transports::bind(&taken, shared).await.unwrap();
+    assert_eq!(second.local_addrs(), first.local_addrs());
+    let alone = Transports::bind(&taken[..1], TransportConfig::default()).await;
+    assert_eq!(
+        alone.map(|_| ()).unwrap_err().kind(),
+        std::io::ErrorKind::AddrInUse
+    );
+}
