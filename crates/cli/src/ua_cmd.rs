@@ -89,7 +89,6 @@ impl AuthArgs {
     }
 }
 
-
 fn parse_refer_response(s: &str) -> Result<u16, String> {
     match s.parse::<u16>() {
         Ok(c) if sipkit_dialog::AcceptStatus::from_code(c).is_some() => Ok(c),
