@@ -394,17 +394,23 @@ impl RedisStore {
     }
 
     fn connect(&self) -> RedisResult<Conn> {
-        let mut conn = match &self.target {
-            Target::Single(client) => Conn::Single(connect_one(client, &self.options)?),
+        Ok(match &self.target {
+            Target::Single(client) => {
+                let mut conn = connect_one(client, &self.options)?;
+                redis::cmd("PING").query::<()>(&mut conn)?;
+                Conn::Single(conn)
+            }
             Target::Cluster { client, .. } => {
+                // No PING here: the cluster client sends a keyless PING to
+                // every master, so one dead master would make every connect
+                // fail and every AOR a 500. Connecting already checked a
+                // seed and read the slot map from it.
                 let conn = client.get_connection()?;
                 conn.set_read_timeout(Some(self.options.io_timeout))?;
                 conn.set_write_timeout(Some(self.options.io_timeout))?;
                 Conn::Cluster(Box::new(conn))
             }
-        };
-        redis::cmd("PING").query::<()>(conn.like())?;
-        Ok(conn)
+        })
     }
 
     /// Runs `f` on a connection to every master: the store's own connection
