@@ -100,9 +100,10 @@
 //! retried once on a fresh connection when the old one turns out dead
 //! (Redis restarted); a write never is, since it may have been applied. (The
 //! cluster client itself retries a command up to twice on a connection
-//! error or a redirection; should an apply script whose reply was lost run
-//! again, its version check refuses it and the update decides again on what
-//! is stored, which may answer that REGISTER 500 CSeq Out Of Order.)
+//! error or a redirection, waiting at most 100 ms before each; should an
+//! apply script whose reply was lost run again, its version check refuses
+//! it and the update decides again on what is stored, which may answer that
+//! REGISTER 500 CSeq Out Of Order.)
 //!
 //! # Durability
 //!
@@ -665,6 +666,12 @@ fn cluster_target(rest: &str, options: &RedisOptions) -> Result<Target> {
         .connection_timeout(options.connect_timeout)
         .response_timeout(options.io_timeout)
         .retries(2)
+        // The client sleeps between retries (CLUSTERDOWN, TRYAGAIN) inside
+        // the call, and the store is called from the server's loop: its
+        // default waits (at least 1.28 s each) blocked a node for 2.56 s
+        // while a restarted master refused queries. At most 100 ms each.
+        .min_retry_wait(10)
+        .max_retry_wait(100)
         .build()?;
     Ok(Target::Cluster { client, base })
 }
