@@ -1,8 +1,10 @@
 //! Faults under load (issue 14, point 5), with real processes on loopback:
-//! `kill -9` of a `sipkit serve` node, `redis-server` killed and restarted
-//! from its append-only file, a binding lost with Redis coming back at the
-//! UA's next refresh, and a Redis Cluster master killed and restarted.
-//! (Redis stopped → 500 with Retry-After, also under load, and recovery:
+//! `kill -9` of a `sipkit serve` node, Redis stopped and started during a
+//! load, `redis-server` killed and restarted from its append-only file, a
+//! binding lost with Redis coming back at the UA's next refresh, and a Redis
+//! Cluster master killed, then restarted or replaced by its replica. Each
+//! prints what it measured; BENCHMARKS.md ("Faults") has the figures.
+//! (Redis already down when the requests come:
 //! `serve_redis::redis_stopped_is_500_with_retry_after_and_service_returns_by_itself`.)
 //!
 //! Every load is bounded in count and time; every wait is a bounded poll;
@@ -439,9 +441,10 @@ const CLUSTER_USERS: usize = 30;
 /// Three masters, no replicas, `cluster-require-full-coverage no` and a
 /// 1 s node timeout. Master 0 is killed: AORs in its slots get 500 with
 /// Retry-After, before and after the others have flagged it failed, and all
-/// others are still served; it is restarted from its dir (same node ID and slots, no
-/// data: this cluster does not persist) and the time until its AORs are
-/// served again is measured; their bindings come back at the next refresh.
+/// others are still served; it is restarted from its dir (same node ID and
+/// slots, no data: this cluster does not persist), the time until its AORs
+/// are served again is measured, no request blocks the node meanwhile, and
+/// their bindings come back at the next refresh.
 #[test]
 fn a_cluster_master_killed_and_restarted() {
     let Some(mut cluster) = RedisCluster::start_with(

@@ -163,7 +163,8 @@ impl Drop for ScratchDir {
     }
 }
 
-/// A Redis Cluster of three masters (no replicas) on loopback, created with
+/// A Redis Cluster of three masters (no replicas, or one each with
+/// [`RedisCluster::start_replicated`]) on loopback, created with
 /// `redis-cli --cluster create`; every node killed when dropped.
 #[derive(Debug)]
 pub struct RedisCluster {
