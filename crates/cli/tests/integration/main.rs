@@ -15,6 +15,7 @@ mod parse;
 mod redis_server;
 mod serve;
 mod serve_auth;
+mod serve_faults;
 mod serve_ops;
 mod serve_redis;
 mod ua;

@@ -100,9 +100,10 @@
 //! retried once on a fresh connection when the old one turns out dead
 //! (Redis restarted); a write never is, since it may have been applied. (The
 //! cluster client itself retries a command up to twice on a connection
-//! error or a redirection; should an apply script whose reply was lost run
-//! again, its version check refuses it and the update decides again on what
-//! is stored, which may answer that REGISTER 500 CSeq Out Of Order.)
+//! error or a redirection, waiting at most 100 ms before each; should an
+//! apply script whose reply was lost run again, its version check refuses
+//! it and the update decides again on what is stored, which may answer that
+//! REGISTER 500 CSeq Out Of Order.)
 //!
 //! # Durability
 //!
@@ -394,17 +395,23 @@ impl RedisStore {
     }
 
     fn connect(&self) -> RedisResult<Conn> {
-        let mut conn = match &self.target {
-            Target::Single(client) => Conn::Single(connect_one(client, &self.options)?),
+        Ok(match &self.target {
+            Target::Single(client) => {
+                let mut conn = connect_one(client, &self.options)?;
+                redis::cmd("PING").query::<()>(&mut conn)?;
+                Conn::Single(conn)
+            }
             Target::Cluster { client, .. } => {
+                // No PING here: the cluster client sends a keyless PING to
+                // every master, so one dead master would make every connect
+                // fail and every AOR a 500. Connecting already checked a
+                // seed and read the slot map from it.
                 let conn = client.get_connection()?;
                 conn.set_read_timeout(Some(self.options.io_timeout))?;
                 conn.set_write_timeout(Some(self.options.io_timeout))?;
                 Conn::Cluster(Box::new(conn))
             }
-        };
-        redis::cmd("PING").query::<()>(conn.like())?;
-        Ok(conn)
+        })
     }
 
     /// Runs `f` on a connection to every master: the store's own connection
@@ -659,6 +666,12 @@ fn cluster_target(rest: &str, options: &RedisOptions) -> Result<Target> {
         .connection_timeout(options.connect_timeout)
         .response_timeout(options.io_timeout)
         .retries(2)
+        // The client sleeps between retries (CLUSTERDOWN, TRYAGAIN) inside
+        // the call, and the store is called from the server's loop: its
+        // default waits (at least 1.28 s each) blocked a node for 2.56 s
+        // while a restarted master refused queries. At most 100 ms each.
+        .min_retry_wait(10)
+        .max_retry_wait(100)
         .build()?;
     Ok(Target::Cluster { client, base })
 }

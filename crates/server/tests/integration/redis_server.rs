@@ -163,7 +163,8 @@ impl Drop for ScratchDir {
     }
 }
 
-/// A Redis Cluster of three masters (no replicas) on loopback, created with
+/// A Redis Cluster of three masters (no replicas, or one each with
+/// [`RedisCluster::start_replicated`]) on loopback, created with
 /// `redis-cli --cluster create`; every node killed when dropped.
 #[derive(Debug)]
 pub struct RedisCluster {
@@ -175,20 +176,36 @@ impl RedisCluster {
     /// until every node reports `cluster_state:ok`. `None` as
     /// [`RedisServer::start`] when Redis is not installed.
     pub fn start(tag: &str) -> Option<Self> {
+        Self::start_with(tag, &[])
+    }
+
+    /// Like [`RedisCluster::start`], with more `redis-server` arguments for
+    /// every node (e.g. `--cluster-node-timeout`).
+    pub fn start_with(tag: &str, extra: &[&str]) -> Option<Self> {
+        Self::start_nodes(tag, 0, extra)
+    }
+
+    /// Three masters and one replica each (`--cluster-replicas 1`): nodes 0
+    /// to 2 are the masters, 3 to 5 the replicas.
+    #[allow(dead_code)] // used by the CLI's fault tests only
+    pub fn start_replicated(tag: &str, extra: &[&str]) -> Option<Self> {
+        Self::start_nodes(tag, 1, extra)
+    }
+
+    fn start_nodes(tag: &str, replicas: usize, extra: &[&str]) -> Option<Self> {
         let mut nodes = Vec::new();
-        for i in 0..3 {
+        for i in 0..3 * (1 + replicas) {
             let bus = free_port().to_string();
-            let node = RedisServer::start_with(
-                &format!("{tag}-{i}"),
-                &[
-                    "--cluster-enabled",
-                    "yes",
-                    "--cluster-config-file",
-                    "nodes.conf",
-                    "--cluster-port",
-                    &bus,
-                ],
-            )?;
+            let mut args = vec![
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                "nodes.conf",
+                "--cluster-port",
+                &bus,
+            ];
+            args.extend_from_slice(extra);
+            let node = RedisServer::start_with(&format!("{tag}-{i}"), &args)?;
             nodes.push(node);
         }
         let addrs: Vec<String> = nodes
@@ -198,7 +215,7 @@ impl RedisCluster {
         let status = Command::new("redis-cli")
             .args(["--cluster", "create"])
             .args(&addrs)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -212,7 +229,34 @@ impl RedisCluster {
                 node.port
             );
         }
+        for node in &nodes[3..] {
+            assert!(
+                wait_for(node.port, b"INFO replication\r\n", b"master_link_status:up"),
+                "the replica on port {} did not sync",
+                node.port
+            );
+        }
         Some(Self { nodes })
+    }
+
+    /// The client port of node `i` (masters first).
+    #[allow(dead_code)] // used by the CLI's fault tests only
+    pub fn port(&self, i: usize) -> u16 {
+        self.nodes[i].port
+    }
+
+    /// Kills node `i` (SIGKILL, by PID).
+    #[allow(dead_code)] // used by the CLI's fault tests only
+    pub fn kill(&mut self, i: usize) {
+        self.nodes[i].stop();
+    }
+
+    /// Starts node `i` again on its port, bus port and dir (its
+    /// `nodes.conf`: the same node ID and slots); returns once it answers
+    /// PING.
+    #[allow(dead_code)] // used by the CLI's fault tests only
+    pub fn restart(&mut self, i: usize) {
+        self.nodes[i].restart();
     }
 
     /// `redis+cluster://127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3`.
