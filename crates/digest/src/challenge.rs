@@ -4,7 +4,7 @@
 use std::fmt;
 
 use crate::error::{ErrorKind, ParseError};
-use crate::params::{is_token, push_quoted, Cursor, Param};
+use crate::params::{is_token, push_others, push_quoted, Cursor, Param};
 use crate::Algorithm;
 
 /// One digest challenge.
@@ -220,16 +220,7 @@ impl fmt::Display for Challenge {
         if self.userhash {
             s.push_str(", userhash=true");
         }
-        for p in &self.other {
-            s.push_str(", ");
-            s.push_str(&p.name);
-            s.push('=');
-            if p.quoted || !is_token(&p.value) {
-                push_quoted(&mut s, &p.value);
-            } else {
-                s.push_str(&p.value);
-            }
-        }
+        push_others(&mut s, &self.other);
         f.write_str(&s)
     }
 }

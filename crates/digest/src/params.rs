@@ -192,6 +192,21 @@ fn is_token_byte(b: u8) -> bool {
 }
 
 /// Writes `value` as a quoted-string, escaping `"` and `\`.
+/// Appends `, name=value` for each unknown parameter, quoting the value if
+/// it was quoted or is not a token, so that it survives a round trip.
+pub(crate) fn push_others(out: &mut String, others: &[Param]) {
+    for p in others {
+        out.push_str(", ");
+        out.push_str(&p.name);
+        out.push('=');
+        if p.quoted || !is_token(&p.value) {
+            push_quoted(out, &p.value);
+        } else {
+            out.push_str(&p.value);
+        }
+    }
+}
+
 pub(crate) fn push_quoted(out: &mut String, value: &str) {
     out.push('"');
     for c in value.chars() {

@@ -44,14 +44,7 @@ impl Server {
         let store: Arc<dyn LocationService> =
             Arc::from(open_store_with(&config.db, config.db_sync)?);
         let counts = store.count(UnixMs::from_system_time(now.wall))?;
-        let specs: Vec<ListenSpec> = config
-            .listen
-            .iter()
-            .map(|l| ListenSpec {
-                transport: l.transport,
-                addr: l.addr,
-            })
-            .collect();
+        let specs: Vec<ListenSpec> = listen_specs(config);
         let tconfig = TransportConfig {
             max_message_size: config.max_message_size,
             ..TransportConfig::default()
@@ -187,14 +180,7 @@ impl Workers {
             counts,
             store: first_store.clone(),
         };
-        let mut specs: Vec<ListenSpec> = config
-            .listen
-            .iter()
-            .map(|l| ListenSpec {
-                transport: l.transport,
-                addr: l.addr,
-            })
-            .collect();
+        let mut specs: Vec<ListenSpec> = listen_specs(config);
         let tconfig = TransportConfig {
             max_message_size: config.max_message_size,
             reuse_port: workers > 1,
@@ -393,4 +379,16 @@ impl WorkerJob {
         });
         let _ = exited.send((index, result));
     }
+}
+
+/// The listeners `config` asks for, as the transports bind them.
+fn listen_specs(config: &ServerConfig) -> Vec<ListenSpec> {
+    config
+        .listen
+        .iter()
+        .map(|l| ListenSpec {
+            transport: l.transport,
+            addr: l.addr,
+        })
+        .collect()
 }
