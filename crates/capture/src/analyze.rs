@@ -560,7 +560,10 @@ impl Analyzer {
             .map(|(k, _)| k.clone())
             .collect();
         let mut out: Vec<Call> = done.iter().filter_map(|k| self.calls.remove(k)).collect();
-        out.sort_by_key(Call::first_frame);
+        // A stable sort of (frame, index) pairs, then one permutation: a
+        // `Call` is large, and sorting the calls themselves moved each of
+        // them log n times.
+        out.sort_by_cached_key(Call::first_frame);
         for mut c in out {
             finalize(&mut c, now, &cfg);
             self.summary.calls += 1;
