@@ -13,7 +13,6 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 
 use sipkit_message::{parse_raw, uri_eq, Message, ParseError, Uri};
-use sipkit_transaction::TransactionKey;
 
 use crate::findings::{Finding, FindingId};
 use crate::stats::Histogram;
@@ -387,6 +386,8 @@ pub struct Analyzer {
     redirect_targets: RedirectTargets,
     /// Recent REFERs: (Refer-To URI, Call-ID, time, the transferee's address).
     refer_targets: ReferTargets,
+    /// The transaction key of the message at hand (reused).
+    key_buf: String,
 }
 
 /// Where a recent 3xx sent its caller.
@@ -559,7 +560,10 @@ impl Analyzer {
             .map(|(k, _)| k.clone())
             .collect();
         let mut out: Vec<Call> = done.iter().filter_map(|k| self.calls.remove(k)).collect();
-        out.sort_by_key(Call::first_frame);
+        // A stable sort of (frame, index) pairs, then one permutation: a
+        // `Call` is large, and sorting the calls themselves moved each of
+        // them log n times.
+        out.sort_by_cached_key(Call::first_frame);
         for mut c in out {
             finalize(&mut c, now, &cfg);
             self.summary.calls += 1;
@@ -619,7 +623,8 @@ impl Analyzer {
         self.summary.sip_messages += 1;
         let call_id = msg.call_id();
         let cseq = msg.cseq();
-        let key = tx_key(msg);
+        let mut key = std::mem::take(&mut self.key_buf);
+        tx_key(msg, &mut key);
         let mut new_request = false;
         let mut record = MessageRecord {
             frame: meta.frame,
@@ -769,6 +774,7 @@ impl Analyzer {
             }
         }
         push_record(call, &cfg, record);
+        self.key_buf = key;
         for (a, b, redirect) in links {
             if let Some(frame) = redirect {
                 if let Some(c) = self.calls.get_mut(a.as_str()) {
@@ -826,17 +832,38 @@ fn push_record(call: &mut Call, cfg: &Config, record: MessageRecord) {
 /// `sipkit_transaction`, or, when the branch is not an RFC 3261 one, the
 /// RFC 2543 fields a response shares with its request (Call-ID is the call;
 /// CSeq number and method, From tag).
-fn tx_key(msg: &Message<'_>) -> String {
-    let rfc3261 = msg.top_via().is_ok_and(|v| v.is_rfc3261_branch());
-    if rfc3261 {
-        if let Ok(k) = TransactionKey::of_parsed(msg) {
-            if let Some(b) = k.branch() {
-                let mut key = String::with_capacity(k.method().len() + b.len() + 1);
-                key.push_str(k.method());
-                key.push('\0');
-                key.push_str(b);
-                return key;
-            }
+/// The RFC 3261 branch prefix (§8.1.1.7).
+const MAGIC_COOKIE: &str = "z9hG4bK";
+
+fn tx_key(msg: &Message<'_>, key: &mut String) {
+    use std::fmt::Write as _;
+    key.clear();
+    // What `TransactionKey::of_parsed` keys on, read from the one Via
+    // parse: a response's client key is its CSeq method and branch; a
+    // request's server key, under its method (INVITE for an ACK), has a
+    // branch only when it is longer than the magic cookie (else RFC 2543).
+    // The branch is lowercased as the key writes it.
+    if let Some(b) = msg
+        .top_via()
+        .ok()
+        .and_then(|v| v.branch())
+        .filter(|b| b.starts_with(MAGIC_COOKIE))
+    {
+        let method = match msg {
+            Message::Request(r) if b.len() > MAGIC_COOKIE.len() => match r.method_str() {
+                "ACK" => Some("INVITE"),
+                m => Some(m),
+            },
+            Message::Request(_) => None,
+            Message::Response(_) => Some(msg.cseq().method),
+        };
+        if let Some(m) = method {
+            key.push_str(m);
+            key.push('\0');
+            let at = key.len();
+            key.push_str(b);
+            key[at..].make_ascii_lowercase();
+            return;
         }
     }
     let cseq = msg.cseq();
@@ -845,12 +872,13 @@ fn tx_key(msg: &Message<'_>) -> String {
     } else {
         cseq.method
     };
-    format!(
+    let _ = write!(
+        key,
         "2543\0{}\0{}\0{}",
         cseq.seq,
         method,
         msg.from().tag().unwrap_or("")
-    )
+    );
 }
 
 /// A request seen again in its transaction: checks it against the
@@ -1324,5 +1352,73 @@ fn outcome(call: &Call) -> Outcome {
         Some(s) if s < 300 => Outcome::Completed,
         Some(_) => Outcome::Failed,
         None => Outcome::Unanswered,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sipkit_transaction::TransactionKey;
+
+    /// The key as first written: through `TransactionKey::of_parsed`.
+    fn tx_key_via_transaction(msg: &Message<'_>) -> String {
+        if msg.top_via().is_ok_and(|v| v.is_rfc3261_branch()) {
+            if let Ok(k) = TransactionKey::of_parsed(msg) {
+                if let Some(b) = k.branch() {
+                    return format!("{}\0{}", k.method(), b);
+                }
+            }
+        }
+        let cseq = msg.cseq();
+        let method = if cseq.method == "ACK" {
+            "INVITE"
+        } else {
+            cseq.method
+        };
+        format!(
+            "2543\0{}\0{}\0{}",
+            cseq.seq,
+            method,
+            msg.from().tag().unwrap_or("")
+        )
+    }
+
+    #[test]
+    fn tx_key_matches_the_transaction_crate() {
+        let branches = [
+            "z9hG4bK776asdhds",
+            "z9hG4bKAbC",
+            "z9hG4bK",
+            "Z9HG4BKx",
+            "abc",
+            "",
+        ];
+        let starts = [
+            ("INVITE sip:b@h SIP/2.0", "1 INVITE"),
+            ("ACK sip:b@h SIP/2.0", "1 ACK"),
+            ("CANCEL sip:b@h SIP/2.0", "1 CANCEL"),
+            ("BYE sip:b@h SIP/2.0", "2 BYE"),
+            ("SIP/2.0 200 OK", "1 INVITE"),
+            ("SIP/2.0 487 Request Terminated", "1 CANCEL"),
+        ];
+        for b in branches {
+            let via = if b.is_empty() {
+                "SIP/2.0/UDP h.example.com:5060".to_owned()
+            } else {
+                format!("SIP/2.0/UDP H.example.com:5060;branch={b}")
+            };
+            for (start, cseq) in starts {
+                let text = format!(
+                    "{start}\r\nVia: {via}\r\nMax-Forwards: 70\r\nTo: <sip:b@h>\r\n\
+                     From: <sip:a@h>;tag=ft\r\nCall-ID: c\r\nCSeq: {cseq}\r\nContent-Length: 0\r\n\r\n"
+                );
+                let msg = sipkit_message::parse(text.as_bytes());
+                assert!(msg.is_ok(), "{text}");
+                let Ok(msg) = msg else { continue };
+                let mut key = String::new();
+                tx_key(&msg, &mut key);
+                assert_eq!(key, tx_key_via_transaction(&msg), "{text}");
+            }
+        }
     }
 }

@@ -123,7 +123,62 @@ impl Finding {
 
     /// The explanation in `lang`.
     pub fn message(&self, lang: Lang) -> String {
-        let mut out = text(lang, "finding", self.id.as_str()).to_owned();
+        let template = text(lang, "finding", self.id.as_str());
+        let values: Vec<&str> = self
+            .args
+            .iter()
+            .map(|(_, value)| match value.strip_prefix('@') {
+                Some(key) => text(lang, "reason", key),
+                None => value.as_str(),
+            })
+            .collect();
+        // One pass over the template when no value holds a brace (so no
+        // value could be a placeholder for a later one); else the
+        // replacement chain below, which gives the same text.
+        if values.iter().all(|v| !v.contains('{')) {
+            return self.fill(template, &values);
+        }
+        self.message_chained(template, lang)
+    }
+
+    /// Fills `{p0}`..`{p3}` and the args (first of a name wins) in one pass;
+    /// any other `{...}` stays as written.
+    fn fill(&self, template: &str, values: &[&str]) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::with_capacity(template.len() + 64);
+        let mut rest = template;
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + 1..];
+            let Some(close) = after.find('}') else {
+                out.push_str(&rest[open..]);
+                return out;
+            };
+            let name = &after[..close];
+            let packet = name
+                .strip_prefix('p')
+                .filter(|d| d.len() == 1)
+                .and_then(|d| d.parse::<usize>().ok())
+                .filter(|i| *i < 4)
+                .and_then(|i| self.packets.get(i));
+            if let Some(p) = packet {
+                let _ = write!(out, "{p}");
+                rest = &after[close + 1..];
+            } else if let Some(i) = self.args.iter().position(|(n, _)| *n == name) {
+                out.push_str(values[i]);
+                rest = &after[close + 1..];
+            } else {
+                // Not a placeholder: keep the brace and look again after it.
+                out.push('{');
+                rest = after;
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+
+    fn message_chained(&self, template: &str, lang: Lang) -> String {
+        let mut out = template.to_owned();
         for (i, p) in self.packets.iter().enumerate().take(4) {
             out = out.replace(&format!("{{p{i}}}"), &p.to_string());
         }
@@ -241,6 +296,47 @@ mod tests {
                     holes(&find(Lang::RU)),
                     "{table}.{k}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn one_pass_fill_matches_the_replacement_chain() {
+        let args = [
+            ("status", "302 Moved"),
+            ("target", "sip:x@b"),
+            ("reason", "@cseq_not_higher"),
+            ("method", "INVITE"),
+            ("frag", "SIP/2.0 200 OK"),
+            ("error", "bad } brace"),
+            ("line", "3"),
+            ("column", "7"),
+        ];
+        for lang in [Lang::EN, Lang::RU] {
+            for id in FindingId::ALL {
+                for packets in [vec![], vec![1], vec![4, 9, 12, 15, 20]] {
+                    let mut f = Finding::new(*id, packets);
+                    for (n, v) in args {
+                        f = f.arg(n, v);
+                    }
+                    let template = text(lang, "finding", id.as_str());
+                    let values: Vec<&str> = f
+                        .args
+                        .iter()
+                        .map(|(_, v)| match v.strip_prefix('@') {
+                            Some(k) => text(lang, "reason", k),
+                            None => v.as_str(),
+                        })
+                        .collect();
+                    assert_eq!(
+                        f.fill(template, &values),
+                        f.message_chained(template, lang),
+                        "{id:?}"
+                    );
+                    for t in ["{a{status}", "{p9} {p0", "x {} {unknown} {p1}"] {
+                        assert_eq!(f.fill(t, &values), f.message_chained(t, lang), "{t}");
+                    }
+                }
             }
         }
     }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use sipkit_capture::render::{call_json, call_text, ladder_text, summary_json, summary_text};
+use sipkit_capture::render::{call_text, ladder_text, summary_json, summary_text, write_call_json};
 use sipkit_capture::{findings::ui, Call, CaptureReader, Kind, Pipeline, ReadError};
 use sipkit_codes::Lang;
 
@@ -208,6 +208,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
     let mut html_dropped = 0usize;
     let mut read_bytes = 0u64;
     let mut error: Option<ReadError> = None;
+    let mut json_buf: Vec<u8> = Vec::with_capacity(1 << 12);
     let mut emit = |c: Call, out: &mut dyn Write| -> io::Result<()> {
         if !args.filter.iter().all(|f| f.matches(&c)) {
             return Ok(());
@@ -219,8 +220,11 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
         } else {
             match args.format {
                 AnalyzeFormat::Json => {
-                    serde_json::to_writer(&mut *out, &call_json(&c, lang))?;
-                    out.write_all(b"\n")?;
+                    // Into a reused buffer, then one write.
+                    json_buf.clear();
+                    write_call_json(&mut json_buf, &c, lang);
+                    json_buf.push(b'\n');
+                    out.write_all(&json_buf)?;
                 }
                 AnalyzeFormat::Text => text_calls.push_str(&call_text(&c, lang)),
             }
