@@ -245,12 +245,17 @@ where
             },
         };
     }
+    // A store may call the decision again on newer bindings (the Redis
+    // store's compare-and-set): only the last one counts.
     let mut rejected = None;
     let result = store.update(
         &aor,
         now,
         &mut |current| match action.plan(now, req, current) {
-            Ok(changes) => Plan::Commit(changes),
+            Ok(changes) => {
+                rejected = None;
+                Plan::Commit(changes)
+            }
             Err(outcome) => {
                 rejected = Some(outcome);
                 Plan::Abort
