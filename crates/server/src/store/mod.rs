@@ -9,6 +9,7 @@ use crate::time::UnixMs;
 mod memory;
 mod redis;
 mod sqlite;
+mod version_cache;
 
 pub use self::redis::{RedisOptions, RedisStore};
 pub use memory::MemoryStore;

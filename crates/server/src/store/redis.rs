@@ -22,7 +22,7 @@
 //! |---|---|---|---|
 //! | `sk:{AOR}:b` | HASH | field = binding key ([`crate::contact_key`]), value = the whole [`Binding`] as JSON | key TTL |
 //! | `sk:{AOR}:x` | ZSET | binding key scored by `expires_at` (Unix ms) | key TTL |
-//! | `sk:{AOR}:m` | HASH | `v` = version, bumped by every write; `since` = first binding (ms) | none |
+//! | `sk:{AOR}:m` | HASH | `v` = version, a new token at every write; `since` = first binding (ms) | none |
 //!
 //! The record holds every field [`Binding`] has: contact, q, `expires_at`,
 //! `updated_at`, Call-ID, CSeq, the source transport address (what
@@ -43,34 +43,63 @@
 //! [`LocationService::purge_expired`] is only housekeeping. Redis 7.0 has no
 //! per-field expiry (HPEXPIRE is 7.4), hence the ZSET. `:m` has no TTL: it
 //! is the "known" mark (404 vs 480, as the SQLite store's `aors` table) and
-//! holds the version, which must never go back.
+//! holds the version.
+//!
+//! The version is a token the writing store draws for each write (a keyed
+//! hash of a counter, 61 random-looking bits, an integer in [2^61, 2^62)),
+//! not a counter: after Redis loses acknowledged writes (an AOF restart, a
+//! replica promoted) a counter would reach a value some store has cached
+//! again with other bindings; a token names one write only (two writes
+//! share one with probability 2^-61). An AOR without `:m` is version `0`.
+//! A sipkit from before tokens bumps `v` with HINCRBY, which still works on
+//! a token; while such nodes write, the guarantee is theirs (a counter).
 //!
 //! # Commands per request
 //!
 //! RFC 3261 §10.3 is decided once, in Rust ([`crate::register`]); Redis only
-//! stores. A REGISTER is two round trips:
+//! stores. Each store (one per worker) keeps, for at most
+//! 65 536 AORs, the version and live bindings it last read or wrote (two
+//! generations of 32 768; when the young one is full the old one is
+//! dropped), and an update is an optimistic compare-and-set on that copy:
 //!
-//! 1. `EVALSHA read` (read-only script): the version and the live records
-//!    (ZRANGEBYSCORE `(now +inf`, HMGET, HGET `v`). The registrar decides on
-//!    them.
-//! 2. `EVALSHA apply` with the version read: if `v` has changed another node
-//!    wrote the AOR in between, nothing is written and the update starts
-//!    again from 1 (compare-and-set, at most [`RedisStore::MAX_ATTEMPTS`] times);
-//!    otherwise it trims expired members, applies the plan (HSET + ZADD,
-//!    HDEL + ZREM, DEL), bumps `v`, sets the TTLs (PEXPIRE) and returns the
-//!    live records for the 200, atomically.
+//! 1. The registrar decides on the cached bindings still live at `now`, or,
+//!    for an AOR not cached, on none.
+//! 2. `EVALSHA apply` with the cached version (`0`, absent, when not
+//!    cached) and a new token: if `v` is still that version, it trims
+//!    expired members, applies the plan (HSET + ZADD, HDEL + ZREM, DEL),
+//!    sets `v` to the token, sets the TTLs (PEXPIRE) and returns the token
+//!    and the live records for the 200, atomically; the store caches them.
+//!    Otherwise it writes nothing and returns the stored version and live
+//!    records (what `EVALSHA read` returns) in the same reply; the registrar
+//!    decides again on them and the store applies again (at most
+//!    [`RedisStore::MAX_ATTEMPTS`] times in all).
 //!
-//! A query REGISTER, a lookup (the 302) and a plan that changes nothing are
-//! one round trip (`EVALSHA read`). `is_known` is one HEXISTS, `remove_all`
-//! one script. `count` and `purge_expired` SCAN the `:x` keys (`COUNT 500`),
-//! pipelining a ZCOUNT or a trim script per key: O(AORs), for start-up and
-//! the periodic housekeeping only.
+//! So a REGISTER of a new AOR, or of an AOR whose last write went through
+//! the same store, is one round trip; of an AOR written elsewhere since,
+//! two (one if the new decision is a rejection, which writes nothing).
+//! A decision that writes nothing (a rejection such as CSeq Out Of Order)
+//! made on the cached copy has nothing to compare-and-set, so it is checked
+//! with one `EVALSHA read`: the same version confirms it; another one is
+//! decided on again (one more apply if that decision writes). The copy is
+//! only ever a guess: every write checks the version in Redis, so a stale
+//! copy costs a round trip, never a wrong decision. A Redis error drops the
+//! AOR's entry, a reconnect the whole cache.
 //!
-//! Why not the whole §10.3 in Lua, in one round trip: it would define the
-//! registrar's rules twice (Rust for memory and SQLite, Lua for Redis), and
-//! the `decide` closure of [`LocationService::update`] is arbitrary Rust. A
-//! WATCH/MULTI/EXEC transaction would also work but costs the same round
-//! trips plus a WATCH, and cannot trim in the same step.
+//! A query REGISTER and a lookup (the 302) are one `EVALSHA read` and always
+//! read Redis (a binding made through another node is in the next 302);
+//! a lookup also refreshes the AOR's cached copy if there is one. `is_known`
+//! is one HEXISTS, `remove_all` one script. `count` and `purge_expired` SCAN
+//! the `:x` keys (`COUNT 500`), pipelining a ZCOUNT or a trim script per
+//! key: O(AORs), for start-up and the periodic housekeeping only.
+//!
+//! Why not the whole §10.3 in Lua: it would define the registrar's rules
+//! twice (Rust for memory and SQLite, Lua for Redis), and the `decide`
+//! closure of [`LocationService::update`] is arbitrary Rust. Deciding on a
+//! cached copy and letting the script check it gives the one round trip of
+//! a script-side decision in the common case (a UA refreshes through the
+//! node it registered through), with one implementation of §10.3. A
+//! WATCH/MULTI/EXEC transaction would cost a round trip more plus a WATCH,
+//! and cannot trim in the same step.
 //!
 //! # Clocks
 //!
@@ -96,14 +125,14 @@
 //! answers [`Error::RedisUnavailable`] at once until a backoff (100 ms,
 //! doubling, at most 2 s, measured with the `now` the caller passes in)
 //! has passed, so a dead Redis costs one connect attempt per backoff, not
-//! one per request. Reads (the first step of an update, lookups) are
-//! retried once on a fresh connection when the old one turns out dead
-//! (Redis restarted); a write never is, since it may have been applied. (The
-//! cluster client itself retries a command up to twice on a connection
-//! error or a redirection, waiting at most 100 ms before each; should an
-//! apply script whose reply was lost run again, its version check refuses
-//! it and the update decides again on what is stored, which may answer that
-//! REGISTER 500 CSeq Out Of Order.)
+//! one per request. Reads and applies are retried once on a fresh
+//! connection when the old one turns out dead (Redis restarted): an apply
+//! whose reply was lost may have been applied, and then its second run is
+//! refused by the version check with the store's own token as the stored
+//! version, which the store takes as success. (The cluster client itself
+//! retries a command up to twice on a connection error or a redirection,
+//! waiting at most 100 ms before each; the same applies.) `remove_all`
+//! is never retried.
 //!
 //! # Durability
 //!
@@ -122,6 +151,7 @@ use redis::{Connection, ConnectionLike, RedisResult, Script};
 
 use crate::binding::{reply_order, Binding, Change, Plan, TransportAddr, Q};
 use crate::error::{Error, Result};
+use crate::store::version_cache::{Tokens, VersionCache, ABSENT};
 use crate::store::{after_state, Counts, LocationService};
 use crate::time::UnixMs;
 use crate::uri::contact_key;
@@ -150,15 +180,28 @@ return out
 ";
 
 /// Compare-and-set of a plan. KEYS: b, x, m. ARGV: now, expected version,
-/// key TTL in ms, then ops: `U key expires_at record`, `R key`, `A`.
-/// Returns nil when the version moved, else the new version and the live
-/// records. Every argument is checked before the first write, because Redis
-/// does not roll a failed script back.
+/// key TTL in ms, new version (a token), then ops: `U key expires_at
+/// record`, `R key`, `A`. When the version is not the expected one nothing
+/// is written and the reply is `moved`, the current version and the live
+/// records (what [`READ_SCRIPT`] returns); else `ok`, the new version and
+/// the live records. Every argument is checked before the first write,
+/// because Redis does not roll a failed script back.
 const APPLY_SCRIPT: &str = r"
 local b, x, m = KEYS[1], KEYS[2], KEYS[3]
 local now = ARGV[1]
-if (redis.call('HGET', m, 'v') or '0') ~= ARGV[2] then return false end
-local i = 4
+local cur = redis.call('HGET', m, 'v') or '0'
+if cur ~= ARGV[2] then
+  local out = { 'moved', cur }
+  local live = redis.call('ZRANGEBYSCORE', x, '(' .. now, '+inf')
+  if #live > 0 then
+    local vals = redis.call('HMGET', b, unpack(live))
+    for j = 1, #vals do
+      if vals[j] then out[#out + 1] = vals[j] end
+    end
+  end
+  return out
+end
+local i = 5
 while i <= #ARGV do
   local op = ARGV[i]
   if op == 'U' then i = i + 4
@@ -173,7 +216,7 @@ if #dead > 0 then
   redis.call('ZREMRANGEBYSCORE', x, '-inf', now)
 end
 local added = false
-i = 4
+i = 5
 while i <= #ARGV do
   local op = ARGV[i]
   if op == 'U' then
@@ -193,10 +236,11 @@ end
 if added then redis.call('HSETNX', m, 'since', now) end
 local version = '0'
 if added or redis.call('EXISTS', m) == 1 then
-  version = tostring(redis.call('HINCRBY', m, 'v', 1))
+  version = ARGV[4]
+  redis.call('HSET', m, 'v', version)
 end
 local live = redis.call('ZRANGEBYSCORE', x, '(' .. now, '+inf')
-local out = { version }
+local out = { 'ok', version }
 if #live == 0 then
   redis.call('DEL', b, x)
 else
@@ -211,23 +255,23 @@ return out
 ";
 
 /// Removes every binding, expired ones included; returns how many. KEYS: b,
-/// x, m.
+/// x, m. ARGV: new version (a token).
 const REMOVE_ALL_SCRIPT: &str = r"
 local n = redis.call('HLEN', KEYS[1])
 redis.call('DEL', KEYS[1], KEYS[2])
-if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('HINCRBY', KEYS[3], 'v', 1) end
+if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('HSET', KEYS[3], 'v', ARGV[1]) end
 return n
 ";
 
 /// Trims the expired bindings of one AOR; returns how many. KEYS: b, x, m.
-/// ARGV: now.
+/// ARGV: now, new version (a token).
 const PURGE_SCRIPT: &str = r"
 local dead = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
 if #dead == 0 then return 0 end
 redis.call('HDEL', KEYS[1], unpack(dead))
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
 if redis.call('ZCARD', KEYS[2]) == 0 then redis.call('DEL', KEYS[1], KEYS[2]) end
-if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('HINCRBY', KEYS[3], 'v', 1) end
+if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('HSET', KEYS[3], 'v', ARGV[2]) end
 return #dead
 ";
 
@@ -276,6 +320,11 @@ pub struct RedisStore {
     apply: Script,
     remove_all: Script,
     purge: Script,
+    /// What this store last read or wrote per AOR (lock it after `link`,
+    /// never the other way round).
+    cache: Mutex<VersionCache>,
+    /// The version tokens this store writes.
+    tokens: Tokens,
 }
 
 /// Where the store connects: one server, or a Redis Cluster.
@@ -326,9 +375,10 @@ impl RedisStore {
     /// collection.
     pub const KEY_GRACE_MS: u64 = 60_000;
 
-    /// How many times an update reads, decides and tries to write before it
-    /// gives up with [`Error::Contended`] when other nodes keep writing the
-    /// same AOR in between.
+    /// How many times an update decides and tries to write (or, for a
+    /// decision that writes nothing on a cached copy, to check it) before
+    /// it gives up with [`Error::Contended`] when other nodes keep writing
+    /// the same AOR in between.
     pub const MAX_ATTEMPTS: u32 = 16;
 
     /// Connects to the Redis server of `url` (`redis://[user:password@]HOST:PORT/DB`,
@@ -377,6 +427,8 @@ impl RedisStore {
             apply: Script::new(APPLY_SCRIPT),
             remove_all: Script::new(REMOVE_ALL_SCRIPT),
             purge: Script::new(PURGE_SCRIPT),
+            cache: Mutex::new(VersionCache::default()),
+            tokens: Tokens::new(),
         };
         let conn = store.connect()?;
         store.lock().conn = Some(conn);
@@ -392,6 +444,12 @@ impl RedisStore {
         // A panic while the link is held leaves at worst a connection in an
         // unknown state; the next error drops it.
         self.link.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn cache(&self) -> MutexGuard<'_, VersionCache> {
+        // The cache is only a hint (every write checks the version), so
+        // whatever a panic left in it is safe to use.
+        self.cache.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn connect(&self) -> RedisResult<Conn> {
@@ -470,6 +528,9 @@ impl RedisStore {
                     match self.connect() {
                         Ok(conn) => {
                             link.failures = 0;
+                            // Redis may have restarted or failed over and
+                            // lost writes: nothing cached is trusted.
+                            self.cache().clear();
                             link.conn.insert(conn)
                         }
                         Err(e) => {
@@ -510,11 +571,94 @@ impl RedisStore {
                 .invoke(conn.like())
         })?;
         let mut raw = raw.into_iter();
-        let version = raw.next().unwrap_or_else(|| "0".to_owned());
-        let mut bindings = raw.map(|r| decode(&r)).collect::<Result<Vec<_>>>()?;
-        bindings.sort_by(reply_order);
-        Ok((version, bindings))
+        let version = raw.next().unwrap_or_else(|| ABSENT.to_owned());
+        Ok((version, records(raw)?))
     }
+
+    /// One attempt of an update: decides on `base` (the AOR's version and
+    /// live bindings, as cached, assumed absent, or as Redis just returned
+    /// them: `verified`) and writes the plan if the version is still that.
+    fn attempt(
+        &self,
+        aor: &str,
+        keys: &Keys,
+        now: UnixMs,
+        base: Stored,
+        verified: bool,
+        decide: &mut dyn FnMut(&[Binding]) -> Plan,
+    ) -> Result<Attempt> {
+        let (version, current) = base;
+        let changes = match decide(&current) {
+            Plan::Commit(changes) if !changes.is_empty() => changes,
+            Plan::Commit(_) | Plan::Abort => {
+                // Nothing to write, but a decision on a guess must be
+                // checked: one read, as a query REGISTER costs anyway.
+                let (stored, live) = if verified {
+                    (version.clone(), current)
+                } else {
+                    self.read(aor, now)?
+                };
+                if stored != version {
+                    return Ok(Attempt::Moved((stored, live)));
+                }
+                self.cache().put(aor, stored, live.clone());
+                return Ok(Attempt::Done(live));
+            }
+        };
+        let ops = ops(&changes, now)?;
+        let after = after_state(current, &changes, now);
+        let ttl = after
+            .iter()
+            .map(|b| b.expires_at.0.saturating_sub(now.0))
+            .max()
+            .unwrap_or(0)
+            .saturating_add(Self::KEY_GRACE_MS);
+        let token = self.tokens.next();
+        let now_arg = ms(now)?;
+        // Sent again on a new connection when the old one turns out dead:
+        // if the first one was applied, the version is now `token` and the
+        // second one is refused with it, which is recognised below.
+        let reply: Vec<String> = self.with_conn(Some(now), Retry::Once, |conn| {
+            let mut call = self.apply.key(&keys.b);
+            call.key(&keys.x)
+                .key(&keys.m)
+                .arg(now_arg)
+                .arg(&version)
+                .arg(ttl)
+                .arg(&token);
+            for op in &ops {
+                call.arg(op);
+            }
+            call.invoke(conn.like())
+        })?;
+        let mut reply = reply.into_iter();
+        let applied = reply.next().is_some_and(|s| s == "ok");
+        let stored = reply.next().unwrap_or_else(|| ABSENT.to_owned());
+        let live = records(reply)?;
+        if !applied && stored != token {
+            return Ok(Attempt::Moved((stored, live))); // written since `version`
+        }
+        self.cache().put(aor, stored, live.clone());
+        Ok(Attempt::Done(live))
+    }
+}
+
+/// An AOR's version and live bindings (reply order).
+type Stored = (String, Vec<Binding>);
+
+/// How one attempt of an update ended.
+enum Attempt {
+    /// Decided and written (or nothing to write): the live bindings after.
+    Done(Vec<Binding>),
+    /// The version was not the one decided on: what is stored instead.
+    Moved(Stored),
+}
+
+/// Bindings from their records, in reply order.
+fn records(raw: impl Iterator<Item = String>) -> Result<Vec<Binding>> {
+    let mut bindings = raw.map(|r| decode(&r)).collect::<Result<Vec<_>>>()?;
+    bindings.sort_by(reply_order);
+    Ok(bindings)
 }
 
 /// The wait after the `failures`-th failed connect in a row, in ms.
@@ -720,7 +864,16 @@ impl fmt::Debug for RedisStore {
 
 impl LocationService for RedisStore {
     fn lookup(&self, aor: &str, now: UnixMs) -> Result<Vec<Binding>> {
-        Ok(self.read(aor, now)?.1)
+        match self.read(aor, now) {
+            Ok((version, live)) => {
+                self.cache().refresh(aor, &version, &live);
+                Ok(live)
+            }
+            Err(e) => {
+                self.cache().forget(aor);
+                Err(e)
+            }
+        }
     }
 
     fn update(
@@ -730,43 +883,27 @@ impl LocationService for RedisStore {
         decide: &mut dyn FnMut(&[Binding]) -> Plan,
     ) -> Result<Vec<Binding>> {
         let keys = self.keys(aor);
-        let now_arg = ms(now)?;
+        // Optimistic: decide on what this store last read or wrote (or on
+        // "absent" for an AOR it does not know) and write with that
+        // version; a refusal brings the stored state to decide on again.
+        let cached = self.cache().take(aor);
+        let mut base = match cached {
+            Some(entry) => entry.live_at(now),
+            None => (ABSENT.to_owned(), Vec::new()),
+        };
+        let mut verified = false;
         for _ in 0..Self::MAX_ATTEMPTS {
-            let (version, current) = self.read(aor, now)?;
-            let changes = match decide(&current) {
-                Plan::Commit(changes) if !changes.is_empty() => changes,
-                Plan::Commit(_) | Plan::Abort => return Ok(current),
-            };
-            let ops = ops(&changes, now)?;
-            let after = after_state(current, &changes, now);
-            let ttl = after
-                .iter()
-                .map(|b| b.expires_at.0.saturating_sub(now.0))
-                .max()
-                .unwrap_or(0)
-                .saturating_add(Self::KEY_GRACE_MS);
-            let reply: Option<Vec<String>> = self.with_conn(Some(now), Retry::Never, |conn| {
-                let mut call = self.apply.key(&keys.b);
-                call.key(&keys.x)
-                    .key(&keys.m)
-                    .arg(now_arg)
-                    .arg(&version)
-                    .arg(ttl);
-                for op in &ops {
-                    call.arg(op);
+            match self.attempt(aor, &keys, now, base, verified, decide) {
+                Ok(Attempt::Done(live)) => return Ok(live),
+                Ok(Attempt::Moved(stored)) => {
+                    base = stored;
+                    verified = true;
                 }
-                call.invoke(conn.like())
-            })?;
-            let Some(reply) = reply else {
-                continue; // another node wrote the AOR since the read
-            };
-            let mut live = reply
-                .iter()
-                .skip(1)
-                .map(|r| decode(r))
-                .collect::<Result<Vec<_>>>()?;
-            live.sort_by(reply_order);
-            return Ok(live);
+                Err(e) => {
+                    self.cache().forget(aor);
+                    return Err(e);
+                }
+            }
         }
         Err(Error::Contended {
             aor: aor.to_owned(),
@@ -776,11 +913,14 @@ impl LocationService for RedisStore {
 
     fn remove_all(&self, aor: &str) -> Result<usize> {
         let keys = self.keys(aor);
+        self.cache().forget(aor);
+        let token = self.tokens.next();
         self.with_conn(None, Retry::Never, |conn| {
             self.remove_all
                 .key(&keys.b)
                 .key(&keys.x)
                 .key(&keys.m)
+                .arg(&token)
                 .invoke(conn.like())
         })
     }
@@ -801,7 +941,8 @@ impl LocationService for RedisStore {
                             .arg(&k.b)
                             .arg(&k.x)
                             .arg(&k.m)
-                            .arg(now_arg);
+                            .arg(now_arg)
+                            .arg(self.tokens.next());
                     }
                     let counts: Vec<usize> = pipe.query(conn)?;
                     purged += counts.iter().sum::<usize>();

@@ -374,3 +374,209 @@ fn a_key_prefix_that_would_be_a_glob_is_refused() {
     let err = RedisStore::open_with("redis://127.0.0.1:1/0", options).unwrap_err();
     assert!(matches!(err, Error::Config { .. }), "{err}");
 }
+
+/// Script calls (EVALSHA and EVAL: one round trip each) Redis has run so
+/// far, from `INFO commandstats` (commands a script runs count apart).
+fn script_calls(conn: &mut ::redis::Connection) -> u64 {
+    let info: String = query(conn, &["INFO", "commandstats"]);
+    info.lines()
+        .filter(|l| l.starts_with("cmdstat_evalsha:") || l.starts_with("cmdstat_eval:"))
+        .filter_map(|l| {
+            l.split("calls=")
+                .nth(1)?
+                .split(',')
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum()
+}
+
+/// Two stores (two workers or nodes) on one fresh Redis whose scripts are
+/// loaded already, and a plain connection to count with.
+fn two_stores(tag: &str) -> Option<(RedisServer, RedisStore, RedisStore, ::redis::Connection)> {
+    let server = RedisServer::start(tag)?;
+    let a = RedisStore::open(&server.url()).unwrap();
+    let b = RedisStore::open(&server.url()).unwrap();
+    // Loads the apply and read scripts (the first EVALSHA of each is
+    // refused with NOSCRIPT), on another AOR.
+    let warm = "sip:warm@example.com";
+    a.apply(warm, T0, &[Change::Upsert(binding("sip:w@h", T0, 60))])
+        .unwrap();
+    a.lookup(warm, T0).unwrap();
+    let r = raw(&server);
+    Some((server, a, b, r))
+}
+
+/// Issue #14: one script call per REGISTER when the store took the AOR's
+/// last write itself (or nobody wrote it yet), two when another store did,
+/// and the second store's decision is made on what is stored, not on its
+/// stale copy.
+#[test]
+fn redis_a_register_costs_one_script_call_unless_written_elsewhere() {
+    let Some((_server, a, b, mut r)) = two_stores("calls") else {
+        return;
+    };
+    let cfg = RegistrarConfig::default();
+    let calls = |r: &mut ::redis::Connection| {
+        let n = script_calls(r);
+        move |r: &mut ::redis::Connection| script_calls(r) - n
+    };
+    let contacts = |store: &RedisStore| {
+        let mut v: Vec<_> = store
+            .lookup(ALICE, T0)
+            .unwrap()
+            .into_iter()
+            .map(|b| (b.contact, b.cseq))
+            .collect();
+        v.sort();
+        v
+    };
+    let h1 = |cseq| reg(ALICE, "c1", cseq, vec![c("sip:alice@h1")], Some(600));
+    let h2 = |cseq| reg(ALICE, "c2", cseq, vec![c("sip:alice@h2")], Some(600));
+
+    let since = calls(&mut r);
+    assert_eq!(register(T0, &h1(1), &a, &cfg).status(), 200);
+    assert_eq!(since(&mut r), 1, "a new AOR: one apply");
+
+    let since = calls(&mut r);
+    assert_eq!(register(T0, &h1(2), &a, &cfg).status(), 200);
+    assert_eq!(since(&mut r), 1, "a refresh through the same store");
+
+    let since = calls(&mut r);
+    assert_eq!(register(T0, &h2(1), &b, &cfg).status(), 200);
+    assert_eq!(
+        since(&mut r),
+        2,
+        "B never saw the AOR: refused, then applied"
+    );
+
+    // A's copy is stale (B wrote since): refused, decided again on both.
+    let since = calls(&mut r);
+    let out = register(T0, &h1(3), &a, &cfg);
+    assert_eq!(since(&mut r), 2);
+    let RegisterOutcome::Ok { contacts: listed } = out else {
+        panic!("{out:?}");
+    };
+    assert_eq!(listed.len(), 2, "A's 200 lists B's binding too");
+    assert_eq!(
+        contacts(&b),
+        [
+            ("sip:alice@h1".to_owned(), 3),
+            ("sip:alice@h2".to_owned(), 1)
+        ]
+    );
+
+    // Up to date again: one call.
+    let since = calls(&mut r);
+    assert_eq!(register(T0, &h1(4), &a, &cfg).status(), 200);
+    assert_eq!(since(&mut r), 1);
+
+    // Lookups always read Redis: one call, B's view includes A's write.
+    let since = calls(&mut r);
+    assert_eq!(contacts(&b)[0], ("sip:alice@h1".to_owned(), 4));
+    assert_eq!(since(&mut r), 1);
+
+    // A query REGISTER is one read.
+    let since = calls(&mut r);
+    let query_reg = reg(ALICE, "c3", 1, vec![], None);
+    assert_eq!(register(T0, &query_reg, &b, &cfg).status(), 200);
+    assert_eq!(since(&mut r), 1);
+
+    // B's lookup refreshed nothing it had cached wrongly: B wrote h2 and
+    // has seen A's writes since through lookups, so its next write is one
+    // call too.
+    let since = calls(&mut r);
+    assert_eq!(register(T0, &h2(2), &b, &cfg).status(), 200);
+    assert_eq!(since(&mut r), 1);
+}
+
+/// A stale copy never decides: A cached CSeq 1 for c1, B took CSeq 5 since;
+/// a delayed CSeq 2 through A is out of order (§10.3 step 7) though A's
+/// copy would accept it.
+#[test]
+fn redis_a_stale_copy_is_refused_and_the_decision_made_again() {
+    let Some((_server, a, b, mut r)) = two_stores("stale") else {
+        return;
+    };
+    let cfg = RegistrarConfig::default();
+    let h1 = |cseq, exp| reg(ALICE, "c1", cseq, vec![c("sip:alice@h1")], Some(exp));
+    assert_eq!(register(T0, &h1(1, 600), &a, &cfg).status(), 200);
+    assert_eq!(register(T0, &h1(5, 600), &b, &cfg).status(), 200);
+    let n = script_calls(&mut r);
+    let out = register(T0, &h1(2, 600), &a, &cfg);
+    assert!(
+        matches!(
+            out,
+            RegisterOutcome::CSeqOutOfOrder {
+                stored: 5,
+                received: 2,
+                ..
+            }
+        ),
+        "{out:?}"
+    );
+    // The refused apply brought back what is stored, and that decision
+    // writes nothing: one call.
+    assert_eq!(script_calls(&mut r) - n, 1);
+    assert_eq!(a.lookup(ALICE, T0).unwrap()[0].cseq, 5);
+
+    // The other way round: B removes the binding (CSeq 6, Expires 0). A's
+    // copy (CSeq 5) would refuse a CSeq 3 as out of order; a refusal
+    // writes nothing to compare-and-set, so it is checked with a read,
+    // which shows no such binding: a new binding and a 200.
+    assert_eq!(register(T0, &h1(6, 0), &b, &cfg).status(), 200);
+    let n = script_calls(&mut r);
+    assert_eq!(register(T0, &h1(3, 600), &a, &cfg).status(), 200);
+    let calls = script_calls(&mut r) - n;
+    assert_eq!(b.lookup(ALICE, T0).unwrap()[0].cseq, 3);
+    assert_eq!(calls, 2, "the read, then one apply on the version it read");
+}
+
+/// Redis may lose acknowledged writes (AOF `everysec`, an asynchronous
+/// replica promoted) and go on from an older state, where a counter would
+/// reach the version a store cached again with other bindings. Versions
+/// are tokens unique to each write, so the store's copy matches only the
+/// state it was made from: here the AOR is rolled back behind A's back to
+/// another state with an old-style counter, then emptied, and A notices
+/// each time.
+#[test]
+fn redis_a_state_rolled_back_behind_the_copy_is_noticed() {
+    let Some((server, a, b, mut r)) = two_stores("rollback") else {
+        return;
+    };
+    let cfg = RegistrarConfig::default();
+    let h1 = |cseq| reg(ALICE, "c1", cseq, vec![c("sip:alice@h1")], Some(600));
+    assert_eq!(register(T0, &h1(1), &a, &cfg).status(), 200);
+    let token: String = query(&mut r, &["HGET", M, "v"]);
+    assert!(token.parse::<u64>().unwrap() >= 1 << 61, "{token}");
+    // Another state of the AOR: B's CSeq 7 of c1; then the version is put
+    // back to what an old counter would hold.
+    let other = RedisStore::open(&server.url()).unwrap();
+    assert_eq!(register(T0, &h1(7), &other, &cfg).status(), 200);
+    query::<()>(&mut r, &["HSET", M, "v", "1"]);
+    drop(other);
+    let n = script_calls(&mut r);
+    let out = register(T0, &h1(2), &a, &cfg);
+    assert!(
+        matches!(out, RegisterOutcome::CSeqOutOfOrder { stored: 7, .. }),
+        "{out:?}"
+    );
+    assert_eq!(script_calls(&mut r) - n, 1);
+
+    // Everything lost (a restart without persistence on the same
+    // connection): A's copy is refused and the binding made anew.
+    assert_eq!(register(T0, &h1(8), &a, &cfg).status(), 200);
+    query::<()>(&mut r, &["DEL", B, X, M]);
+    let n = script_calls(&mut r);
+    let later = T0.plus_secs(1);
+    let h1_9 = reg(ALICE, "c1", 9, vec![c("sip:alice@h9")], Some(600));
+    let out = register(later, &h1_9, &a, &cfg);
+    assert_eq!(script_calls(&mut r) - n, 2);
+    let RegisterOutcome::Ok { contacts } = out else {
+        panic!("{out:?}");
+    };
+    assert_eq!(contacts.len(), 1, "h1 is gone with the lost state");
+    assert_eq!(b.lookup(ALICE, later).unwrap()[0].contact, "sip:alice@h9");
+    assert!(b.is_known(ALICE).unwrap());
+}
