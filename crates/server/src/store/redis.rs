@@ -147,7 +147,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use redis::{Connection, ConnectionLike, RedisResult, Script};
+use redis::{Cmd, Connection, ConnectionLike, FromRedisValue, RedisResult, Script};
 
 use crate::binding::{reply_order, Binding, Change, Plan, TransportAddr, Q};
 use crate::error::{Error, Result};
@@ -563,12 +563,9 @@ impl RedisStore {
         let keys = self.keys(aor);
         let now_arg = ms(now)?;
         let raw: Vec<String> = self.with_conn(Some(now), Retry::Once, |conn| {
-            self.read
-                .key(&keys.b)
-                .key(&keys.x)
-                .key(&keys.m)
-                .arg(now_arg)
-                .invoke(conn.like())
+            run_script(conn.like(), &self.read, READ_SCRIPT, &keys, &|c| {
+                c.arg(now_arg);
+            })
         })?;
         let mut raw = raw.into_iter();
         let version = raw.next().unwrap_or_else(|| ABSENT.to_owned());
@@ -619,17 +616,12 @@ impl RedisStore {
         // if the first one was applied, the version is now `token` and the
         // second one is refused with it, which is recognised below.
         let reply: Vec<String> = self.with_conn(Some(now), Retry::Once, |conn| {
-            let mut call = self.apply.key(&keys.b);
-            call.key(&keys.x)
-                .key(&keys.m)
-                .arg(now_arg)
-                .arg(&version)
-                .arg(ttl)
-                .arg(&token);
-            for op in &ops {
-                call.arg(op);
-            }
-            call.invoke(conn.like())
+            run_script(conn.like(), &self.apply, APPLY_SCRIPT, keys, &|c| {
+                c.arg(now_arg).arg(&version).arg(ttl).arg(&token);
+                for op in &ops {
+                    c.arg(op);
+                }
+            })
         })?;
         let mut reply = reply.into_iter();
         let applied = reply.next().is_some_and(|s| s == "ok");
@@ -652,6 +644,31 @@ enum Attempt {
     Done(Vec<Binding>),
     /// The version was not the one decided on: what is stored instead.
     Moved(Stored),
+}
+
+/// Runs one of the store's scripts on the AOR's keys, with the arguments
+/// `args` adds: EVALSHA, or EVAL when the server does not hold the script
+/// yet (NOSCRIPT). EVAL goes to the node of the keys and caches the script
+/// there; the fallback of redis-rs's `Script::invoke`, SCRIPT LOAD, goes to
+/// every master of a cluster, so while one master was down an AOR of
+/// another one could not run a script that master had not run yet.
+fn run_script<T: FromRedisValue>(
+    conn: &mut dyn ConnectionLike,
+    script: &Script,
+    source: &str,
+    keys: &Keys,
+    args: &dyn Fn(&mut Cmd),
+) -> RedisResult<T> {
+    let call = |command: &str, body: &str| {
+        let mut c = redis::cmd(command);
+        c.arg(body).arg(3).arg(&keys.b).arg(&keys.x).arg(&keys.m);
+        args(&mut c);
+        c
+    };
+    match call("EVALSHA", script.get_hash()).query(conn) {
+        Err(e) if e.code() == Some("NOSCRIPT") => call("EVAL", source).query(conn),
+        other => other,
+    }
 }
 
 /// Bindings from their records, in reply order.
@@ -916,12 +933,15 @@ impl LocationService for RedisStore {
         self.cache().forget(aor);
         let token = self.tokens.next();
         self.with_conn(None, Retry::Never, |conn| {
-            self.remove_all
-                .key(&keys.b)
-                .key(&keys.x)
-                .key(&keys.m)
-                .arg(&token)
-                .invoke(conn.like())
+            run_script(
+                conn.like(),
+                &self.remove_all,
+                REMOVE_ALL_SCRIPT,
+                &keys,
+                &|c| {
+                    c.arg(&token);
+                },
+            )
         })
     }
 
