@@ -77,6 +77,9 @@
 //! So a REGISTER of a new AOR, or of an AOR whose last write went through
 //! the same store, is one round trip; of an AOR written elsewhere since,
 //! two (one if the new decision is a rejection, which writes nothing).
+//! With several workers (`--workers`), SO_REUSEPORT hands the datagrams of
+//! one source address, and a TCP connection, to one worker, so a UA's
+//! refreshes find that worker's copy.
 //! A decision that writes nothing (a rejection such as CSeq Out Of Order)
 //! made on the cached copy has nothing to compare-and-set, so it is checked
 //! with one `EVALSHA read`: the same version confirms it; another one is
