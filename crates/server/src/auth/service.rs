@@ -9,20 +9,23 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use sipkit_message::{HeaderName, Method, Request};
 
 use super::bans::Ban;
-use super::db::AuthDb;
 use super::decide::{AuthEvent, AuthInput, Authenticator, Verdict};
 use super::limiter::Admit;
+use super::store::AuthStore;
 use super::users::{UserRecord, Users};
 use crate::binding::TransportAddr;
 use crate::sip::{Reply, Service};
 use crate::time::UnixMs;
 
-/// How often the guard looks at the database for user and ban changes made
-/// by `sipkit user` / `sipkit ban`, in milliseconds.
+/// How often the guard looks at the store for user and ban changes made by
+/// `sipkit user` / `sipkit ban` or by other nodes, in milliseconds.
 const SYNC_MS: u64 = 2000;
 
+/// Bans decided here that wait for the store at most.
+const MAX_UNSAVED: usize = 4096;
+
 /// An [`Authenticator`] shared by the server's tasks, synchronised with the
-/// database's users and bans, logging its events through `tracing`.
+/// store's users and bans ([`AuthStore`]: SQLite or Redis), logging its events through `tracing`.
 #[derive(Debug)]
 pub struct Guard {
     inner: Mutex<State>,
@@ -31,13 +34,14 @@ pub struct Guard {
 #[derive(Debug)]
 struct State {
     auth: Authenticator,
-    db: Option<AuthDb>,
+    db: Option<Box<dyn AuthStore>>,
     next_sync: UnixMs,
     users_version: i64,
     /// Users from the configuration, kept when the database's are reloaded.
     config_users: Vec<UserRecord>,
     dummy_password: String,
-    /// Bans made here and not yet written to the database.
+    /// Bans made here and not yet written to the store (where the other
+    /// nodes pick them up).
     unsaved: Vec<Ban>,
     /// Events counted since start (for the metrics).
     stats: crate::metrics::AuthStats,
@@ -45,12 +49,13 @@ struct State {
 
 impl Guard {
     /// A guard around `auth`; with `db`, users and bans are kept in step
-    /// with the database every two seconds. `config_users` are the users
+    /// with the store every two seconds, and the bans this guard decides
+    /// are written to it at the next message. `config_users` are the users
     /// given in the configuration (kept across reloads); `dummy_password`
     /// is the unknown users' stand-in, as given to [`Users::new`].
     pub fn new(
         mut auth: Authenticator,
-        db: Option<AuthDb>,
+        db: Option<Box<dyn AuthStore>>,
         config_users: Vec<UserRecord>,
         dummy_password: String,
     ) -> Guard {
@@ -137,7 +142,8 @@ impl Guard {
 
 impl State {
     /// Expires bans and, every [`SYNC_MS`], exchanges users and bans with
-    /// the database.
+    /// the store. Users in the store override configured users of the same
+    /// name.
     fn maintain(&mut self, now: UnixMs) {
         if now < self.next_sync {
             return;
@@ -149,8 +155,10 @@ impl State {
             return;
         };
         let result = (|| -> crate::Result<()> {
-            for b in self.unsaved.drain(..) {
-                db.put_ban(&b)?;
+            // Kept until written: a store that is down gets them later.
+            while let Some(b) = self.unsaved.first() {
+                db.put_ban(b)?;
+                self.unsaved.remove(0);
             }
             db.purge_bans(now)?;
             // The database is the list: bans added there are enforced,
@@ -186,6 +194,12 @@ impl State {
         let new = self.auth.take_new_bans();
         if !new.is_empty() {
             self.unsaved.extend(new);
+            // While the store is down they wait; the oldest go first past
+            // a bound (they are still enforced here until they expire).
+            if self.unsaved.len() > MAX_UNSAVED {
+                let over = self.unsaved.len() - MAX_UNSAVED;
+                self.unsaved.drain(..over);
+            }
             // Write them at the next message.
             self.next_sync = UnixMs::from_millis(0);
         }

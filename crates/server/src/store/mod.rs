@@ -10,6 +10,7 @@ mod memory;
 mod redis;
 mod sqlite;
 
+pub(crate) use self::redis::{Conn as RedisConn, Retry as RedisRetry};
 pub use self::redis::{RedisOptions, RedisStore};
 pub use memory::MemoryStore;
 pub use sqlite::{DbSync, SqliteStore};
