@@ -1095,5 +1095,39 @@ mod database {
         // The guard goes on with the users it read.
         assert!(guard.admit(T0.plus_secs(3), phone));
         assert_eq!(guard.user_count(), 1);
+        // A ban it decides meanwhile is enforced here at once, and written
+        // when Redis is back.
+        let attacker: IpAddr = ATTACKER.parse().unwrap();
+        for cnonce in 0..10u8 {
+            let input = sipkit_server::auth::AuthInput {
+                method: "REGISTER",
+                register: true,
+                to_user: Some("carol"),
+                credentials: &[&format!(
+                    "Digest username=\"carol\", realm=\"sipkit\", nonce=\"{}\", uri=\"sip:x\", response=\"{}\", qop=auth, nc=00000001, cnonce=\"{cnonce}\"",
+                    NonceKey::new(SECRET).issue(T0.plus_secs(4), [cnonce; 8]),
+                    "0".repeat(32)
+                )],
+                source: attacker,
+            };
+            guard.check(T0.plus_secs(4), &input);
+        }
+        assert!(!guard.admit(T0.plus_secs(4), attacker));
+        assert!(!guard.admit(T0.plus_secs(7), attacker));
+        server.restart();
+        guard.admit(T0.plus_secs(10), attacker);
+        let bans = db.bans(T0.plus_secs(10)).unwrap();
+        assert_eq!(bans.len(), 1, "{bans:?}");
+        assert_eq!(bans[0].target, BanTarget::Source(attacker));
+        assert_eq!(guard.bans(T0.plus_secs(10)), bans);
+        // The restarted Redis kept no users (no persistence): the guard
+        // keeps those it had rather than letting everyone in ...
+        assert_eq!(guard.user_count(), 1);
+        // ... until users are added again.
+        db.put_user(&UserRecord::new("dave", "sipkit", "pw"), T0)
+            .unwrap();
+        guard.admit(T0.plus_secs(13), phone);
+        assert_eq!(guard.user_count(), 1);
+        assert!(db.users().unwrap()[0].name == "dave");
     }
 }
