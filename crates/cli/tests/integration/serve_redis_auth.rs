@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use sipkit_digest::{Algorithm, ClientAuth};
 
-use crate::redis_server::RedisServer;
+use crate::redis_server::{RedisCluster, RedisServer};
 use crate::serve::{header, status, Server};
 use crate::serve_auth::{challenges, register, temp_dir, Phone};
 use crate::util::{sipkit, stderr, stdout};
@@ -231,4 +231,52 @@ fn redis_stopped_with_users_in_it_is_500_with_retry_after() {
         cseq += 2;
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// `--db redis+cluster://…`: the user added through the cluster registers
+/// through both nodes, and a nonce of one node is accepted by the other
+/// (the authentication keys share one slot, whichever master holds it).
+#[test]
+fn two_nodes_on_a_redis_cluster_share_users_and_nonces() {
+    let Some(cluster) = RedisCluster::start("auth-serve") else {
+        return;
+    };
+    let url = cluster.url();
+    let o = sipkit(&["user", "add", "alice", "--password", "pw-A", "--db", &url]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = sipkit(&[
+        "ban",
+        "add",
+        "source",
+        "127.0.0.2",
+        "--for",
+        "60",
+        "--db",
+        &url,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (a, b) = (Server::start(&url, &[]), Server::start(&url, &[]));
+    let (pa, pb) = (
+        Phone::new("127.0.0.1", a.udp),
+        Phone::new("127.0.0.1", b.udp),
+    );
+    let r = pa.ask(&register("alice", 1, ""));
+    assert_eq!(status(&r), 401, "{r}");
+    let auth = answer(&r, "alice", "pw-A", 1);
+    let r = pb.ask(&register("alice", 2, &auth));
+    assert_eq!(status(&r), 200, "{r}");
+    // The ban is read at the first message: 127.0.0.2 is ignored by both.
+    let mut probe_cseq = 0;
+    for node in [&a, &b] {
+        assert!(silenced(
+            &Phone::new("127.0.0.2", node.udp),
+            &mut probe_cseq
+        ));
+    }
+    let o = sipkit(&["ban", "list", "--db", &url]);
+    assert!(
+        stdout(&o).starts_with("source\t127.0.0.2\t"),
+        "{}",
+        stdout(&o)
+    );
 }
