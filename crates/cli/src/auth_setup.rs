@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use sipkit_server::auth::{AuthDb, AuthSettings, Authenticator, Guard, NonceKey, Users};
+use sipkit_server::auth::{
+    open_auth_store, AuthSettings, AuthStore, Authenticator, Guard, NonceKey, Users,
+};
 use sipkit_server::ServerConfig;
 
 /// `n` bytes from the operating system's CSPRNG.
@@ -33,18 +35,19 @@ pub fn load_config(path: Option<&PathBuf>) -> anyhow::Result<ServerConfig> {
     }
 }
 
-/// The database file: `--db`, else the configuration's `db`; the memory
-/// store has none.
-pub fn open_db(db: Option<&str>, config: &ServerConfig) -> anyhow::Result<(String, AuthDb)> {
+/// The store of users and bans: `--db`, else the configuration's `db` (a
+/// SQLite file or a Redis URL); the memory store has none. Returns it with
+/// its name as it may be printed (a Redis password hidden).
+pub fn open_db(
+    db: Option<&str>,
+    config: &ServerConfig,
+) -> anyhow::Result<(String, Box<dyn AuthStore>)> {
     let path = db.unwrap_or(&config.db).to_owned();
-    if sipkit_server::is_redis_url(&path) {
-        bail!("users and bans are kept in a SQLite database, not in Redis: with --db redis://… list users under [[auth.users]] in the configuration file");
+    let shown = sipkit_server::db_for_display(&path);
+    match open_auth_store(&path).with_context(|| format!("opening the database {shown}"))? {
+        Some(store) => Ok((shown, store)),
+        None => bail!("--db :memory: has no database for users and bans: give --db PATH or --db redis://… (what sipkit serve uses), or list users under [[auth.users]] in the configuration file"),
     }
-    if path == ":memory:" {
-        bail!("--db :memory: has no database for users and bans: give --db PATH (the file sipkit serve uses), or list users under [[auth.users]] in the configuration file");
-    }
-    let db = AuthDb::open(&path).with_context(|| format!("opening the database {path}"))?;
-    Ok((path, db))
 }
 
 /// The authentication of `sipkit serve`, or `None` when it is turned off
@@ -58,19 +61,10 @@ pub fn build_guard(config: &ServerConfig) -> anyhow::Result<Option<Arc<Guard>>> 
         return Ok(None);
     }
     let settings = AuthSettings::from_section(section).context("configuration [auth]")?;
-    let db = if config.db == ":memory:" {
-        None
-    } else if sipkit_server::is_redis_url(&config.db) {
-        // Users, bans and the nonce secret are kept in SQLite only: with a
-        // Redis location service they come from the configuration, and
-        // nodes accept each other's nonces only if they share `auth.secret`.
-        if section.secret.is_none() {
-            tracing::warn!("location service in Redis without auth.secret: each node makes its own nonce secret, so a nonce issued by one node is refused by another");
-        }
-        None
-    } else {
-        Some(AuthDb::open(&config.db).with_context(|| format!("opening {}", config.db))?)
-    };
+    // Users, bans and the nonce secret shared with `sipkit user`, `sipkit
+    // ban` and the other nodes: in the SQLite file or in Redis.
+    let db = open_auth_store(&config.db)
+        .with_context(|| format!("opening {}", sipkit_server::db_for_display(&config.db)))?;
     let secret = match (&section.secret, &db) {
         (Some(s), _) => s.as_bytes().to_vec(),
         (None, Some(db)) => db

@@ -1,5 +1,6 @@
 //! `sipkit ban list|add|remove`: the bans of `sipkit serve`, kept in the
-//! database it shares; a running server applies changes within 2 seconds.
+//! store it shares (its SQLite file or its Redis); every running server on
+//! it applies changes within 2 seconds.
 
 use std::io::Write;
 use std::net::IpAddr;
@@ -17,14 +18,14 @@ use crate::auth_setup::{load_config, open_db};
 #[derive(Args, Debug)]
 #[command(
     after_help = "Examples:\n  sipkit ban list\n  sipkit ban add source 203.0.113.9 --for 3600\n  \
-sipkit ban add user 100\n  sipkit ban remove source 203.0.113.9\n\
+sipkit ban add user 100\n  sipkit ban remove source 203.0.113.9\n  sipkit ban list --db redis://127.0.0.1:6379/0\n\
 A banned source is ignored; a banned user fails every authentication (answered like a wrong password)."
 )]
 pub struct BanArgs {
     #[command(subcommand)]
     command: BanCommand,
-    /// The SQLite database (default: the configuration's db, else ./sipkit.db)
-    #[arg(long, value_name = "PATH", global = true)]
+    /// The SQLite database or the Redis URL sipkit serve uses (default: the configuration's db, else ./sipkit.db)
+    #[arg(long, value_name = "PATH|URL", global = true)]
     db: Option<String>,
     /// The configuration file of sipkit serve (for db)
     #[arg(long, value_name = "FILE", global = true)]

@@ -1,5 +1,6 @@
 //! `sipkit user add|list|remove|passwd`: the users of `sipkit serve`,
-//! stored in the location database as HA1 per algorithm, never the password.
+//! stored beside the location service (its SQLite file or its Redis) as HA1
+//! per algorithm, never the password.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -18,13 +19,14 @@ use crate::auth_setup::{load_config, open_db};
     after_help = "Examples:\n  sipkit user add alice --password 'correct horse'\n  \
 sipkit user add bob --password-file bob.pw --realm example.com --db /var/lib/sipkit/reg.db\n  \
 echo secret | sipkit user add carol\n  sipkit user list\n  sipkit user passwd alice\n  sipkit user remove bob\n\
+  sipkit user add alice --db redis://127.0.0.1:6379/0   (every sipkit serve on that Redis)\n\
 Users take effect in a running sipkit serve within 2 seconds. The in-memory store (--db :memory:) takes users from [[auth.users]] in the configuration file instead."
 )]
 pub struct UserArgs {
     #[command(subcommand)]
     command: UserCommand,
-    /// The SQLite database (default: the configuration's db, else ./sipkit.db)
-    #[arg(long, value_name = "PATH", global = true)]
+    /// The SQLite database or the Redis URL sipkit serve uses (default: the configuration's db, else ./sipkit.db)
+    #[arg(long, value_name = "PATH|URL", global = true)]
     db: Option<String>,
     /// The configuration file of sipkit serve (for db and auth.realm)
     #[arg(long, value_name = "FILE", global = true)]

@@ -18,6 +18,7 @@ mod serve_auth;
 mod serve_faults;
 mod serve_ops;
 mod serve_redis;
+mod serve_redis_auth;
 mod ua;
 mod util;
 mod web;

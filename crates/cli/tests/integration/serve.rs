@@ -107,12 +107,15 @@ impl Client {
     }
 
     /// Sends `msg` (with `PORT` replaced by our port) and returns the first
-    /// final response (skipping 100 Trying).
+    /// final response to it (skipping 100 Trying, and retransmissions of
+    /// earlier final responses: a 3xx to an INVITE that is never ACKed is
+    /// sent again after T1, RFC 3261 §17.2.1, which a slow run sees).
     pub fn ask(&self, msg: &str) -> String {
         let msg = msg
             .replace("PORT", &self.port().to_string())
             .replace('\n', "\r\n");
         self.sock.send_to(msg.as_bytes(), self.server).unwrap();
+        let sent = branch(&msg);
         loop {
             let mut buf = vec![0u8; 65536];
             let (n, _) = self
@@ -120,11 +123,18 @@ impl Client {
                 .recv_from(&mut buf)
                 .expect("a response within 5 s");
             let text = String::from_utf8_lossy(&buf[..n]).into_owned();
-            if !text.starts_with("SIP/2.0 100 ") {
+            if !text.starts_with("SIP/2.0 100 ") && branch(&text) == sent {
                 return text;
             }
         }
     }
+}
+
+/// The branch of the first Via of a message, if any.
+fn branch(msg: &str) -> Option<&str> {
+    let at = msg.find("branch=")? + "branch=".len();
+    let rest = &msg[at..];
+    Some(&rest[..rest.find([';', ',', ' ', '\r', '\n']).unwrap_or(rest.len())])
 }
 
 pub fn status(resp: &str) -> u16 {

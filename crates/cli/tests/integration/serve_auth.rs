@@ -15,7 +15,7 @@ use crate::serve::{status, Server};
 use crate::serve_ops::{get, metrics_addr, sample};
 use crate::util::{free_port, sipkit, sipp, stderr, stdout};
 
-fn temp_dir(name: &str) -> PathBuf {
+pub(crate) fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("sipkit-auth-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -142,26 +142,26 @@ fn user_add_list_passwd_remove() {
 }
 
 /// A UDP client with its own socket on `local`.
-struct Phone {
-    sock: UdpSocket,
+pub(crate) struct Phone {
+    pub(crate) sock: UdpSocket,
     server: SocketAddr,
 }
 
 impl Phone {
-    fn new(local: &str, server: SocketAddr) -> Phone {
+    pub(crate) fn new(local: &str, server: SocketAddr) -> Phone {
         let sock = UdpSocket::bind(format!("{local}:0")).unwrap();
         sock.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
         Phone { sock, server }
     }
 
-    fn send(&self, msg: &str) {
+    pub(crate) fn send(&self, msg: &str) {
         let port = self.sock.local_addr().unwrap().port();
         let msg = msg.replace("PORT", &port.to_string()).replace('\n', "\r\n");
         self.sock.send_to(msg.as_bytes(), self.server).unwrap();
     }
 
     /// The next final response, or None after the read timeout.
-    fn recv(&self) -> Option<String> {
+    pub(crate) fn recv(&self) -> Option<String> {
         let mut buf = vec![0u8; 65536];
         loop {
             let (n, _) = self.sock.recv_from(&mut buf).ok()?;
@@ -172,13 +172,13 @@ impl Phone {
         }
     }
 
-    fn ask(&self, msg: &str) -> String {
+    pub(crate) fn ask(&self, msg: &str) -> String {
         self.send(msg);
         self.recv().expect("a response within 3 s")
     }
 }
 
-fn register(user: &str, cseq: u32, auth: &str) -> String {
+pub(crate) fn register(user: &str, cseq: u32, auth: &str) -> String {
     format!(
         "REGISTER sip:127.0.0.1 SIP/2.0\n\
 Via: SIP/2.0/UDP 127.0.0.1:PORT;branch=z9hG4bK-a{user}{cseq};rport\n\
@@ -193,7 +193,7 @@ Content-Length: 0\n\n"
     )
 }
 
-fn challenges(resp: &str) -> Vec<Challenge> {
+pub(crate) fn challenges(resp: &str) -> Vec<Challenge> {
     resp.lines()
         .filter_map(|l| l.strip_prefix("WWW-Authenticate: "))
         .map(|v| Challenge::parse(v).unwrap())

@@ -80,6 +80,17 @@ impl BanTarget {
             BanTarget::User(u) => u.clone(),
         }
     }
+
+    /// The target of [`BanTarget::kind`] and [`BanTarget::value`] as
+    /// stored; `None` for an unknown kind or a source that is not an IP
+    /// address.
+    pub fn from_parts(kind: &str, value: &str) -> Option<BanTarget> {
+        match kind {
+            "source" => value.parse().ok().map(BanTarget::Source),
+            "user" => Some(BanTarget::User(value.to_owned())),
+            _ => None,
+        }
+    }
 }
 
 /// One ban.

@@ -38,16 +38,19 @@ pub struct AuthSection {
     /// nodes), in seconds. Default 3.
     pub nonce_max_future_s: u32,
     /// The nonce HMAC secret, shared by every node that must accept the
-    /// others' nonces. Unset: generated into the database on first start
-    /// (or per process with `db = ":memory:"`).
+    /// others' nonces. Set, it takes precedence over the stored one. Unset:
+    /// generated into the database (the SQLite file or Redis) on first
+    /// start, so every node on it shares it (per process with
+    /// `db = ":memory:"`).
     pub secret: Option<String>,
     /// Source ranges (CIDR) that are never challenged nor rate-limited: a
     /// PBX or SBC peer.
     pub trust: Vec<Cidr>,
     /// How many nonces the replay table remembers per node. Default 100000.
     pub replay_table_size: usize,
-    /// Users for the in-memory store (SQLite keeps them in the database;
-    /// add them with `sipkit user add`).
+    /// Users from the configuration, for every store; SQLite and Redis also
+    /// keep users (`sipkit user add`), and a stored user overrides a
+    /// configured one of the same name.
     pub users: Vec<ConfigUser>,
     /// Per-source rate limit.
     pub rate_limit: RateLimitSection,

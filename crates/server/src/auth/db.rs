@@ -3,16 +3,19 @@
 //! `sipkit user` and `sipkit ban` can change them while `sipkit serve`
 //! runs, and every node sharing the file shares users and secret.
 //!
+//! [`AuthStore`] documents each operation; [`super::RedisAuthDb`] is the
+//! same for a Redis location service.
+//!
 //! The tables live beside the location service's and are created with
 //! `IF NOT EXISTS`, outside its schema versioning.
 
-use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::bans::{Ban, BanTarget};
+use super::store::AuthStore;
 use super::users::UserRecord;
 use crate::error::{Error, Result};
 use crate::time::UnixMs;
@@ -66,12 +69,10 @@ impl AuthDb {
         )?;
         Ok(())
     }
+}
 
-    /// A number that changes whenever a user is added, changed or removed.
-    ///
-    /// # Errors
-    /// [`Error::Sqlite`].
-    pub fn users_version(&self) -> Result<i64> {
+impl AuthStore for AuthDb {
+    fn users_version(&self) -> Result<i64> {
         let v: Option<String> = self
             .conn
             .query_row(
@@ -83,11 +84,7 @@ impl AuthDb {
         Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
     }
 
-    /// Adds or replaces a user; true when it replaced one.
-    ///
-    /// # Errors
-    /// [`Error::Sqlite`].
-    pub fn put_user(&self, u: &UserRecord, now: UnixMs) -> Result<bool> {
+    fn put_user(&self, u: &UserRecord, now: UnixMs) -> Result<bool> {
         let existed = self.user(&u.name)?.is_some();
         self.conn.execute(
             "INSERT OR REPLACE INTO auth_users
@@ -106,11 +103,7 @@ impl AuthDb {
         Ok(existed)
     }
 
-    /// One user.
-    ///
-    /// # Errors
-    /// [`Error::Sqlite`].
-    pub fn user(&self, name: &str) -> Result<Option<UserRecord>> {
+    fn user(&self, name: &str) -> Result<Option<UserRecord>> {
         Ok(self
             .conn
             .query_row(
@@ -129,11 +122,7 @@ impl AuthDb {
             .optional()?)
     }
 
-    /// Removes a user; whether there was one.
-    ///
-    /// # Errors
-    /// [`Error::Sqlite`].
-    pub fn remove_user(&self, name: &str) -> Result<bool> {
+    fn remove_user(&self, name: &str) -> Result<bool> {
         let n = self
             .conn
             .execute("DELETE FROM auth_users WHERE name = ?1", [name])?;
@@ -141,11 +130,7 @@ impl AuthDb {
         Ok(n > 0)
     }
 
-    /// Every user, by name.
-    ///
-    /// # Errors
-    /// [`Error::Sqlite`].
-    pub fn users(&self) -> Result<Vec<UserRecord>> {
+    fn users(&self) -> Result<Vec<UserRecord>> {
         let mut st = self.conn.prepare(
             "SELECT name, realm, ha1_md5, ha1_sha256, ha1_sha512_256 FROM auth_users ORDER BY name",
         )?;
@@ -161,14 +146,7 @@ impl AuthDb {
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
-    /// The nonce secret; `fresh` (random bytes from the caller) is stored
-    /// and returned when there is none yet. Every node sharing the file
-    /// gets the same secret.
-    ///
-    /// # Errors
-    /// [`Error::Sqlite`], or [`Error::Corrupt`] for a stored secret that is
-    /// not hex.
-    pub fn secret_or_insert(&self, fresh: &[u8]) -> Result<Vec<u8>> {
+    fn secret_or_insert(&self, fresh: &[u8]) -> Result<Vec<u8>> {
         self.conn.execute(
             "INSERT OR IGNORE INTO auth_meta (key, value) VALUES ('nonce_secret', ?1)",
             [sipkit_digest::to_hex(fresh)],
@@ -184,11 +162,7 @@ impl AuthDb {
         })
     }
 
-    /// Adds or replaces a ban.
-    ///
-    /// # Errors
-    /// [`Error::Sqlite`].
-    pub fn put_ban(&self, b: &Ban) -> Result<()> {
+    fn put_ban(&self, b: &Ban) -> Result<()> {
         self.conn.execute(
             "INSERT OR REPLACE INTO auth_bans (kind, target, until_ms, reason) VALUES (?1, ?2, ?3, ?4)",
             params![
@@ -201,11 +175,7 @@ impl AuthDb {
         Ok(())
     }
 
-    /// Lifts a ban; whether there was one.
-    ///
-    /// # Errors
-    /// [`Error::Sqlite`].
-    pub fn remove_ban(&self, target: &BanTarget) -> Result<bool> {
+    fn remove_ban(&self, target: &BanTarget) -> Result<bool> {
         let n = self.conn.execute(
             "DELETE FROM auth_bans WHERE kind = ?1 AND target = ?2",
             params![target.kind(), target.value()],
@@ -213,22 +183,14 @@ impl AuthDb {
         Ok(n > 0)
     }
 
-    /// Removes the bans over at `now`; how many.
-    ///
-    /// # Errors
-    /// [`Error::Sqlite`].
-    pub fn purge_bans(&self, now: UnixMs) -> Result<usize> {
+    fn purge_bans(&self, now: UnixMs) -> Result<usize> {
         Ok(self.conn.execute(
             "DELETE FROM auth_bans WHERE until_ms <= ?1",
             [i64::try_from(now.as_millis()).unwrap_or(i64::MAX)],
         )?)
     }
 
-    /// The bans in force at `now`.
-    ///
-    /// # Errors
-    /// [`Error::Sqlite`], [`Error::Corrupt`] for a row that does not read back.
-    pub fn bans(&self, now: UnixMs) -> Result<Vec<Ban>> {
+    fn bans(&self, now: UnixMs) -> Result<Vec<Ban>> {
         let mut st = self.conn.prepare(
             "SELECT kind, target, until_ms, reason FROM auth_bans WHERE until_ms > ?1 ORDER BY kind, target",
         )?;
@@ -243,27 +205,19 @@ impl AuthDb {
         let mut out = Vec::new();
         for row in rows {
             let (kind, target, until, reason) = row?;
-            let target = match kind.as_str() {
-                "source" => {
-                    BanTarget::Source(target.parse::<IpAddr>().map_err(|_| Error::Corrupt {
-                        what: "auth_bans.target",
-                        value: target.clone(),
-                    })?)
-                }
-                "user" => BanTarget::User(target),
-                _ => {
-                    return Err(Error::Corrupt {
-                        what: "auth_bans.kind",
-                        value: kind,
-                    })
-                }
-            };
+            let target = BanTarget::from_parts(&kind, &target).ok_or(Error::Corrupt {
+                what: "auth_bans.target",
+                value: format!("{kind} {target}"),
+            })?;
             out.push(Ban {
                 target,
                 until: UnixMs::from_millis(u64::try_from(until).unwrap_or(0)),
                 reason,
             });
         }
+        // By target as Rust orders it (an IPv4 address before any IPv6 one),
+        // as every store lists them.
+        out.sort_by(|a, b| a.target.cmp(&b.target));
         Ok(out)
     }
 }

@@ -8,7 +8,8 @@
 //!   failure counters with timed bans ([`Bans`]). Sans-IO: time and the
 //!   random seed are inputs.
 //! * [`Guard`]: the authenticator behind a lock, kept in step with the
-//!   database ([`AuthDb`]: users as HA1s, the nonce secret, bans) and
+//!   shared [`AuthStore`] (users as HA1s, the nonce secret, bans: in the
+//!   SQLite file, [`AuthDb`], or in Redis, [`RedisAuthDb`]) and
 //!   logging `auth.challenge`, `auth.ok`, `auth.fail`, `ban.add`,
 //!   `ban.expire`.
 //! * [`AuthSection`]: `[auth]` in the configuration.
@@ -20,8 +21,10 @@ mod db;
 mod decide;
 mod limiter;
 mod nonce;
+mod redis_db;
 mod replay;
 mod service;
+mod store;
 mod users;
 
 pub use bans::{Ban, BanSection, BanTarget, Bans};
@@ -31,6 +34,8 @@ pub use db::AuthDb;
 pub use decide::{AuthEvent, AuthInput, AuthSettings, Authenticator, Verdict};
 pub use limiter::{Admit, OverLimit, RateLimitSection, RateLimiter};
 pub use nonce::{NonceKey, NonceState};
+pub use redis_db::RedisAuthDb;
 pub use replay::{NcCheck, ReplayTable};
 pub use service::Guard;
+pub use store::{open_auth_store, AuthStore};
 pub use users::{UserRecord, Users};

@@ -9,20 +9,23 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use sipkit_message::{HeaderName, Method, Request};
 
 use super::bans::Ban;
-use super::db::AuthDb;
 use super::decide::{AuthEvent, AuthInput, Authenticator, Verdict};
 use super::limiter::Admit;
+use super::store::AuthStore;
 use super::users::{UserRecord, Users};
 use crate::binding::TransportAddr;
 use crate::sip::{Reply, Service};
 use crate::time::UnixMs;
 
-/// How often the guard looks at the database for user and ban changes made
-/// by `sipkit user` / `sipkit ban`, in milliseconds.
+/// How often the guard looks at the store for user and ban changes made by
+/// `sipkit user` / `sipkit ban` or by other nodes, in milliseconds.
 const SYNC_MS: u64 = 2000;
 
+/// Bans decided here that wait for the store at most.
+const MAX_UNSAVED: usize = 4096;
+
 /// An [`Authenticator`] shared by the server's tasks, synchronised with the
-/// database's users and bans, logging its events through `tracing`.
+/// store's users and bans ([`AuthStore`]: SQLite or Redis), logging its events through `tracing`.
 #[derive(Debug)]
 pub struct Guard {
     inner: Mutex<State>,
@@ -31,13 +34,17 @@ pub struct Guard {
 #[derive(Debug)]
 struct State {
     auth: Authenticator,
-    db: Option<AuthDb>,
+    /// The store; taken out while one caller exchanges with it.
+    db: Option<Box<dyn AuthStore>>,
+    /// Whether a caller is exchanging with the store right now.
+    syncing: bool,
     next_sync: UnixMs,
     users_version: i64,
     /// Users from the configuration, kept when the database's are reloaded.
     config_users: Vec<UserRecord>,
     dummy_password: String,
-    /// Bans made here and not yet written to the database.
+    /// Bans made here and not yet written to the store (where the other
+    /// nodes pick them up).
     unsaved: Vec<Ban>,
     /// Events counted since start (for the metrics).
     stats: crate::metrics::AuthStats,
@@ -45,12 +52,13 @@ struct State {
 
 impl Guard {
     /// A guard around `auth`; with `db`, users and bans are kept in step
-    /// with the database every two seconds. `config_users` are the users
+    /// with the store every two seconds, and the bans this guard decides
+    /// are written to it at the next message. `config_users` are the users
     /// given in the configuration (kept across reloads); `dummy_password`
     /// is the unknown users' stand-in, as given to [`Users::new`].
     pub fn new(
         mut auth: Authenticator,
-        db: Option<AuthDb>,
+        db: Option<Box<dyn AuthStore>>,
         config_users: Vec<UserRecord>,
         dummy_password: String,
     ) -> Guard {
@@ -64,6 +72,7 @@ impl Guard {
             inner: Mutex::new(State {
                 auth,
                 db,
+                syncing: false,
                 next_sync: UnixMs::from_millis(0),
                 users_version,
                 config_users,
@@ -83,11 +92,47 @@ impl Guard {
     /// Whether to handle a message from `ip` at all (see
     /// [`Authenticator::admit`]); a 503 period counts as handled.
     pub fn admit(&self, now: UnixMs, ip: IpAddr) -> bool {
+        self.sync(now);
         let mut st = self.lock();
-        st.maintain(now);
         let a = st.auth.admit(now, ip);
         st.flush_events();
         a != Admit::Drop
+    }
+
+    /// Expires bans and, every [`SYNC_MS`], exchanges users and bans with
+    /// the store: writes the bans decided here, purges expired ones, reads
+    /// the bans and, when their version moved, the users. The store is
+    /// called without the lock held (one worker does it while the others
+    /// go on with what they have), so a slow or unreachable Redis delays
+    /// only the message that triggered the exchange.
+    fn sync(&self, now: UnixMs) {
+        let (db, unsaved, known_version) = {
+            let mut st = self.lock();
+            if now < st.next_sync || st.syncing {
+                return;
+            }
+            st.next_sync = now.plus_millis(SYNC_MS);
+            st.auth.expire(now);
+            let Some(db) = st.db.take() else {
+                st.unsaved.clear();
+                return;
+            };
+            st.syncing = true;
+            (db, std::mem::take(&mut st.unsaved), st.users_version)
+        };
+        let (fetched, unwritten) = exchange(&*db, now, unsaved, known_version);
+        let mut st = self.lock();
+        st.db = Some(db);
+        st.syncing = false;
+        // Those not written first (the older), then those decided meanwhile.
+        let newer = std::mem::replace(&mut st.unsaved, unwritten);
+        st.unsaved.extend(newer);
+        match fetched {
+            Ok(fetched) => st.apply(now, fetched),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not synchronise users and bans with the database");
+            }
+        }
     }
 
     /// The verdict on one request, and the challenge header values when it
@@ -136,49 +181,43 @@ impl Guard {
 }
 
 impl State {
-    /// Expires bans and, every [`SYNC_MS`], exchanges users and bans with
-    /// the database.
-    fn maintain(&mut self, now: UnixMs) {
-        if now < self.next_sync {
-            return;
+    /// Takes what the store returned: its bans are the list (added ones
+    /// enforced, removed ones lifted), except bans decided here and not yet
+    /// written; a new users version brings the store's users, which
+    /// override configured users of the same name, unless the store lost
+    /// its users altogether (version 0).
+    fn apply(&mut self, now: UnixMs, (stored, users): Fetched) {
+        let pending = |unsaved: &[Ban], b: &Ban| unsaved.iter().any(|u| u.target == b.target);
+        let bans = self.auth.bans_mut();
+        for b in bans.list(now) {
+            if !stored.iter().any(|s| s.target == b.target) && !pending(&self.unsaved, &b) {
+                bans.remove(&b.target);
+            }
         }
-        self.next_sync = now.plus_millis(SYNC_MS);
-        self.auth.expire(now);
-        let Some(db) = &self.db else {
-            self.unsaved.clear();
-            return;
-        };
-        let result = (|| -> crate::Result<()> {
-            for b in self.unsaved.drain(..) {
-                db.put_ban(&b)?;
-            }
-            db.purge_bans(now)?;
-            // The database is the list: bans added there are enforced,
-            // bans removed there are lifted.
-            let stored = db.bans(now)?;
-            let bans = self.auth.bans_mut();
-            for b in bans.list(now) {
-                if !stored.iter().any(|s| s.target == b.target) {
-                    bans.remove(&b.target);
-                }
-            }
-            for s in stored {
+        for s in stored {
+            if !pending(&self.unsaved, &s) {
                 bans.insert(s);
             }
-            let v = db.users_version()?;
-            if v != self.users_version {
-                self.users_version = v;
-                let realm = self.auth.settings().realm.clone();
-                let mut all = self.config_users.clone();
-                all.extend(db.users()?);
-                let users = Users::new(&realm, all, &self.dummy_password);
-                tracing::info!(users = users.len(), "users reloaded from the database");
-                self.auth.set_users(users);
+        }
+        if let Some((version, stored_users)) = users {
+            if version == 0 && self.users_version != 0 {
+                // No user was ever removed from this store: it was emptied
+                // (a Redis restarted without persistence, a FLUSHALL).
+                // Dropping every user would let everyone in.
+                tracing::error!(
+                    users = self.auth.users().len(),
+                    "the store no longer holds any user data (emptied? Redis restarted without persistence?): keeping the users read before; add them again with sipkit user add"
+                );
+                self.users_version = 0;
+                return;
             }
-            Ok(())
-        })();
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "could not synchronise users and bans with the database");
+            self.users_version = version;
+            let realm = self.auth.settings().realm.clone();
+            let mut all = self.config_users.clone();
+            all.extend(stored_users);
+            let users = Users::new(&realm, all, &self.dummy_password);
+            tracing::info!(users = users.len(), "users reloaded from the database");
+            self.auth.set_users(users);
         }
     }
 
@@ -186,6 +225,12 @@ impl State {
         let new = self.auth.take_new_bans();
         if !new.is_empty() {
             self.unsaved.extend(new);
+            // While the store is down they wait; the oldest go first past
+            // a bound (they are still enforced here until they expire).
+            if self.unsaved.len() > MAX_UNSAVED {
+                let over = self.unsaved.len() - MAX_UNSAVED;
+                self.unsaved.drain(..over);
+            }
             // Write them at the next message.
             self.next_sync = UnixMs::from_millis(0);
         }
@@ -198,6 +243,40 @@ impl State {
             log(&e);
         }
     }
+}
+
+/// What an exchange brings back: the bans in force, and the users with
+/// their version when it moved.
+type Fetched = (Vec<Ban>, Option<(i64, Vec<UserRecord>)>);
+
+/// The store's side of [`Guard::sync`]: purges expired bans, writes
+/// `unsaved` (those it could not write come back, to be tried at the next
+/// exchange), and returns the bans in force and, when the users version is no
+/// longer `known_version`, the new version and the users.
+fn exchange(
+    db: &dyn AuthStore,
+    now: UnixMs,
+    mut unsaved: Vec<Ban>,
+    known_version: i64,
+) -> (crate::Result<Fetched>, Vec<Ban>) {
+    let fetched = (|| {
+        // First the call that carries `now` (a Redis store measures its
+        // reconnect backoff with it).
+        db.purge_bans(now)?;
+        while let Some(b) = unsaved.first() {
+            db.put_ban(b)?;
+            unsaved.remove(0);
+        }
+        let bans = db.bans(now)?;
+        let version = db.users_version()?;
+        let users = if version == known_version {
+            None
+        } else {
+            Some((version, db.users()?))
+        };
+        Ok((bans, users))
+    })();
+    (fetched, unsaved)
 }
 
 /// Writes one event with its stable name as the message, so a log line

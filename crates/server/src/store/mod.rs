@@ -11,6 +11,7 @@ mod redis;
 mod sqlite;
 mod version_cache;
 
+pub(crate) use self::redis::{Conn as RedisConn, Retry as RedisRetry};
 pub use self::redis::{RedisOptions, RedisStore};
 pub use memory::MemoryStore;
 pub use sqlite::{DbSync, SqliteStore};

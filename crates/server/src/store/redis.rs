@@ -341,13 +341,14 @@ enum Target {
 }
 
 /// A connection to one server or to a cluster.
-enum Conn {
+pub(crate) enum Conn {
     Single(Connection),
     Cluster(Box<redis::cluster::ClusterConnection>),
 }
 
 impl Conn {
-    fn like(&mut self) -> &mut dyn ConnectionLike {
+    /// The connection, whichever kind it is.
+    pub(crate) fn like(&mut self) -> &mut dyn ConnectionLike {
         match self {
             Conn::Single(c) => c,
             Conn::Cluster(c) => &mut **c,
@@ -366,8 +367,10 @@ struct Link {
 
 /// Whether an operation may run twice (a read) or must not (a write).
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Retry {
+pub(crate) enum Retry {
+    /// A read: may run again on a new connection.
     Once,
+    /// A write: never runs twice.
     Never,
 }
 
@@ -443,6 +446,12 @@ impl RedisStore {
         &self.shown
     }
 
+    /// The key prefix ([`RedisOptions::prefix`]), for the authentication
+    /// data kept beside the bindings ([`crate::auth::RedisAuthDb`]).
+    pub(crate) fn prefix(&self) -> &'static str {
+        self.options.prefix
+    }
+
     fn lock(&self) -> MutexGuard<'_, Link> {
         // A panic while the link is held leaves at worst a connection in an
         // unknown state; the next error drops it.
@@ -506,7 +515,7 @@ impl RedisStore {
     /// the backoff allows). Any error drops the connection; a `Retry::Once`
     /// operation that failed on a connection made earlier runs once more on
     /// a new one.
-    fn with_conn<T>(
+    pub(crate) fn with_conn<T>(
         &self,
         now: Option<UnixMs>,
         retry: Retry,

@@ -803,13 +803,18 @@ mod abuse {
 }
 
 mod database {
-    use super::*;
+    //! The same contract for the SQLite file and Redis (one server and a
+    //! Redis Cluster): two handles on one store stand for two nodes.
 
-    #[test]
-    fn users_secret_and_bans_persist_and_are_shared() {
-        let dir = TempDir::new("authdb");
-        let path = dir.file("auth.db");
-        let db = AuthDb::open(&path).unwrap();
+    use super::*;
+    use sipkit_server::auth::{AuthStore, Ban, BanTarget, RedisAuthDb};
+    use sipkit_server::{RedisOptions, RedisStore};
+
+    /// Two handles on one store, and a check that no password reached it.
+    type Open = Box<dyn Fn() -> Box<dyn AuthStore>>;
+
+    fn users_secret_and_bans_persist_and_are_shared(open: &Open) {
+        let (db, db2) = (open(), open());
         assert!(!db
             .put_user(&UserRecord::new("alice", "sipkit", "pw"), T0)
             .unwrap());
@@ -822,64 +827,95 @@ mod database {
         let secret = db.secret_or_insert(&[1; 32]).unwrap();
         assert_eq!(secret, [1; 32]);
         // A second node gets the first one's secret, not its own.
-        let db2 = AuthDb::open(&path).unwrap();
         assert_eq!(db2.secret_or_insert(&[2; 32]).unwrap(), [1; 32]);
         let users = db2.users().unwrap();
         assert_eq!(users.len(), 2);
         assert_eq!(users[0], UserRecord::new("alice", "sipkit", "pw2"));
-        // Never the password: only the three HA1s.
-        let raw = std::fs::read(&path).unwrap();
-        assert!(!raw.windows(3).any(|w| w == b"pw2"));
+        assert_eq!(
+            db2.user("bob").unwrap(),
+            Some(UserRecord::new("bob", "other", "pw"))
+        );
+        assert_eq!(db2.user("carol").unwrap(), None);
         assert!(db2.remove_user("bob").unwrap());
         assert!(!db2.remove_user("bob").unwrap());
-        assert!(db.users_version().unwrap() > v);
-        let ban = sipkit_server::auth::Ban {
-            target: sipkit_server::auth::BanTarget::Source(ATTACKER.parse().unwrap()),
+        assert_ne!(db.users_version().unwrap(), v);
+        let ban = Ban {
+            target: BanTarget::Source(ATTACKER.parse().unwrap()),
             until: T0.plus_secs(60),
             reason: "manual".into(),
         };
-        db.put_ban(&ban).unwrap();
-        assert_eq!(db2.bans(T0).unwrap(), std::slice::from_ref(&ban));
-        assert!(db2.bans(T0.plus_secs(60)).unwrap().is_empty());
+        let v6 = Ban {
+            target: BanTarget::Source("2001:db8::66".parse().unwrap()),
+            until: T0.plus_secs(30),
+            reason: "failures".into(),
+        };
+        let user = Ban {
+            target: BanTarget::User("alice".into()),
+            until: T0.plus_secs(90),
+            reason: "failures".into(),
+        };
+        for b in [&user, &ban, &v6] {
+            db.put_ban(b).unwrap();
+        }
+        assert_eq!(
+            db2.bans(T0).unwrap(),
+            [ban.clone(), v6.clone(), user.clone()]
+        );
+        // In force while now < until.
+        assert_eq!(
+            db2.bans(T0.plus_secs(30)).unwrap(),
+            [ban.clone(), user.clone()]
+        );
+        assert_eq!(db2.purge_bans(T0.plus_secs(30)).unwrap(), 1);
+        assert!(db2.bans(T0.plus_secs(60)).unwrap() == [user.clone()]);
+        // The last write wins, shorter or longer.
+        db2.put_ban(&Ban {
+            until: T0.plus_secs(10),
+            ..user.clone()
+        })
+        .unwrap();
+        assert_eq!(
+            db.bans(T0.plus_secs(10)).unwrap(),
+            std::slice::from_ref(&ban)
+        );
         assert!(db2.remove_ban(&ban.target).unwrap());
+        assert!(!db2.remove_ban(&ban.target).unwrap());
+        assert!(db.bans(T0).unwrap().len() == 1);
+        assert_eq!(db.purge_bans(T0.plus_secs(3600)).unwrap(), 1);
         assert!(db.bans(T0).unwrap().is_empty());
     }
 
-    #[test]
-    fn the_guard_enforces_bans_added_to_the_database_and_saves_its_own() {
-        let dir = TempDir::new("authguard");
-        let path = dir.file("auth.db");
-        let db = AuthDb::open(&path).unwrap();
+    fn the_guard_enforces_bans_added_to_the_store_and_saves_its_own(open: &Open) {
+        let db = open();
         let mut s = settings(|s| s.ban.source_failures = 2);
         s.realm = "sipkit".into();
         let users = Users::new("sipkit", [UserRecord::new("alice", "sipkit", "pw")], "d");
         let auth = Authenticator::new(s, NonceKey::new(SECRET), users, 1);
         let guard = Guard::new(
             auth,
-            Some(AuthDb::open(&path).unwrap()),
+            Some(open()),
             vec![UserRecord::new("alice", "sipkit", "pw")],
             "d".into(),
         );
         let phone: IpAddr = PHONE.parse().unwrap();
         assert!(guard.admit(T0, phone));
-        db.put_ban(&sipkit_server::auth::Ban {
-            target: sipkit_server::auth::BanTarget::Source(phone),
+        db.put_ban(&Ban {
+            target: BanTarget::Source(phone),
             until: T0.plus_secs(600),
             reason: "manual".into(),
         })
         .unwrap();
         // Seen at the next synchronisation (every 2 s).
         assert!(!guard.admit(T0.plus_secs(3), phone));
-        db.remove_ban(&sipkit_server::auth::BanTarget::Source(phone))
-            .unwrap();
+        db.remove_ban(&BanTarget::Source(phone)).unwrap();
         assert!(guard.admit(T0.plus_secs(6), phone));
-        // A user added to the database can authenticate after the next sync.
+        // A user added to the store can authenticate after the next sync.
         db.put_user(&UserRecord::new("carol", "sipkit", "pw"), T0)
             .unwrap();
         assert_eq!(guard.user_count(), 1);
         guard.admit(T0.plus_secs(9), phone);
         assert_eq!(guard.user_count(), 2);
-        // Bans made by the guard land in the database.
+        // Bans made by the guard land in the store.
         let attacker: IpAddr = ATTACKER.parse().unwrap();
         for cnonce in 0..2u8 {
             let input = sipkit_server::auth::AuthInput {
@@ -899,5 +935,199 @@ mod database {
         let bans = db.bans(T0.plus_secs(11)).unwrap();
         assert_eq!(bans.len(), 1, "{bans:?}");
         assert_eq!(bans[0].reason, "failures");
+    }
+
+    /// Every function above against one store kind.
+    macro_rules! for_each_auth_store {
+        ($($name:ident),* $(,)?) => {
+            mod sqlite {
+                use super::*;
+                #[test]
+                fn every_function_of_the_module() {
+                    $(
+                        let dir = TempDir::new(concat!("authdb-", stringify!($name)));
+                        let path = dir.file("auth.db");
+                        let open: Open = Box::new(move || Box::new(AuthDb::open(&path).unwrap()));
+                        super::$name(&open);
+                        // Never the password: only the three HA1s.
+                        let raw = std::fs::read(dir.file("auth.db")).unwrap();
+                        assert!(!raw.windows(3).any(|w| w == b"pw2"));
+                    )*
+                }
+            }
+            mod redis {
+                use super::*;
+                #[test]
+                fn every_function_of_the_module() {
+                    let Some(server) = crate::util::RedisServer::start("auth-store") else {
+                        return;
+                    };
+                    $(
+                        let url = server.url();
+                        let open: Open = Box::new(move || {
+                            let options = RedisOptions {
+                                prefix: concat!(stringify!($name), ":"),
+                                ..RedisOptions::default()
+                            };
+                            let store = RedisStore::open_with(&url, options).unwrap();
+                            Box::new(RedisAuthDb::on(store).unwrap())
+                        });
+                        super::$name(&open);
+                    )*
+                }
+            }
+            mod redis_cluster {
+                use super::*;
+                #[test]
+                fn every_function_of_the_module() {
+                    let Some(cluster) = crate::util::RedisCluster::start("auth-store") else {
+                        return;
+                    };
+                    $(
+                        let url = cluster.url();
+                        let open: Open = Box::new(move || {
+                            let options = RedisOptions {
+                                prefix: concat!(stringify!($name), ":"),
+                                ..RedisOptions::default()
+                            };
+                            let store = RedisStore::open_with(&url, options).unwrap();
+                            Box::new(RedisAuthDb::on(store).unwrap())
+                        });
+                        super::$name(&open);
+                    )*
+                }
+            }
+        };
+    }
+
+    for_each_auth_store!(
+        users_secret_and_bans_persist_and_are_shared,
+        the_guard_enforces_bans_added_to_the_store_and_saves_its_own,
+    );
+
+    #[test]
+    fn redis_keys_share_one_slot_and_hold_no_password() {
+        let Some(server) = crate::util::RedisServer::start("auth-layout") else {
+            return;
+        };
+        let db = RedisAuthDb::open(&server.url()).unwrap();
+        db.put_user(&UserRecord::new("alice", "sipkit", "s3cret"), T0)
+            .unwrap();
+        db.secret_or_insert(&[7; 32]).unwrap();
+        db.put_ban(&Ban {
+            target: BanTarget::User("alice".into()),
+            until: T0.plus_secs(60),
+            reason: "manual".into(),
+        })
+        .unwrap();
+        let mut conn = ::redis::Client::open(server.url())
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        let mut keys: Vec<String> = ::redis::cmd("KEYS").arg("*").query(&mut conn).unwrap();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "sk:{auth}:ban_expiry",
+                "sk:{auth}:bans",
+                "sk:{auth}:secret",
+                "sk:{auth}:users",
+                "sk:{auth}:users_version"
+            ]
+        );
+        let record: String = ::redis::cmd("HGET")
+            .arg("sk:{auth}:users")
+            .arg("alice")
+            .query(&mut conn)
+            .unwrap();
+        assert!(!record.contains("s3cret"), "{record}");
+        assert!(record.contains(&sipkit_digest::Algorithm::Md5.ha1("alice", "sipkit", "s3cret")));
+        let secret: String = ::redis::cmd("GET")
+            .arg("sk:{auth}:secret")
+            .query(&mut conn)
+            .unwrap();
+        assert_eq!(secret, "07".repeat(32));
+        // A stored secret that is not hex is reported, not used.
+        let _: () = ::redis::cmd("SET")
+            .arg("sk:{auth}:secret")
+            .arg("zz")
+            .query(&mut conn)
+            .unwrap();
+        assert!(matches!(
+            db.secret_or_insert(&[1; 32]),
+            Err(sipkit_server::Error::Corrupt { .. })
+        ));
+    }
+
+    #[test]
+    fn redis_stopped_is_an_error_and_the_guard_keeps_what_it_read() {
+        let Some(mut server) = crate::util::RedisServer::start("auth-outage") else {
+            return;
+        };
+        let db = RedisAuthDb::open(&server.url()).unwrap();
+        db.put_user(&UserRecord::new("carol", "sipkit", "pw"), T0)
+            .unwrap();
+        let auth = Authenticator::new(
+            settings(|_| {}),
+            NonceKey::new(SECRET),
+            Users::new("sipkit", db.users().unwrap(), "d"),
+            1,
+        );
+        let guard = Guard::new(
+            auth,
+            Some(Box::new(RedisAuthDb::open(&server.url()).unwrap())),
+            Vec::new(),
+            "d".into(),
+        );
+        let phone: IpAddr = PHONE.parse().unwrap();
+        assert!(guard.admit(T0, phone));
+        assert_eq!(guard.user_count(), 1);
+        server.stop();
+        assert!(db.users().is_err());
+        assert!(db
+            .put_ban(&Ban {
+                target: BanTarget::Source(phone),
+                until: T0.plus_secs(60),
+                reason: "manual".into(),
+            })
+            .is_err());
+        // The guard goes on with the users it read.
+        assert!(guard.admit(T0.plus_secs(3), phone));
+        assert_eq!(guard.user_count(), 1);
+        // A ban it decides meanwhile is enforced here at once, and written
+        // when Redis is back.
+        let attacker: IpAddr = ATTACKER.parse().unwrap();
+        for cnonce in 0..10u8 {
+            let input = sipkit_server::auth::AuthInput {
+                method: "REGISTER",
+                register: true,
+                to_user: Some("carol"),
+                credentials: &[&format!(
+                    "Digest username=\"carol\", realm=\"sipkit\", nonce=\"{}\", uri=\"sip:x\", response=\"{}\", qop=auth, nc=00000001, cnonce=\"{cnonce}\"",
+                    NonceKey::new(SECRET).issue(T0.plus_secs(4), [cnonce; 8]),
+                    "0".repeat(32)
+                )],
+                source: attacker,
+            };
+            guard.check(T0.plus_secs(4), &input);
+        }
+        assert!(!guard.admit(T0.plus_secs(4), attacker));
+        assert!(!guard.admit(T0.plus_secs(7), attacker));
+        server.restart();
+        guard.admit(T0.plus_secs(10), attacker);
+        let bans = db.bans(T0.plus_secs(10)).unwrap();
+        assert_eq!(bans.len(), 1, "{bans:?}");
+        assert_eq!(bans[0].target, BanTarget::Source(attacker));
+        assert_eq!(guard.bans(T0.plus_secs(10)), bans);
+        // The restarted Redis kept no users (no persistence): the guard
+        // keeps those it had rather than letting everyone in ...
+        assert_eq!(guard.user_count(), 1);
+        // ... until users are added again.
+        db.put_user(&UserRecord::new("dave", "sipkit", "pw"), T0)
+            .unwrap();
+        guard.admit(T0.plus_secs(13), phone);
+        assert_eq!(guard.user_count(), 1);
+        assert!(db.users().unwrap()[0].name == "dave");
     }
 }
