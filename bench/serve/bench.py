@@ -48,7 +48,8 @@ SQLite and Redis modules, and redis-server):
   python3 bench/serve/bench.py --out bench/serve/results
   python3 bench/serve/bench.py --servers sipkit-auth,kamailio-auth --auth-rates 2000,5000,10000,15000
   python3 bench/serve/bench.py --servers sipkit-redis,sipkit-redis-2nodes,kamailio-redis \
-      --invite-rates 5000,10000,15000,20000,25000,30000 --register-rates 5000,10000,15000,20000,25000,30000
+      --invite-rates 2000,5000,7500,10000,12500,15000,20000,25000,30000 \
+      --register-rates 2000,5000,7500,10000,12500,15000,20000,25000 --duration 10 --bindings 100000
 """
 
 import argparse
