@@ -4,6 +4,7 @@
 //! text, one call's ladder, JSON lines, or an HTML report.
 
 mod html;
+mod spill;
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
@@ -43,7 +44,7 @@ pub struct AnalyzeArgs {
     /// Show the ladder of the call with this Call-ID
     #[arg(long, value_name = "CALL-ID")]
     pub call: Option<String>,
-    /// Also write a self-contained HTML report (summary, ladders, plots) to FILE
+    /// Also write a self-contained HTML report (summary, plots, every call with its ladder) to FILE
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
     /// Only show calls matching KEY=VALUE (call-id, user, method, code)
@@ -131,8 +132,6 @@ fn lang_of(args: &AnalyzeArgs) -> Lang {
 
 /// Bytes read per push.
 const CHUNK: usize = 1 << 20;
-/// Most calls drawn in one HTML report.
-const HTML_MAX_CALLS: usize = 2000;
 
 /// Opens the input, unwrapping gzip (magic 1f 8b) transparently; returns
 /// the reader and the size on disk, if known.
@@ -202,14 +201,15 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
         total: size,
         last: Instant::now(),
     };
-    let mut text_calls = String::new();
+    // The text calls come after the summary, the HTML report's calls after
+    // its summary and plots: both wait in bounded memory (see `spill`).
+    let mut text_calls = spill::Spill::new("the calls of the text output");
     let mut ladder: Option<Call> = None;
-    let mut html_calls: Vec<Call> = Vec::new();
-    let mut html_dropped = 0usize;
+    let mut report = args.html.as_ref().map(|_| html::Report::new(lang));
     let mut read_bytes = 0u64;
     let mut error: Option<ReadError> = None;
     let mut json_buf: Vec<u8> = Vec::with_capacity(1 << 12);
-    let mut emit = |c: Call, out: &mut dyn Write| -> io::Result<()> {
+    let mut emit = |c: Call, out: &mut dyn Write| -> anyhow::Result<()> {
         if !args.filter.iter().all(|f| f.matches(&c)) {
             return Ok(());
         }
@@ -226,15 +226,11 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
                     json_buf.push(b'\n');
                     out.write_all(&json_buf)?;
                 }
-                AnalyzeFormat::Text => text_calls.push_str(&call_text(&c, lang)),
+                AnalyzeFormat::Text => text_calls.write(call_text(&c, lang).as_bytes())?,
             }
         }
-        if args.html.is_some() {
-            if html_calls.len() < HTML_MAX_CALLS {
-                html_calls.push(c);
-            } else {
-                html_dropped += 1;
-            }
+        if let Some(r) = &mut report {
+            r.add(&c)?;
         }
         Ok(())
     };
@@ -306,13 +302,19 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
             AnalyzeFormat::Text => {
                 out.write_all(summary_text(&summary, lang).as_bytes())?;
                 writeln!(out, "\n== {} ==", ui(lang, "calls"))?;
-                out.write_all(text_calls.as_bytes())?;
+                text_calls.copy_to(&mut out)?;
             }
         }
     }
-    if let Some(path) = &args.html {
-        let page = html::report(&summary, &html_calls, html_dropped, lang);
-        std::fs::write(path, page).with_context(|| format!("writing {}", path.display()))?;
+    if let (Some(path), Some(report)) = (&args.html, report) {
+        let write = || -> anyhow::Result<()> {
+            let f = File::create(path)?;
+            let mut f = io::BufWriter::with_capacity(1 << 16, f);
+            report.finish(&summary, &mut f)?;
+            f.flush()?;
+            Ok(())
+        };
+        write().with_context(|| format!("writing {}", path.display()))?;
     }
     out.flush()?;
     if let Some(e) = error {

@@ -1,16 +1,21 @@
-//! `sipkit analyze --html`: one self-contained page — the summary, every
-//! call's ladder drawn by `sipkit-web`'s ladder renderer, every response
-//! linked to its explanation, and SVG plots (response-time distribution per
-//! method; requests and failures per second). No external assets.
+//! `sipkit analyze --html`: one self-contained page — the summary, an
+//! index of the calls, every call's ladder drawn by `sipkit-web`'s ladder
+//! renderer, every response linked to its explanation, and SVG plots
+//! (response-time distribution per method; requests and failures per
+//! second). No external assets. Every call is in the page; memory does not
+//! grow with their number (see [`Report`]).
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
+use std::io::Write;
 
 use sipkit_capture::findings::{text, ui};
-use sipkit_capture::render::{code_text, label, PERCENTILES};
+use sipkit_capture::render::{code_text, label, outcome_label, PERCENTILES};
 use sipkit_capture::{Call, Kind, Summary};
 use sipkit_codes::{explain, Lang};
 use sipkit_web::{capture_ladder, Arrow, STYLESHEET};
+
+use super::spill::Spill;
 
 /// Most arrows drawn per call.
 const MAX_ARROWS: usize = 300;
@@ -32,29 +37,96 @@ fn esc(s: &str) -> String {
     o
 }
 
-/// The whole report.
-pub fn report(s: &Summary, calls: &[Call], dropped: usize, lang: Lang) -> String {
-    let mut o = String::with_capacity(64 * 1024);
-    let title = ui(lang, "report_title");
+/// The report, written in bounded memory: each call's section is drawn
+/// as soon as the call completes and kept in a [`Spill`] (with its line of
+/// the index in another), and the page is put together at the end, when
+/// the summary is known: head, summary, plots, index, calls, explanations.
+#[derive(Debug)]
+pub struct Report {
+    lang: Lang,
+    calls: Spill,
+    index: Spill,
+    count: u64,
+    /// One call's HTML (reused).
+    buf: String,
+}
+
+impl Report {
+    /// An empty report in `lang`.
+    pub fn new(lang: Lang) -> Self {
+        Report {
+            lang,
+            calls: Spill::new("the calls of the HTML report"),
+            index: Spill::new("the index of the HTML report"),
+            count: 0,
+            buf: String::with_capacity(16 * 1024),
+        }
+    }
+
+    /// Draws a completed call.
+    pub fn add(&mut self, c: &Call) -> anyhow::Result<()> {
+        self.buf.clear();
+        call(&mut self.buf, c, self.lang);
+        self.calls.write(self.buf.as_bytes())?;
+        self.buf.clear();
+        index_line(&mut self.buf, c, self.lang);
+        self.index.write(self.buf.as_bytes())?;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Writes the whole page to `out`.
+    pub fn finish(self, s: &Summary, out: &mut dyn Write) -> anyhow::Result<()> {
+        let lang = self.lang;
+        let mut o = String::with_capacity(64 * 1024);
+        let title = ui(lang, "report_title");
+        let _ = write!(
+            o,
+            "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>\n{STYLESHEET}\n.plot {{ width: 100%; max-width: 44rem; height: auto; }} .plot .bar {{ fill: var(--c3); }} .plot .fail {{ stroke: var(--c5); fill: none; stroke-width: 1.5; }} .plot .req {{ stroke: var(--c2); fill: none; stroke-width: 1.5; }} .plot text {{ fill: var(--fg); font-size: 11px; }} table {{ border-collapse: collapse; }} td, th {{ padding: .15rem .6rem; text-align: left; border-bottom: 1px solid var(--line); }} main {{ padding: 1rem; max-width: 70rem; }} .error {{ color: var(--c5); }} .warning {{ color: var(--c4); }} .index summary {{ cursor: pointer; color: var(--link); }}\n</style>\n</head>\n<body>\n<main>\n<h1>{}</h1>\n",
+            lang.tag(),
+            esc(title),
+            esc(title)
+        );
+        summary(&mut o, s, lang);
+        plots(&mut o, s, lang);
+        let calls = esc(ui(lang, "calls"));
+        let _ = writeln!(
+            o,
+            "<h2>{calls}</h2>\n<details class=\"index\">\n<summary>{calls}: {}</summary>\n<ol>",
+            self.count
+        );
+        out.write_all(o.as_bytes())?;
+        self.index.copy_to(out)?;
+        out.write_all(b"</ol>\n</details>\n")?;
+        self.calls.copy_to(out)?;
+        o.clear();
+        explanations(&mut o, s, lang);
+        o.push_str("</main>\n</body>\n</html>\n");
+        out.write_all(o.as_bytes())?;
+        Ok(())
+    }
+}
+
+/// A call's line in the index: a link to its section, its outcome, and
+/// its findings coloured by the worst severity.
+fn index_line(o: &mut String, c: &Call, lang: Lang) {
     let _ = write!(
         o,
-        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>\n{STYLESHEET}\n.plot {{ width: 100%; max-width: 44rem; height: auto; }} .plot .bar {{ fill: var(--c3); }} .plot .fail {{ stroke: var(--c5); fill: none; stroke-width: 1.5; }} .plot .req {{ stroke: var(--c2); fill: none; stroke-width: 1.5; }} .plot text {{ fill: var(--fg); font-size: 11px; }} table {{ border-collapse: collapse; }} td, th {{ padding: .15rem .6rem; text-align: left; border-bottom: 1px solid var(--line); }} main {{ padding: 1rem; max-width: 70rem; }} .error {{ color: var(--c5); }} .warning {{ color: var(--c4); }}\n</style>\n</head>\n<body>\n<main>\n<h1>{}</h1>\n",
-        lang.tag(),
-        esc(title),
-        esc(title)
+        "<li><a href=\"#call-{}\">{}</a> {}",
+        esc(&c.call_id),
+        esc(&c.call_id),
+        esc(outcome_label(c, lang))
     );
-    summary(&mut o, s, lang);
-    plots(&mut o, s, lang);
-    let _ = writeln!(o, "<h2>{}</h2>", esc(ui(lang, "calls")));
-    for c in calls {
-        call(&mut o, c, lang);
+    if let Some(worst) = c.findings.iter().map(|f| f.id.severity()).max() {
+        let _ = write!(
+            o,
+            " <span class=\"{}\">{}: {}</span>",
+            worst.as_str(),
+            esc(ui(lang, "findings")),
+            c.findings.len()
+        );
     }
-    if dropped > 0 {
-        let _ = writeln!(o, "<p>… +{dropped}</p>");
-    }
-    explanations(&mut o, s, lang);
-    o.push_str("</main>\n</body>\n</html>\n");
-    o
+    o.push_str("</li>\n");
 }
 
 fn summary(o: &mut String, s: &Summary, lang: Lang) {

@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 
 use sipkit_capture::synth::{self, scenario, Link, Wire};
 
-use crate::util::{sipkit, snapshot, stderr, stdout};
+use crate::util::{sipkit, sipkit_env, snapshot, stderr, stdout};
 
 const T0: i64 = 1_700_000_000_000_000_000;
 
@@ -202,6 +202,125 @@ fn html_report_is_self_contained_with_ladders_links_and_plots() {
             assert_eq!(bad, 0, "{external}");
         }
     }
+}
+
+/// 600 benchmark rounds (`scenario::bench_round`, 20 ms apart, as
+/// `gen_capture` writes them): 2400 calls, 19,800 packets. Written once for the tests that share it.
+fn large_capture() -> String {
+    static FILE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    FILE.get_or_init(write_large_capture).clone()
+}
+
+fn write_large_capture() -> String {
+    let mut msgs = Vec::new();
+    for n in 0..600u64 {
+        msgs.extend(scenario::bench_round(
+            n,
+            T0 + i64::try_from(n).unwrap() * 20_000_000,
+        ));
+    }
+    msgs.sort_by_key(|m| m.ts_ns);
+    let frames = Wire::new(Link::Ethernet(vec![])).all(&msgs);
+    write_fixture("analyze-large.pcap", &synth::pcap(1, false, false, &frames))
+}
+
+/// Issue #13 (bounded memory): more calls than the HTML report used to
+/// keep (2000). Every call is in the report — its section and its line in
+/// the index — and in the text output, in the order of the JSON lines;
+/// both wait for the summary in a temporary file, not in memory.
+#[test]
+fn every_call_of_a_large_capture_is_in_the_html_report_and_the_text() {
+    let file = large_capture();
+    let o = sipkit(&["analyze", &file, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let lines = json_lines(&o);
+    let (summary, calls) = lines.split_last().unwrap();
+    let ids: Vec<&str> = calls
+        .iter()
+        .map(|c| c["call_id"].as_str().unwrap())
+        .collect();
+    assert!(ids.len() > 2000, "{} calls", ids.len());
+    assert_eq!(summary["calls"], ids.len());
+
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("analyze-large.html");
+    let o = sipkit(&[
+        "analyze",
+        &file,
+        "--html",
+        out.to_str().unwrap(),
+        "--lang",
+        "ru",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    let text_ids: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("Вызов "))
+        .map(|l| l.split(' ').next().unwrap())
+        .collect();
+    assert_eq!(text_ids, ids, "every call in the text, in order");
+    assert!(
+        text.len() > 256 * 1024,
+        "the text calls went through a file"
+    );
+
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>\n<html lang=\"ru\">"));
+    assert!(html.ends_with("</html>\n"));
+    let sections: Vec<&str> = html
+        .split("<section id=\"call-")
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap())
+        .collect();
+    assert_eq!(sections, ids, "every call's section, in order");
+    assert_eq!(html.matches("<figure class=\"ladder\">").count(), ids.len());
+    let index: Vec<&str> = html
+        .split("<li><a href=\"#call-")
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap())
+        .collect();
+    assert_eq!(index, ids, "the index links every call");
+    let (before, after) = html.split_once("<details class=\"index\">").unwrap();
+    assert!(before.contains("class=\"plot\""), "summary and plots first");
+    assert!(
+        after.contains("<section id=\"code-302\">"),
+        "explanations last"
+    );
+
+    // --filter applies to the report as to the other outputs.
+    let o = sipkit(&[
+        "analyze",
+        &file,
+        "--format",
+        "json",
+        "--filter",
+        "method=REFER",
+        "--html",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let refers = json_lines(&o).len() - 1;
+    assert!(refers > 0);
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(html.matches("<section id=\"call-").count(), refers);
+}
+
+/// The temporary file cannot be made: a clear error naming the directory,
+/// not a panic.
+#[test]
+fn an_unusable_temporary_directory_is_a_clear_error() {
+    let file = large_capture();
+    let o = sipkit_env(
+        &["analyze", &file],
+        &[("TMPDIR", "/nonexistent-sipkit-tmp")],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains("creating a temporary file in /nonexistent-sipkit-tmp"),
+        "{e}"
+    );
+    assert!(!e.contains("panicked"), "{e}");
 }
 
 #[test]
