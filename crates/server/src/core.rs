@@ -22,7 +22,7 @@ use sipkit_transaction::{Config as TxConfig, Event, TransactionKey, Transactions
 use sipkit_transport::{Endpoint, Inbound, Now, SendFailure};
 
 use crate::metrics::Metrics;
-use crate::{Error, ServerConfig, Service, TransportAddr, UnixMs};
+use crate::{ConnRef, Error, ServerConfig, Service, TransportAddr, UnixMs};
 
 /// How often expired bindings are deleted from the location service.
 pub const PURGE_EVERY: Duration = Duration::from_secs(60);
@@ -41,6 +41,10 @@ pub struct Core {
     metrics: Option<(Arc<Metrics>, usize)>,
     /// The deadline last reported by `poll_timeout` (for the loop lag).
     deadline: Option<Instant>,
+    /// Which worker this core is (stored with bindings, [`ConnRef`]).
+    worker: u32,
+    /// The connection of the message being handled, while it is.
+    arrival_conn: Option<sipkit_transport::ConnId>,
 }
 
 impl Core {
@@ -66,7 +70,15 @@ impl Core {
             next_purge: now,
             metrics: None,
             deadline: None,
+            worker: 0,
+            arrival_conn: None,
         }
+    }
+
+    /// Says which worker of the server this core is (default 0): bindings
+    /// written through a connection name it ([`ConnRef::worker`]).
+    pub fn set_worker(&mut self, worker: usize) {
+        self.worker = u32::try_from(worker).unwrap_or(u32::MAX);
     }
 
     /// Counts requests, responses, malformed messages, open transactions
@@ -102,6 +114,11 @@ impl Core {
                     ..
                 } => {
                     let from = TransportAddr::new(transport, source);
+                    let conn = self.arrival_conn.map(|c| ConnRef {
+                        worker: self.worker,
+                        id: c.get(),
+                    });
+                    let from = (from, conn);
                     let matched = cancels.is_some();
                     match parsed {
                         Some(req) => self.answer(now, &key, req, from, matched),
@@ -147,7 +164,7 @@ impl Core {
         now: Now,
         key: &TransactionKey,
         req: &Request<'_>,
-        from: TransportAddr,
+        (from, conn): (TransportAddr, Option<ConnRef>),
         matched: bool,
     ) {
         let source = from.addr;
@@ -160,10 +177,11 @@ impl Core {
                 self.service
                     .respond_cancel(req, matched, stamped.as_deref()),
             ),
-            _ => self.service.respond(
+            _ => self.service.respond_on(
                 UnixMs::from_system_time(now.wall),
                 req,
                 from,
+                conn,
                 stamped.as_deref(),
             ),
         };
@@ -215,6 +233,7 @@ impl Endpoint for Core {
             Mode::Datagram
         };
         let from = msg.arrival();
+        self.arrival_conn = msg.conn;
         // One parse serves the transaction layer and the service.
         match parse_with(&msg.bytes, &self.tx.config().limits, mode) {
             Ok(parsed) => {
@@ -228,6 +247,7 @@ impl Endpoint for Core {
                 self.drain(now, None);
             }
         }
+        self.arrival_conn = None;
     }
 
     fn handle_timeout(&mut self, now: Now) {

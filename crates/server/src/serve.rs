@@ -62,7 +62,7 @@ impl Server {
                 })?;
         let service = Service {
             store,
-            registrar: config.registrar_config()?,
+            registrar: registrar_config(config)?,
             redirect: config.redirect_config()?,
             tag_key: seed.rotate_left(32) ^ 0x9e37_79b9_7f4a_7c15,
             auth,
@@ -130,6 +130,7 @@ pub struct Workers {
     locals: Vec<(Transport, SocketAddr)>,
     counts: Counts,
     store: Arc<dyn LocationService>,
+    node: Option<String>,
 }
 
 impl Workers {
@@ -167,7 +168,7 @@ impl Workers {
         };
         let first_store = open()?;
         let counts = first_store.count(UnixMs::from_system_time(now.wall))?;
-        let registrar = config.registrar_config()?;
+        let registrar = registrar_config(config)?;
         let redirect = config.redirect_config()?;
         let tag_key = seed.rotate_left(32) ^ 0x9e37_79b9_7f4a_7c15;
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
@@ -179,6 +180,7 @@ impl Workers {
             locals: Vec::new(),
             counts,
             store: first_store.clone(),
+            node: registrar.node.clone(),
         };
         let mut specs: Vec<ListenSpec> = listen_specs(config);
         let tconfig = TransportConfig {
@@ -201,6 +203,7 @@ impl Workers {
                 seed ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
                 now.instant,
             );
+            core.set_worker(i);
             if let Some(m) = &metrics {
                 core.set_metrics(m.clone(), i);
             }
@@ -253,6 +256,12 @@ impl Workers {
     /// The bindings and AORs the location service held when it opened.
     pub fn counts(&self) -> Counts {
         self.counts
+    }
+
+    /// The node name stored with the bindings written here
+    /// ([`crate::Binding::node`]): `node_id`, else the host name.
+    pub fn node(&self) -> Option<&str> {
+        self.node.as_deref()
     }
 
     /// How many workers run.
@@ -391,4 +400,25 @@ fn listen_specs(config: &ServerConfig) -> Vec<ListenSpec> {
             addr: l.addr,
         })
         .collect()
+}
+
+/// The registrar's settings of `config`, the node named by `node_id` or
+/// else the host name.
+fn registrar_config(config: &ServerConfig) -> Result<crate::RegistrarConfig> {
+    let mut registrar = config.registrar_config()?;
+    if registrar.node.is_none() {
+        registrar.node = host_name();
+    }
+    Ok(registrar)
+}
+
+/// This machine's host name (Linux: `/proc/sys/kernel/hostname`, else
+/// `/etc/hostname`, else `$HOSTNAME`); `None` when none is found.
+fn host_name() -> Option<String> {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .chain(std::env::var("HOSTNAME").ok())
+        .map(|name| name.trim().to_owned())
+        .find(|name| !name.is_empty() && name.len() <= 255)
 }

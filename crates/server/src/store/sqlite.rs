@@ -38,10 +38,18 @@ const SCHEMA: &[&str] = &[
      ) WITHOUT ROWID;
      CREATE INDEX bindings_by_aor_expiry ON bindings (aor, expires_ms);
      CREATE INDEX bindings_by_expiry ON bindings (expires_ms);",
+    // 1 -> 2: what the issue 14 binding keeps besides RFC 3261 §10.3: the
+    // Path vector (RFC 3327 §5.3, a JSON array of the values as written;
+    // NULL when none), the User-Agent, the node and the connection
+    // (`WORKER/NUMBER`). Rows of version 1 read as none of them.
+    "ALTER TABLE bindings ADD COLUMN path TEXT;
+     ALTER TABLE bindings ADD COLUMN user_agent TEXT;
+     ALTER TABLE bindings ADD COLUMN node TEXT;
+     ALTER TABLE bindings ADD COLUMN connection TEXT;",
 ];
 
-const COLUMNS: &str =
-    "contact, q, expires_ms, updated_ms, call_id, cseq, transport, source, instance, reg_id";
+const COLUMNS: &str = "contact, q, expires_ms, updated_ms, call_id, cseq, transport, source, \
+     instance, reg_id, path, user_agent, node, connection";
 
 /// How far a commit is durable before [`LocationService::update`] returns
 /// (SQLite's `synchronous` pragma in WAL mode).
@@ -272,6 +280,17 @@ fn read_binding(row: &Row<'_>) -> Result<Binding> {
     let addr = source
         .parse()
         .map_err(|_| corrupt("source address", source.clone()))?;
+    let path = match row.get::<_, Option<String>>(10)? {
+        None => Vec::new(),
+        Some(text) => serde_json::from_str(&text).map_err(|_| corrupt("path", text.clone()))?,
+    };
+    let connection = match row.get::<_, Option<String>>(13)? {
+        None => None,
+        Some(text) => Some(
+            text.parse()
+                .map_err(|_| corrupt("connection", text.clone()))?,
+        ),
+    };
     Ok(Binding {
         contact: row.get(0)?,
         q,
@@ -282,6 +301,10 @@ fn read_binding(row: &Row<'_>) -> Result<Binding> {
         source: TransportAddr::new(transport, addr),
         instance: row.get(8)?,
         reg_id: row.get(9)?,
+        path,
+        user_agent: row.get(11)?,
+        node: row.get(12)?,
+        connection,
     })
 }
 
@@ -292,16 +315,26 @@ fn write(tx: &Connection, aor: &str, now: UnixMs, change: &Change) -> Result<()>
                 .execute(params![aor, b.key()])?;
         }
         Change::Upsert(b) => {
+            let path = if b.path.is_empty() {
+                None
+            } else {
+                Some(serde_json::to_string(&b.path).map_err(|e| Error::Corrupt {
+                    what: "path",
+                    value: e.to_string(),
+                })?)
+            };
             tx.prepare_cached("INSERT INTO aors (aor, first_seen_ms) VALUES (?1, ?2) ON CONFLICT (aor) DO NOTHING")?
                 .execute(params![aor, ms(now)?])?;
             tx.prepare_cached(
-                "INSERT INTO bindings (aor, contact_key, contact, q, expires_ms, updated_ms, call_id, cseq, transport, source, instance, reg_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                "INSERT INTO bindings (aor, contact_key, contact, q, expires_ms, updated_ms, call_id, cseq, transport, source, instance, reg_id, path, user_agent, node, connection)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
                  ON CONFLICT (aor, contact_key) DO UPDATE SET
                      contact = excluded.contact, q = excluded.q, expires_ms = excluded.expires_ms,
                      updated_ms = excluded.updated_ms, call_id = excluded.call_id, cseq = excluded.cseq,
                      transport = excluded.transport, source = excluded.source,
-                     instance = excluded.instance, reg_id = excluded.reg_id",
+                     instance = excluded.instance, reg_id = excluded.reg_id,
+                     path = excluded.path, user_agent = excluded.user_agent,
+                     node = excluded.node, connection = excluded.connection",
             )?
             .execute(params![
                 aor,
@@ -316,6 +349,10 @@ fn write(tx: &Connection, aor: &str, now: UnixMs, change: &Change) -> Result<()>
                 b.source.addr.to_string(),
                 b.instance,
                 b.reg_id,
+                path,
+                b.user_agent,
+                b.node,
+                b.connection.map(|c| c.to_string()),
             ])?;
         }
         Change::Remove(uri) => {

@@ -2,7 +2,8 @@
 //! store, then what only the SQLite store promises.
 
 use sipkit_server::{
-    Binding, Change, Counts, LocationService, Plan, SqliteStore, Transport, TransportAddr, UnixMs,
+    Binding, Change, ConnRef, Counts, LocationService, Plan, SqliteStore, Transport, TransportAddr,
+    UnixMs,
 };
 
 use crate::util::{binding, q, TempDir, T0};
@@ -13,6 +14,7 @@ const BOB: &str = "sip:bob@example.com";
 for_each_store!(
     empty_store_knows_nothing,
     every_field_survives_a_round_trip,
+    path_user_agent_node_and_connection_round_trip_and_a_refresh_replaces_them,
     expired_bindings_are_never_returned,
     upsert_replaces_a_contact_that_compares_equal,
     remove_matches_by_uri_comparison,
@@ -51,6 +53,16 @@ fn every_field_survives_a_round_trip(store: &dyn LocationService) {
         source: TransportAddr::new(Transport::Tcp, "[2001:db8::4]:49152".parse().unwrap()),
         instance: Some("\"<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>\"".into()),
         reg_id: Some("1".into()),
+        path: vec![
+            "<sip:p3.example.com;lr>".into(),
+            "\"Edge\" <sip:[2001:db8::1]:5061;transport=tls;lr>".into(),
+        ],
+        user_agent: Some("Softphone/2.1 (\u{e9}t\u{e9})".into()),
+        node: Some("node-b.example.net".into()),
+        connection: Some(ConnRef {
+            worker: 3,
+            id: u64::MAX,
+        }),
     };
     let after = store
         .apply(ALICE, T0, &[Change::Upsert(b.clone())])
@@ -58,6 +70,55 @@ fn every_field_survives_a_round_trip(store: &dyn LocationService) {
     assert_eq!(after, vec![b.clone()]);
     assert_eq!(store.lookup(ALICE, T0).unwrap(), vec![b]);
     assert!(store.is_known(ALICE).unwrap());
+}
+
+/// Issue 14: what a binding keeps besides RFC 3261 §10.3 (the Path vector
+/// of RFC 3327 §5.3, the User-Agent, the node and the connection) comes
+/// back as written, and a later REGISTER of the contact replaces it: a
+/// refresh over UDP without Path leaves no path and no connection.
+fn path_user_agent_node_and_connection_round_trip_and_a_refresh_replaces_them(
+    store: &dyn LocationService,
+) {
+    let first = Binding {
+        path: vec!["<sip:edge-1.example.com;lr>".into()],
+        user_agent: Some("A".repeat(sipkit_server::MAX_USER_AGENT)),
+        node: Some("node-a".into()),
+        connection: Some(ConnRef { worker: 0, id: 1 }),
+        ..binding("sip:alice@h1", T0, 600)
+    };
+    let second = Binding {
+        path: vec![
+            "<sip:edge-2.example.com;lr>".into(),
+            "<sip:core.example.com;lr>".into(),
+        ],
+        connection: Some(ConnRef { worker: 1, id: 7 }),
+        ..binding("sip:alice@h2", T0, 600)
+    };
+    let after = store
+        .apply(
+            ALICE,
+            T0,
+            &[
+                Change::Upsert(first.clone()),
+                Change::Upsert(second.clone()),
+            ],
+        )
+        .unwrap();
+    assert_eq!(store.lookup(ALICE, T0).unwrap(), after);
+    let find = |list: &[Binding], c: &str| list.iter().find(|b| b.contact == c).cloned();
+    assert_eq!(find(&after, "sip:alice@h1"), Some(first.clone()));
+    assert_eq!(find(&after, "sip:alice@h2"), Some(second.clone()));
+    let refresh = Binding {
+        cseq: 2,
+        node: Some("node-b".into()),
+        ..binding("sip:alice@h1", T0.plus_secs(10), 600)
+    };
+    store
+        .apply(ALICE, T0.plus_secs(10), &[Change::Upsert(refresh.clone())])
+        .unwrap();
+    let now = store.lookup(ALICE, T0.plus_secs(10)).unwrap();
+    assert_eq!(find(&now, "sip:alice@h1"), Some(refresh));
+    assert_eq!(find(&now, "sip:alice@h2"), Some(second));
 }
 
 fn expired_bindings_are_never_returned(store: &dyn LocationService) {
@@ -605,6 +666,69 @@ fn sqlite_refuses_a_schema_from_the_future() {
         err.to_string().contains("schema version 99 is newer"),
         "{err}"
     );
+}
+
+/// A file of schema version 1 (before issue 14's fields) opens, is
+/// migrated to the current version, keeps its bindings (read with no path,
+/// User-Agent, node or connection) and then stores the new fields.
+#[test]
+fn sqlite_migrates_a_version_1_file_and_keeps_its_bindings() {
+    let dir = TempDir::new("migrate-v1");
+    let path = dir.file("location.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE aors (aor TEXT NOT NULL PRIMARY KEY, first_seen_ms INTEGER NOT NULL) WITHOUT ROWID;
+         CREATE TABLE bindings (
+             aor TEXT NOT NULL, contact_key TEXT NOT NULL, contact TEXT NOT NULL,
+             q INTEGER NOT NULL CHECK (q BETWEEN 0 AND 1000), expires_ms INTEGER NOT NULL,
+             updated_ms INTEGER NOT NULL, call_id TEXT NOT NULL, cseq INTEGER NOT NULL,
+             transport TEXT NOT NULL, source TEXT NOT NULL, instance TEXT, reg_id TEXT,
+             PRIMARY KEY (aor, contact_key)) WITHOUT ROWID;
+         CREATE INDEX bindings_by_aor_expiry ON bindings (aor, expires_ms);
+         CREATE INDEX bindings_by_expiry ON bindings (expires_ms);
+         PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    let old = binding("sip:alice@h1", T0, 600);
+    conn.execute(
+        "INSERT INTO aors VALUES (?1, ?2)",
+        rusqlite::params![ALICE, T0.0 as i64],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO bindings VALUES (?1, 'sip:alice@h1', ?2, 1000, ?3, ?4, ?5, 1, 'udp', ?6, NULL, NULL)",
+        rusqlite::params![
+            ALICE,
+            old.contact,
+            old.expires_at.0 as i64,
+            old.updated_at.0 as i64,
+            old.call_id,
+            old.source.addr.to_string()
+        ],
+    )
+    .unwrap();
+    drop(conn);
+
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(SqliteStore::SCHEMA_VERSION, 2);
+    assert_eq!(store.pragma("user_version").unwrap(), "2");
+    assert_eq!(store.lookup(ALICE, T0).unwrap(), vec![old]);
+    let new = Binding {
+        path: vec!["<sip:edge.example.com;lr>".into()],
+        user_agent: Some("Phone/2".into()),
+        node: Some("node-a".into()),
+        connection: Some(ConnRef { worker: 1, id: 9 }),
+        ..binding("sip:alice@h2", T0, 600)
+    };
+    store
+        .apply(ALICE, T0, &[Change::Upsert(new.clone())])
+        .unwrap();
+    drop(store);
+    // Reopening a current file migrates nothing and reads both.
+    let store = SqliteStore::open(&path).unwrap();
+    let got = store.lookup(ALICE, T0).unwrap();
+    assert_eq!(got.len(), 2);
+    assert!(got.contains(&new), "{got:?}");
 }
 
 #[test]
