@@ -13,7 +13,8 @@ use tokio::sync::mpsc;
 use crate::core::Core;
 use crate::metrics::{MeteredStore, Metrics};
 use crate::{
-    open_store_with, Counts, Error, LocationService, Result, ServerConfig, Service, UnixMs,
+    is_redis_url, open_store_with, Counts, Error, LocationService, Result, ServerConfig, Service,
+    SqliteStore, UnixMs,
 };
 
 /// A bound server, ready to [`run`](Server::run).
@@ -118,10 +119,13 @@ impl Server {
 ///
 /// Shared by the workers: the authentication [`Guard`](crate::auth::Guard)
 /// (nonce secret, users, bans, replay table), the [`Metrics`] and the
-/// in-memory store (`:memory:`, sharded). A SQLite file is opened once per
-/// worker: WAL lets the readers run in parallel, writers take turns on the
-/// file lock, and each worker group-commits its own turn before any of its
-/// 200s leave (a 200 is never sent before its commit).
+/// in-memory store (`:memory:`, sharded) and, for a SQLite file, the one
+/// writer connection ([`SqliteStore::share`]): each worker reads on its own
+/// connection (WAL lets readers run in parallel) and writes through the
+/// shared one, and the first worker to end its turn commits what every
+/// worker wrote so far in one transaction; each worker sends the 200s of
+/// its turn only once the commit that holds its writes succeeded (a 200 is
+/// never sent before its commit).
 #[derive(Debug)]
 pub struct Workers {
     threads: Vec<std::thread::JoinHandle<()>>,
@@ -156,10 +160,18 @@ impl Workers {
         } else {
             None
         };
+        // A SQLite file: one writer connection for every worker (it
+        // group-commits their REGISTERs together), a reader each.
+        let sqlite = if shared.is_none() && !is_redis_url(&config.db) {
+            Some(SqliteStore::open_with(&config.db, config.db_sync)?)
+        } else {
+            None
+        };
         let open = || -> Result<Arc<dyn LocationService>> {
-            let store = match &shared {
-                Some(s) => s.clone(),
-                None => Arc::from(open_store_with(&config.db, config.db_sync)?),
+            let store: Arc<dyn LocationService> = match (&shared, &sqlite) {
+                (Some(s), _) => s.clone(),
+                (None, Some(first)) => Arc::new(first.share()?),
+                (None, None) => Arc::from(open_store_with(&config.db, config.db_sync)?),
             };
             Ok(match &metrics {
                 Some(m) => Arc::new(MeteredStore::new(store, m.clone())),

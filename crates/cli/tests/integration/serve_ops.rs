@@ -335,3 +335,39 @@ fn serve_stores_path_user_agent_node_and_connection() {
     drop(s);
     assert_eq!(server.signal("-TERM").code(), Some(0));
 }
+
+/// Two workers on one SQLite file write through one shared writer that
+/// group-commits the REGISTERs of both before their 200s (issue 14): eight
+/// sources (spread over both workers by the kernel) register at once;
+/// after `kill -9` every acknowledged binding is in the file.
+#[test]
+fn serve_two_workers_one_sqlite_writer_keep_every_acknowledged_binding() {
+    let db = temp_db("one-writer");
+    let server = Server::start(db.to_str().unwrap(), &["--workers", "2"]);
+    let udp = server.udp;
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            std::thread::spawn(move || {
+                let c = Client::new(udp);
+                for i in 0..20 {
+                    let user = format!("ow{t}x{i}");
+                    let r = c.ask(&register(
+                        &user,
+                        &format!("sip:{user}@192.0.2.70"),
+                        &format!("ow-{t}-{i}"),
+                        1,
+                        600,
+                    ));
+                    assert_eq!(status(&r), 200, "{r}");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("a client thread failed");
+    }
+    server.signal("-KILL");
+    let store = sipkit_server::SqliteStore::open(&db).unwrap();
+    let now = sipkit_server::UnixMs::from_system_time(std::time::SystemTime::now());
+    assert_eq!(store.count(now).unwrap().bindings, 160);
+}

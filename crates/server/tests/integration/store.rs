@@ -826,6 +826,108 @@ fn memory_store_shared_by_four_workers_loses_nothing() {
     assert_eq!(store.purge_expired(T0.plus_secs(600)).unwrap(), 1000);
 }
 
+/// Issue 14: workers sharing one writer ([`SqliteStore::share`]). The
+/// first to end its batch commits every worker's writes made so far in one
+/// transaction; the other's batch then ends at once, committed; each reads
+/// its own uncommitted writes; a third connection sees nothing before the
+/// commit.
+#[test]
+fn sqlite_shared_writer_group_commits_the_batches_of_every_worker() {
+    let dir = TempDir::new("shared-writer");
+    let path = dir.file("location.db");
+    let a = SqliteStore::open(&path).unwrap();
+    let b = a.share().unwrap();
+    let outsider = SqliteStore::open(&path).unwrap();
+    a.begin_batch().unwrap();
+    b.begin_batch().unwrap();
+    a.apply(ALICE, T0, &[Change::Upsert(binding("sip:a@one", T0, 600))])
+        .unwrap();
+    b.apply(BOB, T0, &[Change::Upsert(binding("sip:b@one", T0, 600))])
+        .unwrap();
+    assert_eq!(b.lookup(BOB, T0).unwrap().len(), 1, "b sees its own write");
+    assert!(
+        outsider.lookup(BOB, T0).unwrap().is_empty(),
+        "not committed yet"
+    );
+    a.end_batch().unwrap();
+    // a's commit carried b's write.
+    assert_eq!(outsider.lookup(BOB, T0).unwrap().len(), 1);
+    assert_eq!(outsider.lookup(ALICE, T0).unwrap().len(), 1);
+    b.end_batch().unwrap();
+    assert_eq!(a.lookup(BOB, T0).unwrap().len(), 1, "a's reader sees it");
+    // b writes again after a's commit: its batch ends with its own commit.
+    b.begin_batch().unwrap();
+    b.apply(BOB, T0, &[Change::Upsert(binding("sip:b@two", T0, 600))])
+        .unwrap();
+    assert_eq!(outsider.lookup(BOB, T0).unwrap().len(), 1);
+    b.end_batch().unwrap();
+    assert_eq!(outsider.lookup(BOB, T0).unwrap().len(), 2);
+    // Outside a batch an update is committed before it returns.
+    a.apply(ALICE, T0, &[Change::Remove("sip:a@one".into())])
+        .unwrap();
+    assert!(outsider.lookup(ALICE, T0).unwrap().is_empty());
+}
+
+/// A failed group commit fails the batch of every worker whose writes it
+/// held (none of their 200s may go), and nothing of it is stored; the
+/// writer then works again.
+#[test]
+fn sqlite_shared_writer_failed_commit_fails_every_batch_in_it() {
+    let dir = TempDir::new("shared-writer-fail");
+    let path = dir.file("location.db");
+    let a = SqliteStore::open(&path).unwrap();
+    let b = a.share().unwrap();
+    let idle = a.share().unwrap();
+    a.begin_batch().unwrap();
+    b.begin_batch().unwrap();
+    idle.begin_batch().unwrap();
+    a.apply(ALICE, T0, &[Change::Upsert(binding("sip:a@one", T0, 600))])
+        .unwrap();
+    b.apply(BOB, T0, &[Change::Upsert(binding("sip:b@one", T0, 600))])
+        .unwrap();
+    a.fail_next_commit();
+    let err = b.end_batch().unwrap_err();
+    assert!(
+        matches!(err, sipkit_server::Error::CommitFailed { .. }),
+        "{err}"
+    );
+    assert!(matches!(
+        a.end_batch(),
+        Err(sipkit_server::Error::CommitFailed { .. })
+    ));
+    idle.end_batch().unwrap();
+    let fresh = SqliteStore::open(&path).unwrap();
+    assert_eq!(fresh.count(T0).unwrap(), Counts::default());
+    assert!(a.lookup(ALICE, T0).unwrap().is_empty());
+    a.begin_batch().unwrap();
+    a.apply(ALICE, T0, &[Change::Upsert(binding("sip:a@two", T0, 600))])
+        .unwrap();
+    a.end_batch().unwrap();
+    assert_eq!(fresh.lookup(ALICE, T0).unwrap().len(), 1);
+}
+
+/// Four workers sharing one writer, group-committing concurrently: no
+/// commit is lost.
+#[test]
+fn sqlite_workers_sharing_one_writer_lose_nothing() {
+    let dir = TempDir::new("shared-writer-four");
+    let path = dir.file("location.db");
+    let first = SqliteStore::open_with(&path, sipkit_server::DbSync::Normal).unwrap();
+    let handles: Vec<std::sync::Arc<dyn LocationService>> = (0..4)
+        .map(|_| std::sync::Arc::new(first.share().unwrap()) as _)
+        .collect();
+    let store = workers_register_concurrently(4, 100, |w| handles[w as usize].clone());
+    assert_eq!(
+        store.count(T0).unwrap(),
+        Counts {
+            bindings: 400,
+            aors: 400
+        }
+    );
+    let fresh = SqliteStore::open(&path).unwrap();
+    assert_eq!(fresh.count(T0).unwrap().bindings, 400);
+}
+
 /// Two workers, each with its own connection to one SQLite file, each
 /// group-committing its own turns: the writers take turns on the file lock
 /// (no busy error within the 5 s timeout) and no commit is lost.
