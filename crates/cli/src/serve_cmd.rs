@@ -165,9 +165,7 @@ async fn serve(config: ServerConfig) -> anyhow::Result<u8> {
     tracing::info!(listen = %listening.join(", "), db = %db_for_display(&config.db), node = server.node().unwrap_or_default(), "serving");
     let signal = server.run(shutdown.wait()).await.map_err(|e| match e {
         sipkit_server::Error::TransportClosed => anyhow::anyhow!("the transport stopped"),
-        e => anyhow::Error::new(e).context(
-            "the location service could not commit registrations; stopping without acknowledging them",
-        ),
+        e => anyhow::Error::new(e).context("the location service failed; stopping"),
     })?;
     tracing::info!(signal, "shutting down");
     say(&format!("sipkit serve: {signal} received, stopped"));

@@ -9,7 +9,11 @@
 //! - group commit: the REGISTERs of one driver turn are made durable
 //!   together ([`Endpoint::end_batch`]), and no response of that turn leaves
 //!   before — [`Endpoint::poll_transmit`] holds everything while a batch is
-//!   open, so a 200 is never sent for a binding a crash could still lose;
+//!   open, and the 200s to REGISTERs are handed to their transactions only
+//!   once the commit succeeded, so a 200 is never sent for a binding a
+//!   crash could still lose; when the commit fails those REGISTERs are
+//!   answered 500 with Retry-After instead (nothing of them was stored) and
+//!   the server goes on;
 //! - purging expired bindings every [`PURGE_EVERY`], as a timer of its own.
 
 use std::collections::VecDeque;
@@ -45,6 +49,19 @@ pub struct Core {
     worker: u32,
     /// The connection of the message being handled, while it is.
     arrival_conn: Option<sipkit_transport::ConnId>,
+    /// The 200s to REGISTERs of the open batch, waiting for its commit.
+    held: Vec<Held>,
+}
+
+/// A 200 to a REGISTER that waits for the batch's commit, and the 500 to
+/// send instead if the commit fails.
+#[derive(Debug)]
+struct Held {
+    key: TransactionKey,
+    at: Instant,
+    source: std::net::SocketAddr,
+    ok: crate::Reply,
+    failed: crate::Reply,
 }
 
 impl Core {
@@ -72,6 +89,7 @@ impl Core {
             deadline: None,
             worker: 0,
             arrival_conn: None,
+            held: Vec::new(),
         }
     }
 
@@ -186,11 +204,38 @@ impl Core {
             ),
         };
         let Some(reply) = reply else { return };
+        if self.batch_open && reply.status == 200 && req.method() == Method::Register {
+            let failed = self.service.location_service_failure(
+                req,
+                stamped.as_deref(),
+                "group commit failed",
+            );
+            self.held.push(Held {
+                key: key.clone(),
+                at: now.instant,
+                source,
+                ok: reply,
+                failed,
+            });
+            return;
+        }
+        self.send_reply(now.instant, key, source, req.method_str(), &reply);
+    }
+
+    /// Hands `reply` to its server transaction, logs and counts it.
+    fn send_reply(
+        &mut self,
+        at: Instant,
+        key: &TransactionKey,
+        source: std::net::SocketAddr,
+        method: &str,
+        reply: &crate::Reply,
+    ) {
         if let Some(log) = &reply.log {
             tracing::error!(%source, "{log}");
         }
-        tracing::debug!(%source, method = req.method_str(), status = reply.status, "answered");
-        match self.tx.send_response(now.instant, key, &reply.bytes) {
+        tracing::debug!(%source, method, status = reply.status, "answered");
+        match self.tx.send_response(at, key, &reply.bytes) {
             Ok(_) => {
                 if let Some((m, _)) = &self.metrics {
                     m.response(reply.status);
@@ -297,10 +342,18 @@ impl Endpoint for Core {
     }
 
     fn end_batch(&mut self) -> Result<(), Error> {
-        // Nothing of this turn is stored if this fails, and its answers
-        // were not sent: the driver stops rather than acknowledge them.
-        self.service.store.end_batch()?;
+        // Nothing of this turn's REGISTERs is stored if the commit fails:
+        // they are answered 500 (Retry-After) instead of 200.
+        let committed = self.service.store.end_batch();
         self.batch_open = false;
+        let held = std::mem::take(&mut self.held);
+        if let Err(e) = &committed {
+            tracing::error!(error = %e, registrations = held.len(), "the location service could not commit a turn; its REGISTERs are answered 500");
+        }
+        for h in held {
+            let reply = if committed.is_ok() { &h.ok } else { &h.failed };
+            self.send_reply(h.at, &h.key, h.source, "REGISTER", reply);
+        }
         self.gauge();
         Ok(())
     }

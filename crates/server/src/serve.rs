@@ -90,8 +90,9 @@ impl Server {
     /// it then returns.
     ///
     /// # Errors
-    /// A failed group commit of the location service: the server stops
-    /// without acknowledging the registrations of that turn.
+    /// [`Error::TransportClosed`] when the transports stop, or a store
+    /// error that ends the driver. (A failed group commit does not: the
+    /// REGISTERs of that turn are answered 500 and serving goes on.)
     pub async fn run<S>(mut self, shutdown: impl Future<Output = S>) -> Result<S> {
         let stopped = driver::run(
             &mut self.core,
@@ -296,9 +297,9 @@ impl Workers {
     /// returns its value) or a worker stops on its own.
     ///
     /// # Errors
-    /// A worker's failed group commit (it stopped without acknowledging
-    /// the registrations of that turn; the other workers are stopped too),
-    /// or [`Error::TransportClosed`].
+    /// A store error that ended a worker's driver (the other workers are
+    /// stopped too), or [`Error::TransportClosed`]. A failed group commit
+    /// is not one: its REGISTERs are answered 500 and serving goes on.
     pub async fn run<S>(mut self, shutdown: impl Future<Output = S>) -> Result<S> {
         let outcome = tokio::select! {
             s = shutdown => Ok(s),

@@ -292,18 +292,37 @@ impl Service {
                 &[("Min-Expires", min_expires.to_string())],
                 b"",
             ),
-            RegisterOutcome::StoreFailed { error } => Reply {
-                log: Some(format!("location service failed: {error}")),
-                ..self.reply(
-                    req,
-                    500,
-                    &reason,
-                    top_via,
-                    &[("Retry-After", "5".to_owned())],
-                    b"",
-                )
-            },
+            RegisterOutcome::StoreFailed { error } => {
+                self.location_service_failure(req, top_via, error)
+            }
             other => self.reply(req, other.status(), &reason, top_via, &[], b""),
+        }
+    }
+
+    /// The 500 for a REGISTER the location service could not store (its
+    /// update, or the group commit that held it, failed): nothing of it was
+    /// applied; `Retry-After: 5` asks the UA to try again soon (RFC 3261
+    /// §21.5.1, §20.33). `error` goes to the log, not on the wire.
+    pub fn location_service_failure(
+        &self,
+        req: &Request<'_>,
+        top_via: Option<&str>,
+        error: &str,
+    ) -> Reply {
+        let reason = RegisterOutcome::StoreFailed {
+            error: String::new(),
+        }
+        .reason_phrase();
+        Reply {
+            log: Some(format!("location service failed: {error}")),
+            ..self.reply(
+                req,
+                500,
+                &reason,
+                top_via,
+                &[("Retry-After", "5".to_owned())],
+                b"",
+            )
         }
     }
 

@@ -299,7 +299,10 @@ fn cancel_gets_200_when_it_matches_and_481_when_not() {
 }
 
 /// Group commit: the REGISTERs of one turn are written, committed once,
-/// and only then is any 200 sent; a failed commit sends nothing.
+/// and only then is any 200 sent; a failed commit sends no 200: each of
+/// its REGISTERs is answered 500 with Retry-After (nothing of it is
+/// stored), the other answers of the turn go as usual, and the server goes
+/// on.
 #[test]
 fn no_200_leaves_before_its_commit() {
     let mut b = Bench::new();
@@ -318,11 +321,29 @@ fn no_200_leaves_before_its_commit() {
     b.store.fail_commit.store(true, Ordering::Relaxed);
     b.core.begin_batch().unwrap();
     b.core.handle_inbound(b.now, udp(register("erin", 1)));
-    assert!(b.core.end_batch().is_err());
-    assert!(
-        b.core.poll_transmit().is_none(),
+    b.core
+        .handle_inbound(b.now, udp(invite("carol", "z9hG4bKinv-fc")));
+    assert!(b.core.poll_transmit().is_none(), "held until the commit");
+    b.core.end_batch().unwrap();
+    let out = b.drain();
+    let got: Vec<(u16, String)> = out.iter().map(status).collect();
+    assert_eq!(got.len(), 2, "{got:?}");
+    let (code, text) = got.iter().find(|(_, t)| t.contains("REGISTER")).unwrap();
+    assert_eq!(
+        *code, 500,
         "a registration that may be lost is never acknowledged"
     );
+    assert!(
+        text.starts_with("SIP/2.0 500 Location Service Failure\r\n"),
+        "{text}"
+    );
+    assert!(text.contains("\r\nRetry-After: 5\r\n"), "{text}");
+    assert!(got.iter().any(|(c, _)| *c == 302), "{got:?}");
+
+    // The next turn commits again.
+    b.store.fail_commit.store(false, Ordering::Relaxed);
+    let out = b.turn(&[udp(register("erin", 2))]);
+    assert_eq!(status(&out[0]).0, 200);
 }
 
 /// Over TCP a response carries the connection and the local address its
@@ -518,4 +539,56 @@ fn require_path_is_supported_and_udp_has_no_connection() {
     let (code, text) = status(&out[0]);
     assert_eq!(code, 420, "{text}");
     assert!(text.contains("\r\nUnsupported: foo\r\n"), "{text}");
+}
+
+/// A core over `store` (no purge logged), at `start`.
+fn core_on(store: Arc<dyn LocationService>, start: Now, worker: usize) -> Core {
+    let config = ServerConfig::default();
+    let service = Service {
+        store,
+        registrar: config.registrar_config().unwrap(),
+        redirect: config.redirect_config().unwrap(),
+        tag_key: 7,
+        auth: None,
+    };
+    let mut core = Core::new(service, &config, worker as u64, start.instant);
+    core.set_worker(worker);
+    core
+}
+
+/// Two workers on one SQLite file share its writer (issue 14): the turns
+/// of both are committed by one COMMIT, before either sends its 200; when
+/// that COMMIT fails, both answer 500 and nothing is stored.
+#[test]
+fn two_workers_on_one_sqlite_writer_commit_together_or_both_answer_500() {
+    let dir = crate::util::TempDir::new("core-shared-writer");
+    let a_store = sipkit_server::SqliteStore::open(dir.file("location.db")).unwrap();
+    let b_store = a_store.share().unwrap();
+    let probe = sipkit_server::SqliteStore::open(dir.file("location.db")).unwrap();
+    let fail = a_store.share().unwrap();
+    let start = Bench::new().start;
+    let mut a = core_on(Arc::new(a_store), start, 0);
+    let mut b = core_on(Arc::new(b_store), start, 1);
+    let drain = |c: &mut Core| -> Vec<u16> {
+        std::iter::from_fn(|| c.poll_transmit())
+            .map(|t| status(&t).0)
+            .collect()
+    };
+    for (round, fails) in [(1, false), (2, true)] {
+        a.begin_batch().unwrap();
+        b.begin_batch().unwrap();
+        a.handle_inbound(start, udp(register(&format!("ann{round}"), 1)));
+        b.handle_inbound(start, udp(register(&format!("ben{round}"), 1)));
+        assert!(drain(&mut a).is_empty() && drain(&mut b).is_empty());
+        if fails {
+            fail.fail_next_commit();
+        }
+        // b ends first: its COMMIT carries a's REGISTER too.
+        b.end_batch().unwrap();
+        let stored = probe.count(T0).unwrap().bindings;
+        a.end_batch().unwrap();
+        let want = if fails { 500 } else { 200 };
+        assert_eq!((drain(&mut a), drain(&mut b)), (vec![want], vec![want]));
+        assert_eq!(stored, 2, "round {round}: only the first round is stored");
+    }
 }
