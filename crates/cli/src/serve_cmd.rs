@@ -50,6 +50,9 @@ pub struct ServeArgs {
     /// Serve Prometheus metrics on http://IP:PORT/metrics and a store check on /health (port 0 picks one)
     #[arg(long, value_name = "IP:PORT")]
     pub metrics: Option<std::net::SocketAddr>,
+    /// The name of this node, stored with every binding next to the connection its REGISTER came on [default: the configuration's node_id, else the host name]
+    #[arg(long, value_name = "NAME")]
+    pub node_id: Option<String>,
 }
 
 pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
@@ -81,6 +84,9 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
     }
     if let Some(m) = args.metrics {
         config.metrics = Some(m);
+    }
+    if let Some(node) = &args.node_id {
+        config.node_id = Some(node.clone());
     }
     config.validate().context("configuration")?;
     if args.check_config {
@@ -149,18 +155,17 @@ async fn serve(config: ServerConfig) -> anyhow::Result<u8> {
     };
     let counts = server.counts();
     say(&format!(
-        "sipkit serve: listening on {}; {} worker(s){metrics_at}; location service {db} with {} binding(s) of {} AOR(s); Ctrl-C stops",
+        "sipkit serve: listening on {}; {} worker(s) on node {}{metrics_at}; location service {db} with {} binding(s) of {} AOR(s); Ctrl-C stops",
         listening.join(", "),
         server.len(),
+        server.node().unwrap_or("(unnamed)"),
         counts.bindings,
         counts.aors
     ));
-    tracing::info!(listen = %listening.join(", "), db = %db_for_display(&config.db), "serving");
+    tracing::info!(listen = %listening.join(", "), db = %db_for_display(&config.db), node = server.node().unwrap_or_default(), "serving");
     let signal = server.run(shutdown.wait()).await.map_err(|e| match e {
         sipkit_server::Error::TransportClosed => anyhow::anyhow!("the transport stopped"),
-        e => anyhow::Error::new(e).context(
-            "the location service could not commit registrations; stopping without acknowledging them",
-        ),
+        e => anyhow::Error::new(e).context("the location service failed; stopping"),
     })?;
     tracing::info!(signal, "shutting down");
     say(&format!("sipkit serve: {signal} received, stopped"));

@@ -131,9 +131,76 @@ impl<'de> serde::Deserialize<'de> for TransportAddr {
     }
 }
 
+/// The longest User-Agent kept with a binding, in bytes; a longer one is
+/// cut at a character boundary (it is for display, not for matching).
+pub const MAX_USER_AGENT: usize = 256;
+
+/// `text` cut to at most [`MAX_USER_AGENT`] bytes, at a character boundary.
+pub(crate) fn bounded_user_agent(text: &str) -> String {
+    let text = text.trim();
+    let mut end = text.len().min(MAX_USER_AGENT);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
+/// The stream connection that holds a binding's flow: the worker of
+/// `sipkit serve` that accepted it and that worker's connection number
+/// (numbers are per worker). With [`Binding::node`] it tells another worker
+/// or node which connection a request for the contact must go out on
+/// (RFC 3261 §18.2.2 answers on the connection a request came on; RFC 5626
+/// §5.3 forwards on the flow a registration came on). Written
+/// `WORKER/NUMBER`, e.g. `0/17`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConnRef {
+    /// The worker (0 for a single-threaded server).
+    pub worker: u32,
+    /// The connection number within that worker.
+    pub id: u64,
+}
+
+impl fmt::Display for ConnRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.worker, self.id)
+    }
+}
+
+impl FromStr for ConnRef {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<ConnRef> {
+        let bad = || Error::Corrupt {
+            what: "connection",
+            value: s.to_owned(),
+        };
+        let (w, n) = s.split_once('/').ok_or_else(bad)?;
+        Ok(ConnRef {
+            worker: w.parse().map_err(|_| bad())?,
+            id: n.parse().map_err(|_| bad())?,
+        })
+    }
+}
+
+impl serde::Serialize for ConnRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ConnRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// One binding of an address-of-record to a contact address (RFC 3261 §10.3
 /// step 7 lists what a registrar keeps: the contact, its q and expiry, and
-/// the Call-ID and CSeq of the REGISTER that last wrote it).
+/// the Call-ID and CSeq of the REGISTER that last wrote it), with what a
+/// proxy or another node needs to reach it: the Path (RFC 3327 §5.3), where
+/// the REGISTER came from and on which node and connection, and the
+/// User-Agent for the operator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Binding {
     /// The contact URI exactly as the REGISTER wrote it, URI parameters kept
@@ -156,6 +223,18 @@ pub struct Binding {
     pub instance: Option<String>,
     /// The `reg-id` Contact parameter (RFC 5626 §4.2), as written.
     pub reg_id: Option<String>,
+    /// The path vector (RFC 3327 §5.3): the REGISTER's Path header field
+    /// values in order, each as written (`<sip:p1.example.com;lr>`); a
+    /// request to the contact is routed through them. Empty without Path.
+    pub path: Vec<String>,
+    /// The REGISTER's User-Agent, cut to [`MAX_USER_AGENT`] bytes.
+    pub user_agent: Option<String>,
+    /// The node (`sipkit serve --node-id`, default its host name) that
+    /// took the REGISTER.
+    pub node: Option<String>,
+    /// The connection of that node the REGISTER came on (stream transports
+    /// only; `None` for UDP).
+    pub connection: Option<ConnRef>,
 }
 
 impl Binding {
@@ -217,6 +296,9 @@ impl fmt::Display for ContactReply {
 
 /// One change to an AOR's bindings; a REGISTER makes a list of them that the
 /// store applies all or nothing.
+// Most changes are upserts: boxing the binding would cost an allocation
+// each to save space on the rarer removals.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     /// Add the binding, or replace the one whose contact compares equal
@@ -307,6 +389,25 @@ mod tests {
         assert!("udp:localhost:5060".parse::<TransportAddr>().is_err());
         assert!("127.0.0.1:5060".parse::<TransportAddr>().is_err());
         assert!("xyz:127.0.0.1:5060".parse::<TransportAddr>().is_err());
+    }
+
+    #[test]
+    fn conn_ref_round_trips() {
+        let c: ConnRef = "3/17".parse().unwrap();
+        assert_eq!(c, ConnRef { worker: 3, id: 17 });
+        assert_eq!(c.to_string(), "3/17");
+        for bad in ["", "3", "3/", "/17", "x/1", "1/-2"] {
+            assert!(bad.parse::<ConnRef>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn user_agent_is_cut_at_a_char_boundary() {
+        assert_eq!(bounded_user_agent(" softphone/1.0 "), "softphone/1.0");
+        let long = "é".repeat(MAX_USER_AGENT);
+        let cut = bounded_user_agent(&long);
+        assert!(cut.len() <= MAX_USER_AGENT && cut.len() >= MAX_USER_AGENT - 1);
+        assert!(cut.chars().all(|c| c == 'é'));
     }
 
     #[test]

@@ -48,6 +48,11 @@ pub struct ServerConfig {
     /// HTTP, `IP:PORT` (port 0 picks one); unset: nowhere.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics: Option<std::net::SocketAddr>,
+    /// The name of this node, stored with every binding it writes
+    /// ([`crate::Binding::node`]) so that nodes sharing a store know which
+    /// one holds a contact's connection; unset: the host name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_id: Option<String>,
 }
 
 /// `[registrar]`: expiration limits (RFC 3261 §10.3 step 6).
@@ -157,6 +162,13 @@ impl ServerConfig {
         if self.workers == Some(0) {
             return bad("workers: must be at least 1".into());
         }
+        if let Some(node) = &self.node_id {
+            if node.trim().is_empty() || node.len() > 255 || node.chars().any(char::is_control) {
+                return bad(format!(
+                    "node_id {node:?}: expected 1 to 255 bytes, no control characters"
+                ));
+            }
+        }
         if self.db.trim().is_empty() {
             return bad("db: empty path (use :memory: for no file)".into());
         }
@@ -216,6 +228,7 @@ impl ServerConfig {
             max_expires: self.registrar.max_expires,
             default_expires: self.registrar.default_expires(),
             directory: self.directory()?,
+            node: self.node_id.clone(),
         })
     }
 
@@ -252,6 +265,7 @@ impl Default for ServerConfig {
             auth: crate::auth::AuthSection::default(),
             workers: None,
             metrics: None,
+            node_id: None,
         }
     }
 }

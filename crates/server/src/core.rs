@@ -9,7 +9,11 @@
 //! - group commit: the REGISTERs of one driver turn are made durable
 //!   together ([`Endpoint::end_batch`]), and no response of that turn leaves
 //!   before — [`Endpoint::poll_transmit`] holds everything while a batch is
-//!   open, so a 200 is never sent for a binding a crash could still lose;
+//!   open, and the 200s to REGISTERs are handed to their transactions only
+//!   once the commit succeeded, so a 200 is never sent for a binding a
+//!   crash could still lose; when the commit fails those REGISTERs are
+//!   answered 500 with Retry-After instead (nothing of them was stored) and
+//!   the server goes on;
 //! - purging expired bindings every [`PURGE_EVERY`], as a timer of its own.
 
 use std::collections::VecDeque;
@@ -22,7 +26,7 @@ use sipkit_transaction::{Config as TxConfig, Event, TransactionKey, Transactions
 use sipkit_transport::{Endpoint, Inbound, Now, SendFailure};
 
 use crate::metrics::Metrics;
-use crate::{Error, ServerConfig, Service, TransportAddr, UnixMs};
+use crate::{ConnRef, Error, ServerConfig, Service, TransportAddr, UnixMs};
 
 /// How often expired bindings are deleted from the location service.
 pub const PURGE_EVERY: Duration = Duration::from_secs(60);
@@ -41,6 +45,23 @@ pub struct Core {
     metrics: Option<(Arc<Metrics>, usize)>,
     /// The deadline last reported by `poll_timeout` (for the loop lag).
     deadline: Option<Instant>,
+    /// Which worker this core is (stored with bindings, [`ConnRef`]).
+    worker: u32,
+    /// The connection of the message being handled, while it is.
+    arrival_conn: Option<sipkit_transport::ConnId>,
+    /// The 200s to REGISTERs of the open batch, waiting for its commit.
+    held: Vec<Held>,
+}
+
+/// A 200 to a REGISTER that waits for the batch's commit, and the 500 to
+/// send instead if the commit fails.
+#[derive(Debug)]
+struct Held {
+    key: TransactionKey,
+    at: Instant,
+    source: std::net::SocketAddr,
+    ok: crate::Reply,
+    failed: crate::Reply,
 }
 
 impl Core {
@@ -66,7 +87,16 @@ impl Core {
             next_purge: now,
             metrics: None,
             deadline: None,
+            worker: 0,
+            arrival_conn: None,
+            held: Vec::new(),
         }
+    }
+
+    /// Says which worker of the server this core is (default 0): bindings
+    /// written through a connection name it ([`ConnRef::worker`]).
+    pub fn set_worker(&mut self, worker: usize) {
+        self.worker = u32::try_from(worker).unwrap_or(u32::MAX);
     }
 
     /// Counts requests, responses, malformed messages, open transactions
@@ -102,6 +132,11 @@ impl Core {
                     ..
                 } => {
                     let from = TransportAddr::new(transport, source);
+                    let conn = self.arrival_conn.map(|c| ConnRef {
+                        worker: self.worker,
+                        id: c.get(),
+                    });
+                    let from = (from, conn);
                     let matched = cancels.is_some();
                     match parsed {
                         Some(req) => self.answer(now, &key, req, from, matched),
@@ -147,7 +182,7 @@ impl Core {
         now: Now,
         key: &TransactionKey,
         req: &Request<'_>,
-        from: TransportAddr,
+        (from, conn): (TransportAddr, Option<ConnRef>),
         matched: bool,
     ) {
         let source = from.addr;
@@ -160,19 +195,47 @@ impl Core {
                 self.service
                     .respond_cancel(req, matched, stamped.as_deref()),
             ),
-            _ => self.service.respond(
+            _ => self.service.respond_on(
                 UnixMs::from_system_time(now.wall),
                 req,
                 from,
+                conn,
                 stamped.as_deref(),
             ),
         };
         let Some(reply) = reply else { return };
+        if self.batch_open && reply.status == 200 && req.method() == Method::Register {
+            let failed = self.service.location_service_failure(
+                req,
+                stamped.as_deref(),
+                "group commit failed",
+            );
+            self.held.push(Held {
+                key: key.clone(),
+                at: now.instant,
+                source,
+                ok: reply,
+                failed,
+            });
+            return;
+        }
+        self.send_reply(now.instant, key, source, req.method_str(), &reply);
+    }
+
+    /// Hands `reply` to its server transaction, logs and counts it.
+    fn send_reply(
+        &mut self,
+        at: Instant,
+        key: &TransactionKey,
+        source: std::net::SocketAddr,
+        method: &str,
+        reply: &crate::Reply,
+    ) {
         if let Some(log) = &reply.log {
             tracing::error!(%source, "{log}");
         }
-        tracing::debug!(%source, method = req.method_str(), status = reply.status, "answered");
-        match self.tx.send_response(now.instant, key, &reply.bytes) {
+        tracing::debug!(%source, method, status = reply.status, "answered");
+        match self.tx.send_response(at, key, &reply.bytes) {
             Ok(_) => {
                 if let Some((m, _)) = &self.metrics {
                     m.response(reply.status);
@@ -215,6 +278,7 @@ impl Endpoint for Core {
             Mode::Datagram
         };
         let from = msg.arrival();
+        self.arrival_conn = msg.conn;
         // One parse serves the transaction layer and the service.
         match parse_with(&msg.bytes, &self.tx.config().limits, mode) {
             Ok(parsed) => {
@@ -228,6 +292,7 @@ impl Endpoint for Core {
                 self.drain(now, None);
             }
         }
+        self.arrival_conn = None;
     }
 
     fn handle_timeout(&mut self, now: Now) {
@@ -277,10 +342,18 @@ impl Endpoint for Core {
     }
 
     fn end_batch(&mut self) -> Result<(), Error> {
-        // Nothing of this turn is stored if this fails, and its answers
-        // were not sent: the driver stops rather than acknowledge them.
-        self.service.store.end_batch()?;
+        // Nothing of this turn's REGISTERs is stored if the commit fails:
+        // they are answered 500 (Retry-After) instead of 200.
+        let committed = self.service.store.end_batch();
         self.batch_open = false;
+        let held = std::mem::take(&mut self.held);
+        if let Err(e) = &committed {
+            tracing::error!(error = %e, registrations = held.len(), "the location service could not commit a turn; its REGISTERs are answered 500");
+        }
+        for h in held {
+            let reply = if committed.is_ok() { &h.ok } else { &h.failed };
+            self.send_reply(h.at, &h.key, h.source, "REGISTER", reply);
+        }
         self.gauge();
         Ok(())
     }

@@ -61,6 +61,15 @@ pub enum Error {
         mode: String,
     },
 
+    /// The COMMIT of the transaction that held these writes failed (a
+    /// group commit of several workers, [`crate::SqliteStore`]): nothing of
+    /// it is durable, and none of its REGISTERs may be acknowledged.
+    #[error("location service: commit failed: {error}")]
+    CommitFailed {
+        /// SQLite's error.
+        error: String,
+    },
+
     /// A stored row holds a value this build cannot read back.
     #[error("location service holds an invalid {what}: {value:?}")]
     Corrupt {

@@ -40,14 +40,14 @@
 //!
 //! let store = MemoryStore::new();
 //! let now = UnixMs::from_millis(1_700_000_000_000);
-//! let req = RegisterRequest {
-//!     aor: "sip:alice@example.com".into(),
-//!     call_id: "a84b4c76e66710@pc33.example.com".into(),
-//!     cseq: 1,
-//!     contacts: vec![RegisterContact::Uri(ContactEntry::new("sip:alice@192.0.2.4:5060"))],
-//!     expires: Some(600),
-//!     source: "udp:192.0.2.4:5060".parse().unwrap(),
-//! };
+//! let req = RegisterRequest::new(
+//!     "sip:alice@example.com",
+//!     "a84b4c76e66710@pc33.example.com",
+//!     1,
+//!     vec![RegisterContact::Uri(ContactEntry::new("sip:alice@192.0.2.4:5060"))],
+//!     Some(600),
+//!     "udp:192.0.2.4:5060".parse().unwrap(),
+//! );
 //! let reply = register(now, &req, &store, &RegistrarConfig::default());
 //! assert_eq!(reply.status(), 200);
 //!
@@ -73,7 +73,10 @@ mod store;
 mod time;
 mod uri;
 
-pub use binding::{reply_order, Binding, Change, ContactReply, Plan, Transport, TransportAddr, Q};
+pub use binding::{
+    reply_order, Binding, Change, ConnRef, ContactReply, Plan, Transport, TransportAddr,
+    MAX_USER_AGENT, Q,
+};
 pub use config::{RegistrarSection, ServerConfig, TransactionSection, UsersSection};
 pub use core::Core;
 pub use directory::{Directory, Standing};

@@ -3,7 +3,8 @@
 
 use std::borrow::Cow;
 
-use crate::binding::{Binding, Change, ContactReply, Plan, TransportAddr, Q};
+use crate::binding::bounded_user_agent;
+use crate::binding::{Binding, Change, ConnRef, ContactReply, Plan, TransportAddr, Q};
 use crate::directory::{Directory, Standing};
 use crate::store::LocationService;
 use crate::time::UnixMs;
@@ -26,6 +27,10 @@ pub struct RegistrarConfig {
     pub default_expires: u32,
     /// Domains served and users known.
     pub directory: Directory,
+    /// The node that takes the REGISTERs, stored with each binding
+    /// ([`Binding::node`]). Default `None`; `sipkit serve` sets its
+    /// `--node-id`, else the host name.
+    pub node: Option<String>,
 }
 
 impl Default for RegistrarConfig {
@@ -35,6 +40,7 @@ impl Default for RegistrarConfig {
             max_expires: 3600,
             default_expires: 3600,
             directory: Directory::accept_any(),
+            node: None,
         }
     }
 }
@@ -55,6 +61,42 @@ pub struct RegisterRequest {
     pub expires: Option<u32>,
     /// Where the request came from.
     pub source: TransportAddr,
+    /// The connection it came on (stream transports), if known.
+    pub connection: Option<ConnRef>,
+    /// Every Path header field value (RFC 3327 §4), in order, as written.
+    pub path: Vec<String>,
+    /// Whether the Supported header field lists the `path` option tag
+    /// (RFC 3327 §5.3).
+    pub supports_path: bool,
+    /// The User-Agent header field, if any (stored cut to
+    /// [`crate::MAX_USER_AGENT`] bytes).
+    pub user_agent: Option<String>,
+}
+
+impl RegisterRequest {
+    /// A REGISTER of `aor` with this Call-ID and CSeq, these contacts and
+    /// Expires header, from `source`; no Path, no User-Agent, no connection.
+    pub fn new(
+        aor: impl Into<String>,
+        call_id: impl Into<String>,
+        cseq: u32,
+        contacts: Vec<RegisterContact>,
+        expires: Option<u32>,
+        source: TransportAddr,
+    ) -> Self {
+        Self {
+            aor: aor.into(),
+            call_id: call_id.into(),
+            cseq,
+            contacts,
+            expires,
+            source,
+            connection: None,
+            path: Vec::new(),
+            supports_path: false,
+            user_agent: None,
+        }
+    }
 }
 
 /// One Contact header field value of a REGISTER.
@@ -128,6 +170,11 @@ pub enum RegisterOutcome {
         /// `Unknown User` or `Domain Not Served`, the reason phrase.
         reason: &'static str,
     },
+    /// 420 Bad Extension with `Unsupported: path`: the request carries Path
+    /// but the UA did not list `path` in Supported (RFC 3327 §5.3, the
+    /// recommended policy, so that the UA learns a proxy added a Path it
+    /// did not ask for).
+    PathNotSupported,
     /// 423 Interval Too Brief with `Min-Expires: min_expires` (§10.3 step 6).
     IntervalTooBrief {
         /// The value of the Min-Expires header field.
@@ -158,6 +205,7 @@ impl RegisterOutcome {
             RegisterOutcome::Ok { .. } => 200,
             RegisterOutcome::BadRequest { .. } => 400,
             RegisterOutcome::NotFound { .. } => 404,
+            RegisterOutcome::PathNotSupported => 420,
             RegisterOutcome::IntervalTooBrief { .. } => 423,
             RegisterOutcome::CSeqOutOfOrder { .. } | RegisterOutcome::StoreFailed { .. } => 500,
         }
@@ -169,6 +217,7 @@ impl RegisterOutcome {
         Cow::Borrowed(match self {
             RegisterOutcome::Ok { .. } => "OK",
             RegisterOutcome::BadRequest { reason } | RegisterOutcome::NotFound { reason } => reason,
+            RegisterOutcome::PathNotSupported => "Bad Extension",
             RegisterOutcome::IntervalTooBrief { .. } => "Interval Too Brief",
             RegisterOutcome::CSeqOutOfOrder { .. } => "CSeq Out Of Order",
             RegisterOutcome::StoreFailed { .. } => "Location Service Failure",
@@ -183,6 +232,10 @@ impl RegisterOutcome {
 ///
 /// * the AOR of the To URI is canonicalized (step 5) and checked against
 ///   the configured domains and users: 404 if not ours;
+/// * Path without `Supported: path`: 420 (RFC 3327 §5.3 leaves it to local
+///   policy and recommends the 420); with it, each binding written keeps
+///   the path vector (the Path values in order, §5.3) — the caller copies
+///   the Path into the 200;
 /// * no Contact: a query; 200 with the current bindings (§10.2.3);
 /// * `Contact: *` must be alone and come with `Expires: 0`, else 400
 ///   (step 6); then every binding is removed, subject to the Call-ID/CSeq
@@ -233,6 +286,9 @@ where
             }
         }
     }
+    if !req.path.is_empty() && !req.supports_path {
+        return RegisterOutcome::PathNotSupported;
+    }
     let action = match Action::of(req, cfg) {
         Ok(action) => action,
         Err(outcome) => return outcome,
@@ -248,20 +304,23 @@ where
     // A store may call the decision again on newer bindings (the Redis
     // store's compare-and-set): only the last one counts.
     let mut rejected = None;
-    let result = store.update(
-        &aor,
+    let user_agent = req.user_agent.as_deref().map(bounded_user_agent);
+    let result = store.update(&aor, now, &mut |current| match action.plan(
         now,
-        &mut |current| match action.plan(now, req, current) {
-            Ok(changes) => {
-                rejected = None;
-                Plan::Commit(changes)
-            }
-            Err(outcome) => {
-                rejected = Some(outcome);
-                Plan::Abort
-            }
-        },
-    );
+        req,
+        cfg,
+        user_agent.as_ref(),
+        current,
+    ) {
+        Ok(changes) => {
+            rejected = None;
+            Plan::Commit(changes)
+        }
+        Err(outcome) => {
+            rejected = Some(outcome);
+            Plan::Abort
+        }
+    });
     match (result, rejected) {
         (Err(e), _) => RegisterOutcome::StoreFailed {
             error: e.to_string(),
@@ -345,6 +404,8 @@ impl<'a> Action<'a> {
         &self,
         now: UnixMs,
         req: &RegisterRequest,
+        cfg: &RegistrarConfig,
+        user_agent: Option<&String>,
         current: &[Binding],
     ) -> Result<Vec<Change>, RegisterOutcome> {
         let out_of_order = |b: &Binding| {
@@ -386,6 +447,10 @@ impl<'a> Action<'a> {
                         source: req.source,
                         instance: entry.instance.clone(),
                         reg_id: entry.reg_id.clone(),
+                        path: req.path.clone(),
+                        user_agent: user_agent.cloned(),
+                        node: cfg.node.clone(),
+                        connection: req.connection,
                     }));
                 }
                 Ok(changes)
@@ -402,14 +467,14 @@ mod tests {
     const T0: UnixMs = UnixMs(1_700_000_000_000);
 
     fn req(contacts: Vec<RegisterContact>, expires: Option<u32>) -> RegisterRequest {
-        RegisterRequest {
-            aor: "sip:alice@example.com".into(),
-            call_id: "c1".into(),
-            cseq: 1,
+        RegisterRequest::new(
+            "sip:alice@example.com",
+            "c1",
+            1,
             contacts,
             expires,
-            source: "udp:192.0.2.1:5060".parse().unwrap(),
-        }
+            "udp:192.0.2.1:5060".parse().unwrap(),
+        )
     }
 
     fn uri(u: &str) -> RegisterContact {
@@ -455,6 +520,38 @@ mod tests {
         let store = MemoryStore::new();
         let out = register(T0, &r, &store, &cfg);
         assert_eq!(out.status(), 200, "{out:?}");
+    }
+
+    #[test]
+    fn path_needs_supported_path_rfc3327_5_3() {
+        let store = MemoryStore::new();
+        let cfg = RegistrarConfig {
+            node: Some("n1".into()),
+            ..RegistrarConfig::default()
+        };
+        let mut r = req(vec![uri("sip:a@h1")], None);
+        r.path = vec!["<sip:p1;lr>".into()];
+        let out = register(T0, &r, &store, &cfg);
+        assert_eq!(
+            (out.status(), out.reason_phrase().as_ref()),
+            (420, "Bad Extension")
+        );
+        assert!(store
+            .lookup("sip:alice@example.com", T0)
+            .unwrap()
+            .is_empty());
+        r.supports_path = true;
+        r.user_agent = Some("x".repeat(1000));
+        r.connection = Some(ConnRef { worker: 1, id: 5 });
+        assert_eq!(register(T0, &r, &store, &cfg).status(), 200);
+        let b = &store.lookup("sip:alice@example.com", T0).unwrap()[0];
+        assert_eq!(b.path, ["<sip:p1;lr>"]);
+        assert_eq!(
+            b.user_agent.as_ref().map(String::len),
+            Some(crate::MAX_USER_AGENT)
+        );
+        assert_eq!(b.node.as_deref(), Some("n1"));
+        assert_eq!(b.connection, Some(ConnRef { worker: 1, id: 5 }));
     }
 
     #[test]

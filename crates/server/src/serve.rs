@@ -13,7 +13,8 @@ use tokio::sync::mpsc;
 use crate::core::Core;
 use crate::metrics::{MeteredStore, Metrics};
 use crate::{
-    open_store_with, Counts, Error, LocationService, Result, ServerConfig, Service, UnixMs,
+    is_redis_url, open_store_with, Counts, Error, LocationService, Result, ServerConfig, Service,
+    SqliteStore, UnixMs,
 };
 
 /// A bound server, ready to [`run`](Server::run).
@@ -62,7 +63,7 @@ impl Server {
                 })?;
         let service = Service {
             store,
-            registrar: config.registrar_config()?,
+            registrar: registrar_config(config)?,
             redirect: config.redirect_config()?,
             tag_key: seed.rotate_left(32) ^ 0x9e37_79b9_7f4a_7c15,
             auth,
@@ -89,8 +90,9 @@ impl Server {
     /// it then returns.
     ///
     /// # Errors
-    /// A failed group commit of the location service: the server stops
-    /// without acknowledging the registrations of that turn.
+    /// [`Error::TransportClosed`] when the transports stop, or a store
+    /// error that ends the driver. (A failed group commit does not: the
+    /// REGISTERs of that turn are answered 500 and serving goes on.)
     pub async fn run<S>(mut self, shutdown: impl Future<Output = S>) -> Result<S> {
         let stopped = driver::run(
             &mut self.core,
@@ -118,10 +120,13 @@ impl Server {
 ///
 /// Shared by the workers: the authentication [`Guard`](crate::auth::Guard)
 /// (nonce secret, users, bans, replay table), the [`Metrics`] and the
-/// in-memory store (`:memory:`, sharded). A SQLite file is opened once per
-/// worker: WAL lets the readers run in parallel, writers take turns on the
-/// file lock, and each worker group-commits its own turn before any of its
-/// 200s leave (a 200 is never sent before its commit).
+/// in-memory store (`:memory:`, sharded) and, for a SQLite file, the one
+/// writer connection ([`SqliteStore::share`]): each worker reads on its own
+/// connection (WAL lets readers run in parallel) and writes through the
+/// shared one, and the first worker to end its turn commits what every
+/// worker wrote so far in one transaction; each worker sends the 200s of
+/// its turn only once the commit that holds its writes succeeded (a 200 is
+/// never sent before its commit).
 #[derive(Debug)]
 pub struct Workers {
     threads: Vec<std::thread::JoinHandle<()>>,
@@ -130,6 +135,7 @@ pub struct Workers {
     locals: Vec<(Transport, SocketAddr)>,
     counts: Counts,
     store: Arc<dyn LocationService>,
+    node: Option<String>,
 }
 
 impl Workers {
@@ -155,10 +161,18 @@ impl Workers {
         } else {
             None
         };
+        // A SQLite file: one writer connection for every worker (it
+        // group-commits their REGISTERs together), a reader each.
+        let sqlite = if shared.is_none() && !is_redis_url(&config.db) {
+            Some(SqliteStore::open_with(&config.db, config.db_sync)?)
+        } else {
+            None
+        };
         let open = || -> Result<Arc<dyn LocationService>> {
-            let store = match &shared {
-                Some(s) => s.clone(),
-                None => Arc::from(open_store_with(&config.db, config.db_sync)?),
+            let store: Arc<dyn LocationService> = match (&shared, &sqlite) {
+                (Some(s), _) => s.clone(),
+                (None, Some(first)) => Arc::new(first.share()?),
+                (None, None) => Arc::from(open_store_with(&config.db, config.db_sync)?),
             };
             Ok(match &metrics {
                 Some(m) => Arc::new(MeteredStore::new(store, m.clone())),
@@ -167,7 +181,7 @@ impl Workers {
         };
         let first_store = open()?;
         let counts = first_store.count(UnixMs::from_system_time(now.wall))?;
-        let registrar = config.registrar_config()?;
+        let registrar = registrar_config(config)?;
         let redirect = config.redirect_config()?;
         let tag_key = seed.rotate_left(32) ^ 0x9e37_79b9_7f4a_7c15;
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
@@ -179,6 +193,7 @@ impl Workers {
             locals: Vec::new(),
             counts,
             store: first_store.clone(),
+            node: registrar.node.clone(),
         };
         let mut specs: Vec<ListenSpec> = listen_specs(config);
         let tconfig = TransportConfig {
@@ -201,6 +216,7 @@ impl Workers {
                 seed ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
                 now.instant,
             );
+            core.set_worker(i);
             if let Some(m) = &metrics {
                 core.set_metrics(m.clone(), i);
             }
@@ -255,6 +271,12 @@ impl Workers {
         self.counts
     }
 
+    /// The node name stored with the bindings written here
+    /// ([`crate::Binding::node`]): `node_id`, else the host name.
+    pub fn node(&self) -> Option<&str> {
+        self.node.as_deref()
+    }
+
     /// How many workers run.
     pub fn len(&self) -> usize {
         self.threads.len()
@@ -275,9 +297,9 @@ impl Workers {
     /// returns its value) or a worker stops on its own.
     ///
     /// # Errors
-    /// A worker's failed group commit (it stopped without acknowledging
-    /// the registrations of that turn; the other workers are stopped too),
-    /// or [`Error::TransportClosed`].
+    /// A store error that ended a worker's driver (the other workers are
+    /// stopped too), or [`Error::TransportClosed`]. A failed group commit
+    /// is not one: its REGISTERs are answered 500 and serving goes on.
     pub async fn run<S>(mut self, shutdown: impl Future<Output = S>) -> Result<S> {
         let outcome = tokio::select! {
             s = shutdown => Ok(s),
@@ -391,4 +413,25 @@ fn listen_specs(config: &ServerConfig) -> Vec<ListenSpec> {
             addr: l.addr,
         })
         .collect()
+}
+
+/// The registrar's settings of `config`, the node named by `node_id` or
+/// else the host name.
+fn registrar_config(config: &ServerConfig) -> Result<crate::RegistrarConfig> {
+    let mut registrar = config.registrar_config()?;
+    if registrar.node.is_none() {
+        registrar.node = host_name();
+    }
+    Ok(registrar)
+}
+
+/// This machine's host name (Linux: `/proc/sys/kernel/hostname`, else
+/// `/etc/hostname`, else `$HOSTNAME`); `None` when none is found.
+fn host_name() -> Option<String> {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .chain(std::env::var("HOSTNAME").ok())
+        .map(|name| name.trim().to_owned())
+        .find(|name| !name.is_empty() && name.len() <= 255)
 }

@@ -6,9 +6,9 @@
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use sipkit_message::{response_from_request, Contact, Method, Request};
+use sipkit_message::{response_from_request, Contact, HeaderName, Method, Request};
 
-use crate::binding::TransportAddr;
+use crate::binding::{ConnRef, TransportAddr};
 use crate::redirect::{redirect, RedirectConfig, RedirectOutcome};
 use crate::registrar::{
     register, ContactEntry, RegisterContact, RegisterOutcome, RegisterRequest, RegistrarConfig,
@@ -20,6 +20,11 @@ use crate::Q;
 /// The methods this server handles, for `Allow` (§20.5).
 pub const ALLOW: &str =
     "INVITE, ACK, CANCEL, OPTIONS, REGISTER, SUBSCRIBE, REFER, MESSAGE, PUBLISH";
+
+/// The option tags this server supports (RFC 3261 §20.37): `path`, the
+/// registrar side of RFC 3327 (§5.3). A `Require` naming anything else is
+/// answered 420 (§8.2.2.3).
+pub const SUPPORTED: &[&str] = &["path"];
 
 /// The value of the `Server` header field.
 pub const SERVER: &str = concat!("sipkit/", env!("CARGO_PKG_VERSION"));
@@ -63,6 +68,20 @@ impl Service {
         source: TransportAddr,
         top_via: Option<&str>,
     ) -> Option<Reply> {
+        self.respond_on(now, req, source, None, top_via)
+    }
+
+    /// [`Service::respond`] for a request that came on the stream connection
+    /// `connection` (stored with the bindings a REGISTER writes,
+    /// [`crate::Binding::connection`]).
+    pub fn respond_on(
+        &self,
+        now: UnixMs,
+        req: &Request<'_>,
+        source: TransportAddr,
+        connection: Option<ConnRef>,
+        top_via: Option<&str>,
+    ) -> Option<Reply> {
         let method = req.method();
         let reply = |status: u16, reason: &str, extra: &[(&str, String)]| {
             Some(self.reply(req, status, reason, top_via, extra, b""))
@@ -73,12 +92,16 @@ impl Service {
             _ => {}
         }
         // §8.2.2.3: an option tag we do not support in Require → 420.
-        let required: Vec<&str> = req.require().filter_map(Result::ok).collect();
-        if !required.is_empty() {
+        let unsupported: Vec<&str> = req
+            .require()
+            .filter_map(Result::ok)
+            .filter(|tag| !SUPPORTED.iter().any(|s| s.eq_ignore_ascii_case(tag)))
+            .collect();
+        if !unsupported.is_empty() {
             return reply(
                 420,
                 "Bad Extension",
-                &[("Unsupported", required.join(", "))],
+                &[("Unsupported", unsupported.join(", "))],
             );
         }
         // A request inside a dialog: this server keeps no dialogs (§12.2.2).
@@ -91,7 +114,7 @@ impl Service {
         }
         let to_self = req.uri().user.is_none();
         match method {
-            Method::Register => Some(self.respond_register(now, req, source, top_via)),
+            Method::Register => Some(self.respond_register(now, req, source, connection, top_via)),
             // OPTIONS to the server itself (§11.2): what it can do.
             Method::Options if to_self => reply(
                 200,
@@ -99,7 +122,7 @@ impl Service {
                 &[
                     ("Allow", ALLOW.to_owned()),
                     ("Accept", "application/sdp".to_owned()),
-                    ("Supported", String::new()),
+                    ("Supported", SUPPORTED.join(", ")),
                 ],
             ),
             Method::Invite
@@ -154,6 +177,7 @@ impl Service {
         now: UnixMs,
         req: &Request<'_>,
         source: TransportAddr,
+        connection: Option<ConnRef>,
         top_via: Option<&str>,
     ) -> Reply {
         let mut contacts = Vec::new();
@@ -201,24 +225,65 @@ impl Service {
                 )
             }
         };
+        let mut path = Vec::new();
+        for p in req.paths() {
+            match p {
+                Ok(p) => path.push(p.raw.trim().to_owned()),
+                Err(e) => {
+                    return self.reply(
+                        req,
+                        400,
+                        &format!("Bad Path: {}", e.kind),
+                        top_via,
+                        &[],
+                        b"",
+                    )
+                }
+            }
+        }
         let rr = RegisterRequest {
-            aor: req.to().uri.as_str().to_owned(),
-            call_id: req.call_id().to_owned(),
-            cseq: req.cseq().seq,
-            contacts,
-            expires,
-            source,
+            connection,
+            path,
+            supports_path: req
+                .supported()
+                .filter_map(Result::ok)
+                .any(|tag| tag.eq_ignore_ascii_case("path")),
+            user_agent: req
+                .header(HeaderName::UserAgent)
+                .map(|h| h.value.to_owned()),
+            ..RegisterRequest::new(
+                req.to().uri.as_str(),
+                req.call_id(),
+                req.cseq().seq,
+                contacts,
+                expires,
+                source,
+            )
         };
         let outcome = register(now, &rr, &*self.store, &self.registrar);
         let reason = outcome.reason_phrase();
         match &outcome {
             RegisterOutcome::Ok { contacts } => {
-                let extra: Vec<(&str, String)> = contacts
+                let mut extra: Vec<(&str, String)> = contacts
                     .iter()
                     .map(|c| ("Contact", c.to_string()))
                     .collect();
+                // RFC 3327 §5.3: "The registrar copies the Path header field
+                // values into a Path header field in the successful (200
+                // class) REGISTER response."
+                if !rr.path.is_empty() {
+                    extra.push(("Path", rr.path.join(", ")));
+                }
                 self.reply(req, 200, &reason, top_via, &extra, b"")
             }
+            RegisterOutcome::PathNotSupported => self.reply(
+                req,
+                420,
+                &reason,
+                top_via,
+                &[("Unsupported", "path".to_owned())],
+                b"",
+            ),
             RegisterOutcome::IntervalTooBrief { min_expires } => self.reply(
                 req,
                 423,
@@ -227,18 +292,37 @@ impl Service {
                 &[("Min-Expires", min_expires.to_string())],
                 b"",
             ),
-            RegisterOutcome::StoreFailed { error } => Reply {
-                log: Some(format!("location service failed: {error}")),
-                ..self.reply(
-                    req,
-                    500,
-                    &reason,
-                    top_via,
-                    &[("Retry-After", "5".to_owned())],
-                    b"",
-                )
-            },
+            RegisterOutcome::StoreFailed { error } => {
+                self.location_service_failure(req, top_via, error)
+            }
             other => self.reply(req, other.status(), &reason, top_via, &[], b""),
+        }
+    }
+
+    /// The 500 for a REGISTER the location service could not store (its
+    /// update, or the group commit that held it, failed): nothing of it was
+    /// applied; `Retry-After: 5` asks the UA to try again soon (RFC 3261
+    /// §21.5.1, §20.33). `error` goes to the log, not on the wire.
+    pub fn location_service_failure(
+        &self,
+        req: &Request<'_>,
+        top_via: Option<&str>,
+        error: &str,
+    ) -> Reply {
+        let reason = RegisterOutcome::StoreFailed {
+            error: String::new(),
+        }
+        .reason_phrase();
+        Reply {
+            log: Some(format!("location service failed: {error}")),
+            ..self.reply(
+                req,
+                500,
+                &reason,
+                top_via,
+                &[("Retry-After", "5".to_owned())],
+                b"",
+            )
         }
     }
 

@@ -6,6 +6,8 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::time::Duration;
 
+use sipkit_server::LocationService;
+
 use crate::serve::{header, register, request, status, temp_db, Client, Server};
 
 /// The metrics address announced on the startup line.
@@ -56,8 +58,22 @@ fn transactions(text: &str, workers: usize) -> Vec<f64> {
 
 #[test]
 fn serve_metrics_count_a_register_and_an_invite_and_health_is_ok() {
-    let server = Server::start(":memory:", &["--workers", "2", "--metrics", "127.0.0.1:0"]);
-    assert!(server.line.contains("2 worker(s)"), "{}", server.line);
+    let server = Server::start(
+        ":memory:",
+        &[
+            "--workers",
+            "2",
+            "--metrics",
+            "127.0.0.1:0",
+            "--node-id",
+            "node-7",
+        ],
+    );
+    assert!(
+        server.line.contains("2 worker(s) on node node-7"),
+        "{}",
+        server.line
+    );
     let m = metrics_addr(&server);
     let (code, before) = get(m, "/metrics");
     assert_eq!(code, 200);
@@ -277,4 +293,81 @@ fn serve_sigterm_stops_every_worker() {
     assert_eq!(status(&r), 200, "{r}");
     let st = server.signal("-TERM");
     assert_eq!(st.code(), Some(0), "graceful exit on SIGTERM");
+}
+
+/// Issue 14 point 2 end to end: a REGISTER over TCP through a proxy that
+/// added Path (RFC 3327 §5.3) to two workers on one SQLite file is answered
+/// 200 with the Path, and the file holds the binding with its path vector,
+/// User-Agent, node and connection (the worker that took it and its
+/// connection number); one over UDP holds no connection.
+#[test]
+fn serve_stores_path_user_agent_node_and_connection() {
+    let db = temp_db("binding-fields");
+    let db_text = db.display().to_string();
+    let server = Server::start(&db_text, &["--workers", "2", "--node-id", "node-q"]);
+    let mut s = TcpStream::connect(server.tcp).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let msg = register("vic", "sip:vic@192.0.2.60;transport=tcp", "bf-1", 1, 600).replace(
+        "Expires: 600\n",
+        "Expires: 600\nSupported: path\nPath: <sip:edge.example.com;lr>\nUser-Agent: Phone/3.1\n",
+    );
+    let r = tcp_ask(&mut s, &msg);
+    assert_eq!(status(&r), 200, "{r}");
+    assert_eq!(header(&r, "Path"), ["<sip:edge.example.com;lr>"], "{r}");
+    let c = Client::new(server.udp);
+    let r = c.ask(&register("vic", "sip:vic@192.0.2.61", "bf-2", 1, 600));
+    assert_eq!(status(&r), 200, "{r}");
+
+    let store = sipkit_server::SqliteStore::open(&db).unwrap();
+    let now = sipkit_server::UnixMs::from_system_time(std::time::SystemTime::now());
+    let got = store.lookup("sip:vic@example.com", now).unwrap();
+    assert_eq!(got.len(), 2, "{got:?}");
+    let tcp = got.iter().find(|b| b.contact.contains("tcp")).unwrap();
+    assert_eq!(tcp.path, ["<sip:edge.example.com;lr>"]);
+    assert_eq!(tcp.user_agent.as_deref(), Some("Phone/3.1"));
+    assert_eq!(tcp.node.as_deref(), Some("node-q"));
+    let conn = tcp.connection.expect("a TCP binding names its connection");
+    assert!(conn.worker < 2 && conn.id >= 1, "{conn}");
+    let udp = got.iter().find(|b| !b.contact.contains("tcp")).unwrap();
+    assert_eq!(udp.connection, None);
+    assert_eq!(udp.node.as_deref(), Some("node-q"));
+    assert!(udp.path.is_empty());
+    drop(s);
+    assert_eq!(server.signal("-TERM").code(), Some(0));
+}
+
+/// Two workers on one SQLite file write through one shared writer that
+/// group-commits the REGISTERs of both before their 200s (issue 14): eight
+/// sources (spread over both workers by the kernel) register at once;
+/// after `kill -9` every acknowledged binding is in the file.
+#[test]
+fn serve_two_workers_one_sqlite_writer_keep_every_acknowledged_binding() {
+    let db = temp_db("one-writer");
+    let server = Server::start(db.to_str().unwrap(), &["--workers", "2"]);
+    let udp = server.udp;
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            std::thread::spawn(move || {
+                let c = Client::new(udp);
+                for i in 0..20 {
+                    let user = format!("ow{t}x{i}");
+                    let r = c.ask(&register(
+                        &user,
+                        &format!("sip:{user}@192.0.2.70"),
+                        &format!("ow-{t}-{i}"),
+                        1,
+                        600,
+                    ));
+                    assert_eq!(status(&r), 200, "{r}");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("a client thread failed");
+    }
+    server.signal("-KILL");
+    let store = sipkit_server::SqliteStore::open(&db).unwrap();
+    let now = sipkit_server::UnixMs::from_system_time(std::time::SystemTime::now());
+    assert_eq!(store.count(now).unwrap().bindings, 160);
 }

@@ -152,7 +152,7 @@ use std::time::Duration;
 
 use redis::{Cmd, Connection, ConnectionLike, FromRedisValue, RedisResult, Script};
 
-use crate::binding::{reply_order, Binding, Change, Plan, TransportAddr, Q};
+use crate::binding::{reply_order, Binding, Change, ConnRef, Plan, TransportAddr, Q};
 use crate::error::{Error, Result};
 use crate::store::version_cache::{Tokens, VersionCache, ABSENT};
 use crate::store::{after_state, Counts, LocationService};
@@ -740,6 +740,15 @@ struct Record {
     instance: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     reg_id: Option<String>,
+    // Added for issue 14: absent in older records, which decode as none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    path: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    user_agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    node: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    connection: Option<ConnRef>,
 }
 
 fn encode(b: &Binding) -> Result<String> {
@@ -753,6 +762,10 @@ fn encode(b: &Binding) -> Result<String> {
         source: b.source.to_string(),
         instance: b.instance.clone(),
         reg_id: b.reg_id.clone(),
+        path: b.path.clone(),
+        user_agent: b.user_agent.clone(),
+        node: b.node.clone(),
+        connection: b.connection,
     };
     serde_json::to_string(&record).map_err(|e| Error::Corrupt {
         what: "binding record",
@@ -779,6 +792,10 @@ fn decode(text: &str) -> Result<Binding> {
         source,
         instance: r.instance,
         reg_id: r.reg_id,
+        path: r.path,
+        user_agent: r.user_agent,
+        node: r.node,
+        connection: r.connection,
     })
 }
 
@@ -1086,6 +1103,31 @@ d4 127.0.0.1:7004@17004 master,fail - 0 1 3 disconnected\n";
             [f(1), f(2), f(3), f(5), f(9), f(u32::MAX)],
             [100, 200, 400, 1600, 2000, 2000]
         );
+    }
+
+    #[test]
+    fn a_record_without_the_issue_14_fields_decodes_with_none_of_them() {
+        let old = r#"{"contact":"sip:a@h1","q":1000,"expires_at":5000,"updated_at":1000,"call_id":"c","cseq":2,"source":"udp:192.0.2.1:5060","reg_id":"1"}"#;
+        let b = decode(old).unwrap();
+        assert_eq!((b.contact.as_str(), b.cseq), ("sip:a@h1", 2));
+        assert_eq!(b.reg_id.as_deref(), Some("1"));
+        assert!(b.path.is_empty());
+        assert_eq!((b.user_agent, b.node, b.connection), (None, None, None));
+        // Unknown fields (from a newer sipkit) are ignored too.
+        let newer = old.replace("}", r#","future":[1,2]}"#);
+        assert_eq!(decode(&newer).unwrap().cseq, 2);
+    }
+
+    #[test]
+    fn the_issue_14_fields_round_trip_by_name() {
+        let mut b = decode(r#"{"contact":"sip:a@h1","q":500,"expires_at":5000,"updated_at":1000,"call_id":"c","cseq":2,"source":"tcp:192.0.2.1:5060"}"#).unwrap();
+        b.path = vec!["<sip:p1.example.com;lr>".into(), "<sip:p2;lr>".into()];
+        b.user_agent = Some("phone/1.0".into());
+        b.node = Some("node-a".into());
+        b.connection = Some(ConnRef { worker: 1, id: 42 });
+        let text = encode(&b).unwrap();
+        assert!(text.contains(r#""connection":"1/42""#), "{text}");
+        assert_eq!(decode(&text).unwrap(), b);
     }
 
     #[test]

@@ -61,6 +61,7 @@ fn the_example_parses_to_what_its_comments_say() {
         },
         workers: Some(2),
         metrics: Some("127.0.0.1:9060".parse().unwrap()),
+        node_id: Some("sip-a.example.com".into()),
     };
     assert_eq!(got, want);
     // The example's values other than these are the defaults.
@@ -82,6 +83,7 @@ fn the_defaults_the_example_states_are_the_real_ones() {
     assert_eq!(d.max_message_size, 65535);
     assert_eq!(d.workers, None, "one per core, decided by the command");
     assert_eq!(d.metrics, None);
+    assert_eq!(d.node_id, None, "the host name, decided when serving");
     assert_eq!(
         (
             d.registrar.min_expires,
@@ -160,6 +162,7 @@ fn the_defaults_the_example_states_are_the_real_ones() {
             "65535",
             "one per core",
             "none (no HTTP listener)",
+            "the host name",
             "60",
             "3600",
             "3600, or max_expires if that is lower",
@@ -214,12 +217,13 @@ fn the_example_documents_every_key() {
     full.auth.secret = Some("0123456789abcdef".into());
     full.workers = Some(2);
     full.metrics = Some("127.0.0.1:9060".parse().unwrap());
+    full.node_id = Some("n".into());
     let mut all = BTreeSet::new();
     keys(&toml::Table::try_from(&full).unwrap(), "", &mut all);
     let mut example = BTreeSet::new();
     keys(&EXAMPLE.parse::<toml::Table>().unwrap(), "", &mut example);
     assert_eq!(example, all);
-    assert_eq!(all.len(), 34, "{all:?}");
+    assert_eq!(all.len(), 35, "{all:?}");
 }
 
 #[test]

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use sipkit_message::{parse, Message, Transport};
 use sipkit_server::{
-    Binding, Core, Counts, Error, LocationService, MemoryStore, Plan, Result, ServerConfig,
-    Service, UnixMs,
+    Binding, ConnRef, Core, Counts, Error, LocationService, MemoryStore, Plan, Result,
+    ServerConfig, Service, UnixMs,
 };
 use sipkit_transaction::{ConnId, Transmit};
 use sipkit_transport::{Endpoint, Inbound, Now};
@@ -94,6 +94,11 @@ struct Bench {
 
 impl Bench {
     fn new() -> Bench {
+        Bench::with_config(ServerConfig::default(), 0)
+    }
+
+    /// A bench whose core serves `config` as worker number `worker`.
+    fn with_config(config: ServerConfig, worker: usize) -> Bench {
         #[allow(clippy::disallowed_methods)] // an epoch; time moves only by hand
         let instant = Instant::now();
         let start = Now {
@@ -101,7 +106,6 @@ impl Bench {
             wall: SystemTime::UNIX_EPOCH + Duration::from_millis(T0.0),
         };
         let store = Arc::new(Recorder::default());
-        let config = ServerConfig::default();
         let service = Service {
             store: store.clone(),
             registrar: config.registrar_config().unwrap(),
@@ -110,6 +114,7 @@ impl Bench {
             auth: None,
         };
         let mut core = Core::new(service, &config, 1, start.instant);
+        core.set_worker(worker);
         // The purge due at start.
         core.handle_timeout(start);
         assert_eq!(store.log(), ["purge"]);
@@ -294,7 +299,10 @@ fn cancel_gets_200_when_it_matches_and_481_when_not() {
 }
 
 /// Group commit: the REGISTERs of one turn are written, committed once,
-/// and only then is any 200 sent; a failed commit sends nothing.
+/// and only then is any 200 sent; a failed commit sends no 200: each of
+/// its REGISTERs is answered 500 with Retry-After (nothing of it is
+/// stored), the other answers of the turn go as usual, and the server goes
+/// on.
 #[test]
 fn no_200_leaves_before_its_commit() {
     let mut b = Bench::new();
@@ -313,11 +321,29 @@ fn no_200_leaves_before_its_commit() {
     b.store.fail_commit.store(true, Ordering::Relaxed);
     b.core.begin_batch().unwrap();
     b.core.handle_inbound(b.now, udp(register("erin", 1)));
-    assert!(b.core.end_batch().is_err());
-    assert!(
-        b.core.poll_transmit().is_none(),
+    b.core
+        .handle_inbound(b.now, udp(invite("carol", "z9hG4bKinv-fc")));
+    assert!(b.core.poll_transmit().is_none(), "held until the commit");
+    b.core.end_batch().unwrap();
+    let out = b.drain();
+    let got: Vec<(u16, String)> = out.iter().map(status).collect();
+    assert_eq!(got.len(), 2, "{got:?}");
+    let (code, text) = got.iter().find(|(_, t)| t.contains("REGISTER")).unwrap();
+    assert_eq!(
+        *code, 500,
         "a registration that may be lost is never acknowledged"
     );
+    assert!(
+        text.starts_with("SIP/2.0 500 Location Service Failure\r\n"),
+        "{text}"
+    );
+    assert!(text.contains("\r\nRetry-After: 5\r\n"), "{text}");
+    assert!(got.iter().any(|(c, _)| *c == 302), "{got:?}");
+
+    // The next turn commits again.
+    b.store.fail_commit.store(false, Ordering::Relaxed);
+    let out = b.turn(&[udp(register("erin", 2))]);
+    assert_eq!(status(&out[0]).0, 200);
 }
 
 /// Over TCP a response carries the connection and the local address its
@@ -418,4 +444,151 @@ fn the_core_counts_into_the_metrics() {
         text.contains("sipkit_worker_loop_lag_seconds_bucket{le=\"0.05\"} 1\n"),
         "{text}"
     );
+}
+
+/// A REGISTER of `frank` over TCP on connection 42 with these extra header
+/// lines.
+fn tcp_register(extra: &str) -> Inbound {
+    let text = register("frank", 1)
+        .replace("SIP/2.0/UDP", "SIP/2.0/TCP")
+        .replace("Expires: 600\r\n", &format!("Expires: 600\r\n{extra}"));
+    Inbound {
+        transport: Transport::Tcp,
+        source: addr("192.0.2.4:40000"),
+        local: addr("192.0.2.1:5061"),
+        bytes: text.into_bytes(),
+        conn: Some(ConnId::new(42)),
+    }
+}
+
+/// RFC 3327 §5.3: with `Supported: path` the registrar stores the path
+/// vector with the binding and copies the Path values into the 200; the
+/// binding also keeps the User-Agent, the node and the connection (issue
+/// 14: which connection of which worker of which node holds the flow).
+#[test]
+fn rfc3327_5_3_path_is_stored_and_returned_in_the_200() {
+    let config = ServerConfig {
+        node_id: Some("node-a".into()),
+        ..ServerConfig::default()
+    };
+    let mut b = Bench::with_config(config, 2);
+    let out = b.turn(&[tcp_register(
+        "Supported: path, gruu\r\nPath: <sip:p3.example.com;lr>\r\n\
+Path: <sip:p1.example.net;lr>, <sip:[2001:db8::9];lr>\r\nUser-Agent: Phone/1.0\r\n",
+    )]);
+    let (code, text) = status(&out[0]);
+    assert_eq!(code, 200, "{text}");
+    assert!(
+        text.contains(
+            "\r\nPath: <sip:p3.example.com;lr>, <sip:p1.example.net;lr>, <sip:[2001:db8::9];lr>\r\n"
+        ),
+        "{text}"
+    );
+    let stored = b.store.inner.lookup("sip:frank@example.com", T0).unwrap();
+    assert_eq!(stored.len(), 1);
+    let s = &stored[0];
+    assert_eq!(
+        s.path,
+        [
+            "<sip:p3.example.com;lr>",
+            "<sip:p1.example.net;lr>",
+            "<sip:[2001:db8::9];lr>"
+        ]
+    );
+    assert_eq!(s.user_agent.as_deref(), Some("Phone/1.0"));
+    assert_eq!(s.node.as_deref(), Some("node-a"));
+    assert_eq!(s.connection, Some(ConnRef { worker: 2, id: 42 }));
+    assert_eq!(s.source.to_string(), "tcp:192.0.2.4:40000");
+}
+
+/// RFC 3327 §5.3: Path without `Supported: path` is answered, as the RFC
+/// recommends, 420 Bad Extension naming `path`, and nothing is stored.
+#[test]
+fn rfc3327_5_3_path_without_supported_path_is_420() {
+    let mut b = Bench::new();
+    let out = b.turn(&[tcp_register("Path: <sip:p1.example.net;lr>\r\n")]);
+    let (code, text) = status(&out[0]);
+    assert_eq!(code, 420, "{text}");
+    assert!(text.contains("\r\nUnsupported: path\r\n"), "{text}");
+    assert!(!text.contains("\r\nPath:"), "{text}");
+    assert_eq!(b.store.inner.count(T0).unwrap(), Counts::default());
+}
+
+/// `Require: path` (RFC 3327 §5.2, added by a proxy) names an extension
+/// this registrar supports, so it is no reason for a 420; a REGISTER
+/// without Path stores no path and answers without one; over UDP there is
+/// no connection.
+#[test]
+fn require_path_is_supported_and_udp_has_no_connection() {
+    let mut b = Bench::new();
+    let text = register("gina", 1).replace(
+        "Expires: 600\r\n",
+        "Expires: 600\r\nRequire: path\r\nSupported: path\r\n",
+    );
+    let out = b.turn(&[udp(text)]);
+    let (code, text) = status(&out[0]);
+    assert_eq!(code, 200, "{text}");
+    assert!(!text.contains("\r\nPath:"), "{text}");
+    let s = &b.store.inner.lookup("sip:gina@example.com", T0).unwrap()[0];
+    assert!(s.path.is_empty());
+    assert_eq!((s.connection, s.user_agent.as_deref()), (None, None));
+    // An unknown option tag in Require is still a 420 naming only it.
+    let text =
+        register("gina", 2).replace("Expires: 600\r\n", "Expires: 600\r\nRequire: path, foo\r\n");
+    let out = b.turn(&[udp(text)]);
+    let (code, text) = status(&out[0]);
+    assert_eq!(code, 420, "{text}");
+    assert!(text.contains("\r\nUnsupported: foo\r\n"), "{text}");
+}
+
+/// A core over `store` (no purge logged), at `start`.
+fn core_on(store: Arc<dyn LocationService>, start: Now, worker: usize) -> Core {
+    let config = ServerConfig::default();
+    let service = Service {
+        store,
+        registrar: config.registrar_config().unwrap(),
+        redirect: config.redirect_config().unwrap(),
+        tag_key: 7,
+        auth: None,
+    };
+    let mut core = Core::new(service, &config, worker as u64, start.instant);
+    core.set_worker(worker);
+    core
+}
+
+/// Two workers on one SQLite file share its writer (issue 14): the turns
+/// of both are committed by one COMMIT, before either sends its 200; when
+/// that COMMIT fails, both answer 500 and nothing is stored.
+#[test]
+fn two_workers_on_one_sqlite_writer_commit_together_or_both_answer_500() {
+    let dir = crate::util::TempDir::new("core-shared-writer");
+    let a_store = sipkit_server::SqliteStore::open(dir.file("location.db")).unwrap();
+    let b_store = a_store.share().unwrap();
+    let probe = sipkit_server::SqliteStore::open(dir.file("location.db")).unwrap();
+    let fail = a_store.share().unwrap();
+    let start = Bench::new().start;
+    let mut a = core_on(Arc::new(a_store), start, 0);
+    let mut b = core_on(Arc::new(b_store), start, 1);
+    let drain = |c: &mut Core| -> Vec<u16> {
+        std::iter::from_fn(|| c.poll_transmit())
+            .map(|t| status(&t).0)
+            .collect()
+    };
+    for (round, fails) in [(1, false), (2, true)] {
+        a.begin_batch().unwrap();
+        b.begin_batch().unwrap();
+        a.handle_inbound(start, udp(register(&format!("ann{round}"), 1)));
+        b.handle_inbound(start, udp(register(&format!("ben{round}"), 1)));
+        assert!(drain(&mut a).is_empty() && drain(&mut b).is_empty());
+        if fails {
+            fail.fail_next_commit();
+        }
+        // b ends first: its COMMIT carries a's REGISTER too.
+        b.end_batch().unwrap();
+        let stored = probe.count(T0).unwrap().bindings;
+        a.end_batch().unwrap();
+        let want = if fails { 500 } else { 200 };
+        assert_eq!((drain(&mut a), drain(&mut b)), (vec![want], vec![want]));
+        assert_eq!(stored, 2, "round {round}: only the first round is stored");
+    }
 }

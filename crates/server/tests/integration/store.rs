@@ -2,7 +2,8 @@
 //! store, then what only the SQLite store promises.
 
 use sipkit_server::{
-    Binding, Change, Counts, LocationService, Plan, SqliteStore, Transport, TransportAddr, UnixMs,
+    Binding, Change, ConnRef, Counts, LocationService, Plan, SqliteStore, Transport, TransportAddr,
+    UnixMs,
 };
 
 use crate::util::{binding, q, TempDir, T0};
@@ -13,6 +14,7 @@ const BOB: &str = "sip:bob@example.com";
 for_each_store!(
     empty_store_knows_nothing,
     every_field_survives_a_round_trip,
+    path_user_agent_node_and_connection_round_trip_and_a_refresh_replaces_them,
     expired_bindings_are_never_returned,
     upsert_replaces_a_contact_that_compares_equal,
     remove_matches_by_uri_comparison,
@@ -51,6 +53,16 @@ fn every_field_survives_a_round_trip(store: &dyn LocationService) {
         source: TransportAddr::new(Transport::Tcp, "[2001:db8::4]:49152".parse().unwrap()),
         instance: Some("\"<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>\"".into()),
         reg_id: Some("1".into()),
+        path: vec![
+            "<sip:p3.example.com;lr>".into(),
+            "\"Edge\" <sip:[2001:db8::1]:5061;transport=tls;lr>".into(),
+        ],
+        user_agent: Some("Softphone/2.1 (\u{e9}t\u{e9})".into()),
+        node: Some("node-b.example.net".into()),
+        connection: Some(ConnRef {
+            worker: 3,
+            id: u64::MAX,
+        }),
     };
     let after = store
         .apply(ALICE, T0, &[Change::Upsert(b.clone())])
@@ -58,6 +70,55 @@ fn every_field_survives_a_round_trip(store: &dyn LocationService) {
     assert_eq!(after, vec![b.clone()]);
     assert_eq!(store.lookup(ALICE, T0).unwrap(), vec![b]);
     assert!(store.is_known(ALICE).unwrap());
+}
+
+/// Issue 14: what a binding keeps besides RFC 3261 §10.3 (the Path vector
+/// of RFC 3327 §5.3, the User-Agent, the node and the connection) comes
+/// back as written, and a later REGISTER of the contact replaces it: a
+/// refresh over UDP without Path leaves no path and no connection.
+fn path_user_agent_node_and_connection_round_trip_and_a_refresh_replaces_them(
+    store: &dyn LocationService,
+) {
+    let first = Binding {
+        path: vec!["<sip:edge-1.example.com;lr>".into()],
+        user_agent: Some("A".repeat(sipkit_server::MAX_USER_AGENT)),
+        node: Some("node-a".into()),
+        connection: Some(ConnRef { worker: 0, id: 1 }),
+        ..binding("sip:alice@h1", T0, 600)
+    };
+    let second = Binding {
+        path: vec![
+            "<sip:edge-2.example.com;lr>".into(),
+            "<sip:core.example.com;lr>".into(),
+        ],
+        connection: Some(ConnRef { worker: 1, id: 7 }),
+        ..binding("sip:alice@h2", T0, 600)
+    };
+    let after = store
+        .apply(
+            ALICE,
+            T0,
+            &[
+                Change::Upsert(first.clone()),
+                Change::Upsert(second.clone()),
+            ],
+        )
+        .unwrap();
+    assert_eq!(store.lookup(ALICE, T0).unwrap(), after);
+    let find = |list: &[Binding], c: &str| list.iter().find(|b| b.contact == c).cloned();
+    assert_eq!(find(&after, "sip:alice@h1"), Some(first.clone()));
+    assert_eq!(find(&after, "sip:alice@h2"), Some(second.clone()));
+    let refresh = Binding {
+        cseq: 2,
+        node: Some("node-b".into()),
+        ..binding("sip:alice@h1", T0.plus_secs(10), 600)
+    };
+    store
+        .apply(ALICE, T0.plus_secs(10), &[Change::Upsert(refresh.clone())])
+        .unwrap();
+    let now = store.lookup(ALICE, T0.plus_secs(10)).unwrap();
+    assert_eq!(find(&now, "sip:alice@h1"), Some(refresh));
+    assert_eq!(find(&now, "sip:alice@h2"), Some(second));
 }
 
 fn expired_bindings_are_never_returned(store: &dyn LocationService) {
@@ -607,6 +668,69 @@ fn sqlite_refuses_a_schema_from_the_future() {
     );
 }
 
+/// A file of schema version 1 (before issue 14's fields) opens, is
+/// migrated to the current version, keeps its bindings (read with no path,
+/// User-Agent, node or connection) and then stores the new fields.
+#[test]
+fn sqlite_migrates_a_version_1_file_and_keeps_its_bindings() {
+    let dir = TempDir::new("migrate-v1");
+    let path = dir.file("location.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE aors (aor TEXT NOT NULL PRIMARY KEY, first_seen_ms INTEGER NOT NULL) WITHOUT ROWID;
+         CREATE TABLE bindings (
+             aor TEXT NOT NULL, contact_key TEXT NOT NULL, contact TEXT NOT NULL,
+             q INTEGER NOT NULL CHECK (q BETWEEN 0 AND 1000), expires_ms INTEGER NOT NULL,
+             updated_ms INTEGER NOT NULL, call_id TEXT NOT NULL, cseq INTEGER NOT NULL,
+             transport TEXT NOT NULL, source TEXT NOT NULL, instance TEXT, reg_id TEXT,
+             PRIMARY KEY (aor, contact_key)) WITHOUT ROWID;
+         CREATE INDEX bindings_by_aor_expiry ON bindings (aor, expires_ms);
+         CREATE INDEX bindings_by_expiry ON bindings (expires_ms);
+         PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    let old = binding("sip:alice@h1", T0, 600);
+    conn.execute(
+        "INSERT INTO aors VALUES (?1, ?2)",
+        rusqlite::params![ALICE, T0.0 as i64],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO bindings VALUES (?1, 'sip:alice@h1', ?2, 1000, ?3, ?4, ?5, 1, 'udp', ?6, NULL, NULL)",
+        rusqlite::params![
+            ALICE,
+            old.contact,
+            old.expires_at.0 as i64,
+            old.updated_at.0 as i64,
+            old.call_id,
+            old.source.addr.to_string()
+        ],
+    )
+    .unwrap();
+    drop(conn);
+
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(SqliteStore::SCHEMA_VERSION, 2);
+    assert_eq!(store.pragma("user_version").unwrap(), "2");
+    assert_eq!(store.lookup(ALICE, T0).unwrap(), vec![old]);
+    let new = Binding {
+        path: vec!["<sip:edge.example.com;lr>".into()],
+        user_agent: Some("Phone/2".into()),
+        node: Some("node-a".into()),
+        connection: Some(ConnRef { worker: 1, id: 9 }),
+        ..binding("sip:alice@h2", T0, 600)
+    };
+    store
+        .apply(ALICE, T0, &[Change::Upsert(new.clone())])
+        .unwrap();
+    drop(store);
+    // Reopening a current file migrates nothing and reads both.
+    let store = SqliteStore::open(&path).unwrap();
+    let got = store.lookup(ALICE, T0).unwrap();
+    assert_eq!(got.len(), 2);
+    assert!(got.contains(&new), "{got:?}");
+}
+
 #[test]
 fn sqlite_reports_a_corrupt_row_instead_of_panicking() {
     let dir = TempDir::new("corrupt");
@@ -700,6 +824,108 @@ fn memory_store_shared_by_four_workers_loses_nothing() {
     );
     assert_eq!(store.lookup("sip:w3u249@example.com", T0).unwrap().len(), 1);
     assert_eq!(store.purge_expired(T0.plus_secs(600)).unwrap(), 1000);
+}
+
+/// Issue 14: workers sharing one writer ([`SqliteStore::share`]). The
+/// first to end its batch commits every worker's writes made so far in one
+/// transaction; the other's batch then ends at once, committed; each reads
+/// its own uncommitted writes; a third connection sees nothing before the
+/// commit.
+#[test]
+fn sqlite_shared_writer_group_commits_the_batches_of_every_worker() {
+    let dir = TempDir::new("shared-writer");
+    let path = dir.file("location.db");
+    let a = SqliteStore::open(&path).unwrap();
+    let b = a.share().unwrap();
+    let outsider = SqliteStore::open(&path).unwrap();
+    a.begin_batch().unwrap();
+    b.begin_batch().unwrap();
+    a.apply(ALICE, T0, &[Change::Upsert(binding("sip:a@one", T0, 600))])
+        .unwrap();
+    b.apply(BOB, T0, &[Change::Upsert(binding("sip:b@one", T0, 600))])
+        .unwrap();
+    assert_eq!(b.lookup(BOB, T0).unwrap().len(), 1, "b sees its own write");
+    assert!(
+        outsider.lookup(BOB, T0).unwrap().is_empty(),
+        "not committed yet"
+    );
+    a.end_batch().unwrap();
+    // a's commit carried b's write.
+    assert_eq!(outsider.lookup(BOB, T0).unwrap().len(), 1);
+    assert_eq!(outsider.lookup(ALICE, T0).unwrap().len(), 1);
+    b.end_batch().unwrap();
+    assert_eq!(a.lookup(BOB, T0).unwrap().len(), 1, "a's reader sees it");
+    // b writes again after a's commit: its batch ends with its own commit.
+    b.begin_batch().unwrap();
+    b.apply(BOB, T0, &[Change::Upsert(binding("sip:b@two", T0, 600))])
+        .unwrap();
+    assert_eq!(outsider.lookup(BOB, T0).unwrap().len(), 1);
+    b.end_batch().unwrap();
+    assert_eq!(outsider.lookup(BOB, T0).unwrap().len(), 2);
+    // Outside a batch an update is committed before it returns.
+    a.apply(ALICE, T0, &[Change::Remove("sip:a@one".into())])
+        .unwrap();
+    assert!(outsider.lookup(ALICE, T0).unwrap().is_empty());
+}
+
+/// A failed group commit fails the batch of every worker whose writes it
+/// held (none of their 200s may go), and nothing of it is stored; the
+/// writer then works again.
+#[test]
+fn sqlite_shared_writer_failed_commit_fails_every_batch_in_it() {
+    let dir = TempDir::new("shared-writer-fail");
+    let path = dir.file("location.db");
+    let a = SqliteStore::open(&path).unwrap();
+    let b = a.share().unwrap();
+    let idle = a.share().unwrap();
+    a.begin_batch().unwrap();
+    b.begin_batch().unwrap();
+    idle.begin_batch().unwrap();
+    a.apply(ALICE, T0, &[Change::Upsert(binding("sip:a@one", T0, 600))])
+        .unwrap();
+    b.apply(BOB, T0, &[Change::Upsert(binding("sip:b@one", T0, 600))])
+        .unwrap();
+    a.fail_next_commit();
+    let err = b.end_batch().unwrap_err();
+    assert!(
+        matches!(err, sipkit_server::Error::CommitFailed { .. }),
+        "{err}"
+    );
+    assert!(matches!(
+        a.end_batch(),
+        Err(sipkit_server::Error::CommitFailed { .. })
+    ));
+    idle.end_batch().unwrap();
+    let fresh = SqliteStore::open(&path).unwrap();
+    assert_eq!(fresh.count(T0).unwrap(), Counts::default());
+    assert!(a.lookup(ALICE, T0).unwrap().is_empty());
+    a.begin_batch().unwrap();
+    a.apply(ALICE, T0, &[Change::Upsert(binding("sip:a@two", T0, 600))])
+        .unwrap();
+    a.end_batch().unwrap();
+    assert_eq!(fresh.lookup(ALICE, T0).unwrap().len(), 1);
+}
+
+/// Four workers sharing one writer, group-committing concurrently: no
+/// commit is lost.
+#[test]
+fn sqlite_workers_sharing_one_writer_lose_nothing() {
+    let dir = TempDir::new("shared-writer-four");
+    let path = dir.file("location.db");
+    let first = SqliteStore::open_with(&path, sipkit_server::DbSync::Normal).unwrap();
+    let handles: Vec<std::sync::Arc<dyn LocationService>> = (0..4)
+        .map(|_| std::sync::Arc::new(first.share().unwrap()) as _)
+        .collect();
+    let store = workers_register_concurrently(4, 100, |w| handles[w as usize].clone());
+    assert_eq!(
+        store.count(T0).unwrap(),
+        Counts {
+            bindings: 400,
+            aors: 400
+        }
+    );
+    let fresh = SqliteStore::open(&path).unwrap();
+    assert_eq!(fresh.count(T0).unwrap().bindings, 400);
 }
 
 /// Two workers, each with its own connection to one SQLite file, each

@@ -65,6 +65,10 @@ pub fn binding(contact: &str, now: UnixMs, secs: u32) -> Binding {
         source: src(),
         instance: None,
         reg_id: None,
+        path: Vec::new(),
+        user_agent: None,
+        node: None,
+        connection: None,
     }
 }
 
@@ -76,14 +80,7 @@ pub fn reg(
     contacts: Vec<RegisterContact>,
     expires: Option<u32>,
 ) -> RegisterRequest {
-    RegisterRequest {
-        aor: aor.to_owned(),
-        call_id: call_id.to_owned(),
-        cseq,
-        contacts,
-        expires,
-        source: src(),
-    }
+    RegisterRequest::new(aor, call_id, cseq, contacts, expires, src())
 }
 
 pub fn c(uri: &str) -> RegisterContact {
