@@ -114,8 +114,9 @@ pub enum Kind {
     Response {
         /// The status code.
         status: u16,
-        /// The reason phrase as written.
-        reason: String,
+        /// The reason phrase as written (the registered ones are not
+        /// allocated).
+        reason: Cow<'static, str>,
     },
     /// A message that does not parse.
     Malformed {
@@ -828,7 +829,7 @@ impl Analyzer {
                     .or_insert_with(|| reason.to_owned());
                 record.kind = Kind::Response {
                     status,
-                    reason: reason.to_owned(),
+                    reason: intern_reason(status, reason),
                 };
                 if let Some(i) = call.txs.iter().position(|t| t.key == key) {
                     let tx = &mut call.txs[i];
@@ -925,6 +926,15 @@ fn intern_method(m: &str) -> Cow<'static, str> {
     match METHODS.iter().find(|k| **k == m) {
         Some(k) => Cow::Borrowed(k),
         None => Cow::Owned(m.to_owned()),
+    }
+}
+
+/// The reason phrase, borrowed from `sipkit_codes` when it is the
+/// registered one for the code (RFC 3261 §21).
+fn intern_reason(status: u16, reason: &str) -> Cow<'static, str> {
+    match sipkit_codes::reason_phrase(status) {
+        Some(r) if r == reason => Cow::Borrowed(r),
+        _ => Cow::Owned(reason.to_owned()),
     }
 }
 
