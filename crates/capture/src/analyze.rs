@@ -114,9 +114,8 @@ pub enum Kind {
     Response {
         /// The status code.
         status: u16,
-        /// The reason phrase as written (the registered ones are not
-        /// allocated).
-        reason: Cow<'static, str>,
+        /// The reason phrase as written.
+        reason: String,
     },
     /// A message that does not parse.
     Malformed {
@@ -289,6 +288,7 @@ struct Tx {
     method: Cow<'static, str>,
     cseq: u32,
     ruri: String,
+    /// The From tag of an INVITE (empty for other methods).
     from_tag: String,
     initial: bool,
     transport: Transport,
@@ -791,7 +791,12 @@ impl Analyzer {
                         method: intern_method(method),
                         cseq: cseq.seq,
                         ruri: uri.to_owned(),
-                        from_tag: msg.from_tag.unwrap_or("").to_owned(),
+                        // Only a redirect of an INVITE reads it.
+                        from_tag: if method == "INVITE" {
+                            msg.from_tag.unwrap_or("").to_owned()
+                        } else {
+                            String::new()
+                        },
                         initial: msg.to_tag.is_none(),
                         transport: meta.transport,
                         first_frame: meta.frame,
@@ -829,7 +834,7 @@ impl Analyzer {
                     .or_insert_with(|| reason.to_owned());
                 record.kind = Kind::Response {
                     status,
-                    reason: intern_reason(status, reason),
+                    reason: reason.to_owned(),
                 };
                 if let Some(i) = call.txs.iter().position(|t| t.key == key) {
                     let tx = &mut call.txs[i];
@@ -926,15 +931,6 @@ fn intern_method(m: &str) -> Cow<'static, str> {
     match METHODS.iter().find(|k| **k == m) {
         Some(k) => Cow::Borrowed(k),
         None => Cow::Owned(m.to_owned()),
-    }
-}
-
-/// The reason phrase, borrowed from `sipkit_codes` when it is the
-/// registered one for the code (RFC 3261 §21).
-fn intern_reason(status: u16, reason: &str) -> Cow<'static, str> {
-    match sipkit_codes::reason_phrase(status) {
-        Some(r) if r == reason => Cow::Borrowed(r),
-        _ => Cow::Owned(reason.to_owned()),
     }
 }
 

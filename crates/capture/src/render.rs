@@ -247,7 +247,7 @@ pub fn call_json(c: &Call, lang: Lang) -> CallJson<'_> {
                     (Some(method.as_ref()), Some(uri.as_str()), None, None, None)
                 }
                 Kind::Response { status, reason } => {
-                    (None, None, Some(*status), Some(reason.as_ref()), None)
+                    (None, None, Some(*status), Some(reason.as_str()), None)
                 }
                 Kind::Malformed { error } => (None, None, None, None, Some(error.as_str())),
             };

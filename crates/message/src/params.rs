@@ -75,8 +75,10 @@ impl<'a> Params<'a> {
             if b.get(i..i + n.len())
                 .is_some_and(|w| w.eq_ignore_ascii_case(n))
             {
+                // A non-empty name starts at `i` (the first byte that is
+                // not LWS), so it is `name` when it is as long.
                 if let Some(p) = split_piece(&self.raw[start..end]) {
-                    if p.name.eq_ignore_ascii_case(name) {
+                    if p.name.len() == n.len() {
                         return Some(p);
                     }
                 }
