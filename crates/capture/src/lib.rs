@@ -157,8 +157,9 @@ impl Pipeline {
         // Split, then read only what the analysis needs (`View::of_raw`).
         // Any error is reported as the full receiver check reports it, so
         // a malformed message reads the same with or without `validate`.
-        match parse_raw_with(payload, &self.limits, Mode::Datagram) {
-            Ok(raw) => match View::of_raw(&raw) {
+        // Matched by reference: the split message is large, not moved.
+        match &parse_raw_with(payload, &self.limits, Mode::Datagram) {
+            Ok(raw) => match View::of_raw(raw) {
                 Ok(view) => self.analyzer.view(meta, &view),
                 Err(e) => {
                     let e = raw.validate().err().unwrap_or(e);
@@ -168,10 +169,9 @@ impl Pipeline {
             Err(e) => {
                 // Split errors are found in another order than the full
                 // check's (Content-Length first): take the full check's.
-                let e = parse_with(payload, &self.limits, Mode::Datagram)
-                    .err()
-                    .unwrap_or(e);
-                self.analyzer.malformed(meta, payload, &e);
+                let full = parse_with(payload, &self.limits, Mode::Datagram).err();
+                self.analyzer
+                    .malformed(meta, payload, full.as_ref().unwrap_or(e));
             }
         }
     }
