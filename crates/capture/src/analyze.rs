@@ -12,7 +12,9 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 
-use sipkit_message::{parse_raw, uri_eq, Message, ParseError, Uri};
+use sipkit_message::{
+    parse_raw, uri_eq, CSeq, Head, HeaderName, Message, ParseError, RawMessage, Uri,
+};
 
 use crate::findings::{Finding, FindingId};
 use crate::stats::Histogram;
@@ -35,6 +37,13 @@ pub struct Config {
     pub idle_ns: i64,
     /// Messages kept per call for its ladder; later ones are counted only.
     pub max_messages_per_call: usize,
+    /// Run the full receiver check of RFC 3261 (what `sipkit parse` runs:
+    /// the syntax of every header a stack relies on, single and mandatory
+    /// headers, §8.2, §18.3) on every UDP message, so any malformed header
+    /// is a `malformed_message` finding. Off by default: only the start
+    /// line, the framing and the headers the analysis reads are checked
+    /// ([`View::of_raw`]); a TCP stream's messages are always checked fully.
+    pub validate: bool,
 }
 
 impl Default for Config {
@@ -45,6 +54,7 @@ impl Default for Config {
             linger_ns: 32_000_000_000,
             idle_ns: 3_600_000_000_000,
             max_messages_per_call: 10_000,
+            validate: false,
         }
     }
 }
@@ -112,6 +122,102 @@ pub enum Kind {
         /// The parser's error.
         error: String,
     },
+}
+
+/// The start line of a [`View`].
+#[derive(Debug, Clone, Copy)]
+enum StartView<'a> {
+    Request { method: &'a str, uri: &'a str },
+    Response { status: u16, reason: &'a str },
+}
+
+/// What the analyzer reads of one message, read once: the start line, the
+/// Call-ID, CSeq, From and To URIs and tags and the top Via's branch (RFC
+/// 3261 §8.1.1, §17.1.3); other headers (Contact, Refer-To, Event, …) are
+/// read from `head` only where the analysis needs them.
+#[derive(Debug, Clone, Copy)]
+pub struct View<'m, 'a> {
+    head: &'m Head<'a>,
+    start: StartView<'a>,
+    call_id: &'a str,
+    cseq: CSeq<'a>,
+    from_uri: &'a str,
+    from_tag: Option<&'a str>,
+    to_uri: &'a str,
+    to_tag: Option<&'a str>,
+    branch: Option<&'a str>,
+}
+
+impl<'m, 'a> View<'m, 'a> {
+    /// The view of a fully parsed (validated) message.
+    pub fn of_message(msg: &'m Message<'a>) -> Self {
+        let start = match msg {
+            Message::Request(r) => StartView::Request {
+                method: r.method_str(),
+                uri: r.uri().as_str(),
+            },
+            Message::Response(r) => StartView::Response {
+                status: r.status(),
+                reason: r.reason(),
+            },
+        };
+        let (from, to) = (msg.from(), msg.to());
+        View {
+            head: msg,
+            start,
+            call_id: msg.call_id(),
+            cseq: msg.cseq(),
+            from_uri: from.uri.as_str(),
+            from_tag: from.tag(),
+            to_uri: to.uri.as_str(),
+            to_tag: to.tag(),
+            branch: msg.top_via().ok().and_then(|v| v.branch()),
+        }
+    }
+
+    /// The view of a split message ([`sipkit_message::parse_raw`]), reading
+    /// only the headers the analysis needs: Call-ID, CSeq, From, To and the
+    /// top Via must parse, every message must carry them (RFC 3261 §8.1.1),
+    /// a request's CSeq method must be its method (§8.1.1.5) and a request
+    /// from an RFC 3261 element must carry Max-Forwards (§8.1.1.6). Other
+    /// headers are not checked. `Err` when any of that fails: the error of
+    /// the first read that failed, which need not be the first error in the
+    /// message ([`RawMessage::validate`] gives that one).
+    pub fn of_raw(raw: &'m RawMessage<'a>) -> Result<Self, ParseError> {
+        let via = raw.top_via()?;
+        let call_id = raw.call_id()?;
+        let cseq = raw.cseq()?;
+        let from = raw.from()?;
+        let to = raw.to()?;
+        let start = match raw.start_line() {
+            sipkit_message::StartLine::Request { method, uri } => {
+                let mf_missing =
+                    raw.header(HeaderName::MaxForwards).is_none() && via.is_rfc3261_branch();
+                if cseq.method != method || mf_missing {
+                    // The receiver check says which and where.
+                    raw.validate()?;
+                }
+                StartView::Request {
+                    method,
+                    uri: uri.as_str(),
+                }
+            }
+            sipkit_message::StartLine::Response { status, reason } => {
+                StartView::Response { status, reason }
+            }
+        };
+        Ok(View {
+            head: raw,
+            start,
+            call_id,
+            cseq,
+            from_uri: from.uri.as_str(),
+            from_tag: from.tag(),
+            to_uri: to.uri.as_str(),
+            to_tag: to.tag(),
+            branch: via.branch(),
+        })
+    }
 }
 
 /// One message of a call, as the ladder shows it.
@@ -182,6 +288,7 @@ struct Tx {
     method: Cow<'static, str>,
     cseq: u32,
     ruri: String,
+    /// The From tag of an INVITE (empty for other methods).
     from_tag: String,
     initial: bool,
     transport: Transport,
@@ -620,9 +727,14 @@ impl Analyzer {
 
     /// One parsed SIP message.
     pub fn message(&mut self, meta: Meta, msg: &Message<'_>) {
+        self.view(meta, &View::of_message(msg));
+    }
+
+    /// One SIP message, as read by [`View::of_message`] or [`View::of_raw`].
+    pub fn view(&mut self, meta: Meta, msg: &View<'_, '_>) {
         self.summary.sip_messages += 1;
-        let call_id = msg.call_id();
-        let cseq = msg.cseq();
+        let call_id = msg.call_id;
+        let cseq = msg.cseq;
         let mut key = std::mem::take(&mut self.key_buf);
         tx_key(msg, &mut key);
         let mut new_request = false;
@@ -648,12 +760,11 @@ impl Analyzer {
             return;
         };
         call.last_ns = meta.ts_ns;
-        match msg {
-            Message::Request(req) => {
-                let method = req.method_str();
+        match msg.start {
+            StartView::Request { method, uri } => {
                 if call.from.is_empty() {
-                    call.from = msg.from().uri.as_str().to_owned();
-                    call.to = msg.to().uri.as_str().to_owned();
+                    call.from = msg.from_uri.to_owned();
+                    call.to = msg.to_uri.to_owned();
                 }
                 match self.summary.requests.get_mut(method) {
                     Some(n) => *n += 1,
@@ -663,7 +774,7 @@ impl Analyzer {
                 }
                 record.kind = Kind::Request {
                     method: intern_method(method),
-                    uri: req.uri().as_str().to_owned(),
+                    uri: uri.to_owned(),
                 };
                 if method == "ACK" {
                     on_ack(call, &key, cseq.seq);
@@ -679,9 +790,14 @@ impl Analyzer {
                         key: key.clone(),
                         method: intern_method(method),
                         cseq: cseq.seq,
-                        ruri: req.uri().as_str().to_owned(),
-                        from_tag: msg.from().tag().unwrap_or("").to_owned(),
-                        initial: msg.to().tag().is_none(),
+                        ruri: uri.to_owned(),
+                        // Only a redirect of an INVITE reads it.
+                        from_tag: if method == "INVITE" {
+                            msg.from_tag.unwrap_or("").to_owned()
+                        } else {
+                            String::new()
+                        },
+                        initial: msg.to_tag.is_none(),
                         transport: meta.transport,
                         first_frame: meta.frame,
                         first_ns: meta.ts_ns,
@@ -710,16 +826,15 @@ impl Analyzer {
                     );
                 }
             }
-            Message::Response(resp) => {
-                let status = resp.status();
+            StartView::Response { status, reason } => {
                 *self.summary.responses.entry(status).or_default() += 1;
                 self.summary
                     .reasons
                     .entry(status)
-                    .or_insert_with(|| resp.reason().to_owned());
+                    .or_insert_with(|| reason.to_owned());
                 record.kind = Kind::Response {
                     status,
-                    reason: resp.reason().to_owned(),
+                    reason: reason.to_owned(),
                 };
                 if let Some(i) = call.txs.iter().position(|t| t.key == key) {
                     let tx = &mut call.txs[i];
@@ -735,7 +850,7 @@ impl Analyzer {
                                 FindingId::RetransmissionOverTcp,
                                 vec![tx.final_frame, meta.frame],
                             )
-                            .arg("method", format!("{status} {}", resp.reason()))
+                            .arg("method", format!("{status} {reason}"))
                             .arg("transport", meta.transport.as_str());
                             call.add(f);
                         }
@@ -835,7 +950,7 @@ fn push_record(call: &mut Call, cfg: &Config, record: MessageRecord) {
 /// The RFC 3261 branch prefix (§8.1.1.7).
 const MAGIC_COOKIE: &str = "z9hG4bK";
 
-fn tx_key(msg: &Message<'_>, key: &mut String) {
+fn tx_key(msg: &View<'_, '_>, key: &mut String) {
     use std::fmt::Write as _;
     key.clear();
     // What `TransactionKey::of_parsed` keys on, read from the one Via
@@ -843,19 +958,14 @@ fn tx_key(msg: &Message<'_>, key: &mut String) {
     // request's server key, under its method (INVITE for an ACK), has a
     // branch only when it is longer than the magic cookie (else RFC 2543).
     // The branch is lowercased as the key writes it.
-    if let Some(b) = msg
-        .top_via()
-        .ok()
-        .and_then(|v| v.branch())
-        .filter(|b| b.starts_with(MAGIC_COOKIE))
-    {
-        let method = match msg {
-            Message::Request(r) if b.len() > MAGIC_COOKIE.len() => match r.method_str() {
+    if let Some(b) = msg.branch.filter(|b| b.starts_with(MAGIC_COOKIE)) {
+        let method = match msg.start {
+            StartView::Request { method, .. } if b.len() > MAGIC_COOKIE.len() => match method {
                 "ACK" => Some("INVITE"),
                 m => Some(m),
             },
-            Message::Request(_) => None,
-            Message::Response(_) => Some(msg.cseq().method),
+            StartView::Request { .. } => None,
+            StartView::Response { .. } => Some(msg.cseq.method),
         };
         if let Some(m) = method {
             key.push_str(m);
@@ -866,7 +976,7 @@ fn tx_key(msg: &Message<'_>, key: &mut String) {
             return;
         }
     }
-    let cseq = msg.cseq();
+    let cseq = msg.cseq;
     let method = if cseq.method == "ACK" {
         "INVITE"
     } else {
@@ -877,7 +987,7 @@ fn tx_key(msg: &Message<'_>, key: &mut String) {
         "2543\0{}\0{}\0{}",
         cseq.seq,
         method,
-        msg.from().tag().unwrap_or("")
+        msg.from_tag.unwrap_or("")
     );
 }
 
@@ -961,7 +1071,7 @@ fn same_uri(a: &str, b: &str) -> bool {
 #[allow(clippy::too_many_arguments)]
 fn on_new_request(
     call: &mut Call,
-    msg: &Message<'_>,
+    msg: &View<'_, '_>,
     meta: &Meta,
     key: &str,
     redirect_targets: &mut RedirectTargets,
@@ -969,13 +1079,11 @@ fn on_new_request(
     links: &mut Vec<(String, String, Option<u64>)>,
     cfg: &Config,
 ) {
-    let Some(req) = msg.as_request() else {
+    let StartView::Request { method, uri: ruri } = msg.start else {
         return;
     };
-    let method = req.method_str();
-    let ruri = req.uri().as_str();
-    let cseq = msg.cseq().seq;
-    let from_tag = msg.from().tag().unwrap_or("");
+    let cseq = msg.cseq.seq;
+    let from_tag = msg.from_tag.unwrap_or("");
     match method {
         "INVITE" => {
             // A retry after a redirect in this call (§8.1.3.4).
@@ -1006,10 +1114,10 @@ fn on_new_request(
                             .arg("reason", reason),
                     );
                 }
-            } else if msg.to().tag().is_none() && call.txs.len() == 1 {
+            } else if msg.to_tag.is_none() && call.txs.len() == 1 {
                 // A new call whose Request-URI a recent 3xx of another call
                 // pointed to, from the same caller: a retry with a new Call-ID.
-                let from_uri = msg.from().uri.as_str();
+                let from_uri = msg.from_uri;
                 let found = redirect_targets
                     .find(ruri, from_uri, |t| t.call_id != call.call_id)
                     .map(|t| (t.call_id.clone(), t.frame));
@@ -1029,8 +1137,8 @@ fn on_new_request(
             // The transferee's INVITE to the Refer-To target (RFC 3515 §2.4.3):
             // the first request of a new call, sent by the REFER's recipient,
             // to the Refer-To URI or carrying Referred-By.
-            if msg.to().tag().is_none() && call.txs.len() == 1 {
-                let referred = msg.referred_by().ok().flatten().is_some();
+            if msg.to_tag.is_none() && call.txs.len() == 1 {
+                let referred = msg.head.referred_by().ok().flatten().is_some();
                 let src = meta.src.ip();
                 if let Some((_, other, _)) = refer_targets.by_ip.get(&src).and_then(|v| {
                     v.iter()
@@ -1044,12 +1152,14 @@ fn on_new_request(
         }
         "REFER" => {
             let refer_to = msg
+                .head
                 .refer_to()
                 .ok()
                 .flatten()
                 .map(|n| n.uri.as_str().to_owned())
                 .unwrap_or_default();
             let sub_false = msg
+                .head
                 .header_value("Refer-Sub")
                 .is_some_and(|v| v.trim().eq_ignore_ascii_case("false"));
             if !refer_to.is_empty() {
@@ -1070,6 +1180,7 @@ fn on_new_request(
         }
         "NOTIFY" => {
             let is_refer = msg
+                .head
                 .event()
                 .ok()
                 .flatten()
@@ -1078,6 +1189,7 @@ fn on_new_request(
                 return;
             }
             let id = msg
+                .head
                 .event()
                 .ok()
                 .flatten()
@@ -1101,7 +1213,7 @@ fn on_new_request(
 /// the status of the transferee's request (RFC 3515 §2.4.5).
 fn apply_notify(
     refer: &mut Refer,
-    msg: &Message<'_>,
+    msg: &View<'_, '_>,
     meta: &Meta,
     cfg: &Config,
     findings: &mut Vec<Finding>,
@@ -1122,6 +1234,7 @@ fn apply_notify(
     }
     refer.notified = true;
     if msg
+        .head
         .subscription_state()
         .ok()
         .flatten()
@@ -1129,7 +1242,7 @@ fn apply_notify(
     {
         refer.terminated = true;
     }
-    let Some(Ok(frag)) = msg.sipfrag() else {
+    let Some(Ok(frag)) = msg.head.sipfrag() else {
         return;
     };
     let Some(sipkit_message::StartLine::Response { status, reason }) = frag.start else {
@@ -1154,16 +1267,15 @@ fn apply_notify(
 fn on_final(
     call: &mut Call,
     i: usize,
-    msg: &Message<'_>,
+    msg: &View<'_, '_>,
     meta: &Meta,
     redirect_targets: &mut RedirectTargets,
     _cfg: &Config,
 ) {
-    let Some(resp) = msg.as_response() else {
+    let StartView::Response { status, reason } = msg.start else {
         return;
     };
-    let status = resp.status();
-    let status_text = || format!("{status} {}", resp.reason());
+    let status_text = || format!("{status} {reason}");
     let Some(t) = call.txs.get(i) else {
         return;
     };
@@ -1202,6 +1314,7 @@ fn on_final(
     match method {
         "INVITE" if (300..400).contains(&status) => {
             let contacts: Vec<String> = msg
+                .head
                 .contacts()
                 .filter_map(Result::ok)
                 .filter_map(|c| c.address().map(|a| a.uri.as_str().to_owned()))
@@ -1215,7 +1328,7 @@ fn on_final(
                         .arg("target", back.clone()),
                 );
             }
-            let from_uri = msg.from().uri.as_str().to_owned();
+            let from_uri = msg.from_uri.to_owned();
             for c in &contacts {
                 redirect_targets.push(
                     c,
@@ -1257,6 +1370,7 @@ fn on_final(
             } else {
                 refer.accepted = Some((meta.frame, meta.ts_ns, status_text()));
                 let resp_false = msg
+                    .head
                     .header_value("Refer-Sub")
                     .is_some_and(|v| v.trim().eq_ignore_ascii_case("false"));
                 if refer.sub_false && resp_false {
@@ -1416,7 +1530,7 @@ mod tests {
                 assert!(msg.is_ok(), "{text}");
                 let Ok(msg) = msg else { continue };
                 let mut key = String::new();
-                tx_key(&msg, &mut key);
+                tx_key(&View::of_message(&msg), &mut key);
                 assert_eq!(key, tx_key_via_transaction(&msg), "{text}");
             }
         }

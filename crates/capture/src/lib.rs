@@ -65,9 +65,11 @@ pub mod tcp;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use sipkit_message::{parse_with, Limits, Mode};
+use sipkit_message::{parse_raw_with, parse_with, Limits, Mode};
 
-pub use analyze::{Analyzer, Call, Config, Kind, MessageRecord, Meta, Outcome, Summary, Transport};
+pub use analyze::{
+    Analyzer, Call, Config, Kind, MessageRecord, Meta, Outcome, Summary, Transport, View,
+};
 pub use findings::{Finding, FindingId, Severity};
 pub use reader::{CaptureReader, ReadError, Record};
 
@@ -83,6 +85,7 @@ pub struct Pipeline {
     analyzer: Analyzer,
     last_stream_sweep: i64,
     limits: Limits,
+    validate: bool,
 }
 
 impl Pipeline {
@@ -90,6 +93,7 @@ impl Pipeline {
     pub fn new(config: Config) -> Self {
         Pipeline {
             analyzer: Analyzer::new(config),
+            validate: config.validate,
             ..Default::default()
         }
     }
@@ -143,9 +147,32 @@ impl Pipeline {
             self.analyzer.summary_mut().not_sip += 1;
             return;
         }
-        match parse_with(payload, &self.limits, Mode::Datagram) {
-            Ok(msg) => self.analyzer.message(meta, &msg),
-            Err(e) => self.analyzer.malformed(meta, payload, &e),
+        if self.validate {
+            match parse_with(payload, &self.limits, Mode::Datagram) {
+                Ok(msg) => self.analyzer.message(meta, &msg),
+                Err(e) => self.analyzer.malformed(meta, payload, &e),
+            }
+            return;
+        }
+        // Split, then read only what the analysis needs (`View::of_raw`).
+        // Any error is reported as the full receiver check reports it, so
+        // a malformed message reads the same with or without `validate`.
+        // Matched by reference: the split message is large, not moved.
+        match &parse_raw_with(payload, &self.limits, Mode::Datagram) {
+            Ok(raw) => match View::of_raw(raw) {
+                Ok(view) => self.analyzer.view(meta, &view),
+                Err(e) => {
+                    let e = raw.validate().err().unwrap_or(e);
+                    self.analyzer.malformed(meta, payload, &e);
+                }
+            },
+            Err(e) => {
+                // Split errors are found in another order than the full
+                // check's (Content-Length first): take the full check's.
+                let full = parse_with(payload, &self.limits, Mode::Datagram).err();
+                self.analyzer
+                    .malformed(meta, payload, full.as_ref().unwrap_or(e));
+            }
         }
     }
 

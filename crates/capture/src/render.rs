@@ -356,7 +356,11 @@ pub fn summary_json(s: &Summary) -> Value {
 /// as they are, anything with a quote, backslash or control character goes
 /// through `serde_json`'s escaping.
 fn json_str(out: &mut Vec<u8>, s: &str) {
-    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+    // Without an early exit, so the check runs many bytes a step.
+    let escape = s
+        .bytes()
+        .fold(false, |e, b| e | (b < 0x20) | (b == b'"') | (b == b'\\'));
+    if escape {
         // Writing into a Vec cannot fail.
         let _ = serde_json::to_writer(&mut *out, s);
     } else {
@@ -383,20 +387,64 @@ fn json_u64(out: &mut Vec<u8>, v: u64) {
 fn json_addr(out: &mut Vec<u8>, a: &std::net::SocketAddr) {
     match a {
         std::net::SocketAddr::V4(v4) => {
-            out.push(b'"');
-            let mut b = itoa::Buffer::new();
-            for (i, o) in v4.ip().octets().iter().enumerate() {
+            // `"255.255.255.255:65535"` is 23 bytes: built on the stack,
+            // then one copy.
+            let mut t = [0u8; 24];
+            t[0] = b'"';
+            let mut n = 1;
+            for (i, o) in v4.ip().octets().into_iter().enumerate() {
                 if i > 0 {
-                    out.push(b'.');
+                    t[n] = b'.';
+                    n += 1;
                 }
-                out.extend_from_slice(b.format(*o).as_bytes());
+                let [len, d @ ..] = OCTETS[usize::from(o)];
+                t[n..n + 3].copy_from_slice(&d);
+                n += usize::from(len);
             }
-            out.push(b':');
-            out.extend_from_slice(b.format(v4.port()).as_bytes());
-            out.push(b'"');
+            t[n] = b':';
+            n = decimal(&mut t, n + 1, u32::from(v4.port()));
+            t[n] = b'"';
+            out.extend_from_slice(&t[..n + 1]);
         }
         std::net::SocketAddr::V6(_) => json_str(out, &a.to_string()),
     }
+}
+
+/// Every byte value in decimal: its length, then its digits (padded).
+const OCTETS: [[u8; 4]; 256] = {
+    let mut t = [[0u8; 4]; 256];
+    let mut v = 0;
+    while v < 256 {
+        let (h, d, u) = ((v / 100) as u8, (v / 10 % 10) as u8, (v % 10) as u8);
+        t[v] = if v >= 100 {
+            [3, b'0' + h, b'0' + d, b'0' + u]
+        } else if v >= 10 {
+            [2, b'0' + d, b'0' + u, 0]
+        } else {
+            [1, b'0' + u, 0, 0]
+        };
+        v += 1;
+    }
+    t
+};
+
+/// Writes `v` (at most 65535) in decimal at `t[n..]`; returns the end.
+fn decimal(t: &mut [u8; 24], n: usize, v: u32) -> usize {
+    let digits = match v {
+        0..=9 => 1,
+        10..=99 => 2,
+        100..=999 => 3,
+        1000..=9999 => 4,
+        _ => 5,
+    };
+    let mut v = v;
+    for k in (n..n + digits).rev() {
+        if let Some(d) = t.get_mut(k) {
+            *d = b'0' + (v % 10) as u8;
+        }
+        v /= 10;
+    }
+    n + digits
 }
 
 /// Appends a call as the JSON object of `--format json` (`"type": "call"`),

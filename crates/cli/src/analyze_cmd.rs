@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use sipkit_capture::render::{call_text, ladder_text, summary_json, summary_text, write_call_json};
-use sipkit_capture::{findings::ui, Call, CaptureReader, Kind, Pipeline, ReadError};
+use sipkit_capture::{findings::ui, Call, CaptureReader, Config, Kind, Pipeline, ReadError};
 use sipkit_codes::Lang;
 
 /// Output format of `sipkit analyze`.
@@ -53,6 +53,9 @@ pub struct AnalyzeArgs {
     /// Progress bar on standard error: auto shows it when stderr is a terminal
     #[arg(long, value_enum, default_value_t = Progress::Auto)]
     pub progress: Progress,
+    /// Check every UDP message fully, as `sipkit parse` does (RFC 3261 receiver checks), so a malformed header the analysis does not read is also a malformed_message finding [default: only the start line, framing, Via, From, To, Call-ID, CSeq and Max-Forwards]
+    #[arg(long)]
+    pub validate: bool,
 }
 
 /// When to draw the progress bar.
@@ -190,7 +193,10 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut reader = CaptureReader::new();
-    let mut pipeline = Pipeline::default();
+    let mut pipeline = Pipeline::new(Config {
+        validate: args.validate,
+        ..Config::default()
+    });
     let mut buf = vec![0u8; CHUNK];
     let mut bar = Bar {
         on: match args.progress {

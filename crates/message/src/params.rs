@@ -59,7 +59,33 @@ impl<'a> Params<'a> {
 
     /// The first parameter named `name` (ASCII case-insensitive).
     pub fn get(&self, name: &str) -> Option<Param<'a>> {
-        self.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+        // What `self.iter().find(..)` returns, without splitting every
+        // parameter into name and value: a parameter whose text (after
+        // leading LWS) does not start with `name` cannot be it.
+        let b = self.raw.as_bytes();
+        let n = name.as_bytes();
+        let mut at = 0;
+        while let Some(k) = b.get(at..)?.iter().position(|&c| c == b';') {
+            let start = at + k + 1;
+            let end = piece_end(b, start);
+            let mut i = start;
+            while i < end && scan::is_lws(b[i]) {
+                i += 1;
+            }
+            if b.get(i..i + n.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(n))
+            {
+                // A non-empty name starts at `i` (the first byte that is
+                // not LWS), so it is `name` when it is as long.
+                if let Some(p) = split_piece(&self.raw[start..end]) {
+                    if p.name.len() == n.len() {
+                        return Some(p);
+                    }
+                }
+            }
+            at = end;
+        }
+        None
     }
 
     /// The value of `name`, if present with a value.
@@ -87,34 +113,48 @@ pub struct ParamIter<'a> {
     rest: &'a str,
 }
 
+/// Where the parameter starting at `start` ends: the next `;` outside a
+/// quoted string, or the end.
+#[inline]
+fn piece_end(b: &[u8], start: usize) -> usize {
+    // Parameters are short: a plain loop beats a vectorised search.
+    let mut i = start;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b';' => return i,
+            b'"' => i = scan::quoted_string(b, i).unwrap_or(b.len()),
+            _ => i += 1,
+        }
+    }
+    b.len()
+}
+
+/// One parameter's text (between its `;` and the next) as name and value;
+/// `None` for an empty name.
+#[inline]
+fn split_piece(piece: &str) -> Option<Param<'_>> {
+    let (name, value) = match piece.find('=') {
+        Some(eq) => (
+            scan::trim_lws(&piece[..eq]),
+            Some(scan::trim_lws(&piece[eq + 1..])),
+        ),
+        None => (scan::trim_lws(piece), None),
+    };
+    (!name.is_empty()).then_some(Param { name, value })
+}
+
 impl<'a> Iterator for ParamIter<'a> {
     type Item = Param<'a>;
     fn next(&mut self) -> Option<Param<'a>> {
         loop {
             let b = self.rest.as_bytes();
             let start = b.iter().position(|&c| c == b';')? + 1;
-            // End: next ';' outside a quoted string.
-            let mut i = start;
-            while i < b.len() && b[i] != b';' {
-                if b[i] == b'"' {
-                    i = scan::quoted_string(b, i).unwrap_or(b.len());
-                } else {
-                    i += 1;
-                }
-            }
+            let i = piece_end(b, start);
             let piece = &self.rest[start..i];
             self.rest = &self.rest[i..];
-            let (name, value) = match piece.find('=') {
-                Some(eq) => (
-                    scan::trim_lws(&piece[..eq]),
-                    Some(scan::trim_lws(&piece[eq + 1..])),
-                ),
-                None => (scan::trim_lws(piece), None),
-            };
-            if name.is_empty() {
-                continue;
+            if let Some(p) = split_piece(piece) {
+                return Some(p);
             }
-            return Some(Param { name, value });
         }
     }
 }
@@ -237,6 +277,32 @@ fn param_run_checked(b: &[u8], mut i: usize) -> Result<usize, (usize, &'static s
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// `get` is the first parameter `iter` yields with that name, on
+        /// any text (checked or not).
+        #[test]
+        fn get_is_the_first_match_of_iter(
+            raw in "[;=a-cA-C \t\"\\\\]{0,24}",
+            name in "[a-cA-C;= ]{0,3}",
+        ) {
+            let p = Params::new(&raw);
+            proptest::prop_assert_eq!(
+                p.get(&name),
+                p.iter().find(|x| x.name.eq_ignore_ascii_case(&name))
+            );
+        }
+    }
+
+    #[test]
+    fn get_skips_quoted_semicolons_and_lws() {
+        let p = Params::new(";x=\"a;tag=no\" ; TAG = t1 ;tag=t2;branch=z9hG4bK1");
+        assert_eq!(p.value("tag"), Some("t1"));
+        assert_eq!(p.value("x"), Some("\"a;tag=no\""));
+        assert_eq!(p.value("branch"), Some("z9hG4bK1"));
+        assert_eq!(p.get("ta"), None);
+        assert_eq!(p.get("lr"), None);
+    }
 
     #[test]
     fn iterate_header_params_with_lws_and_quotes() {

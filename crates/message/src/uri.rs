@@ -124,6 +124,13 @@ pub(crate) fn scan_host(s: &str, hs: usize) -> Result<(Host<'_>, usize), (usize,
     {
         return scan_name(s, hs);
     }
+    // An IPv4 address followed by a byte that is not a host byte is what
+    // the general scan would find, without its passes over the bytes.
+    if let Some((a, k)) = b.get(hs..).and_then(dotted_quad_prefix) {
+        if b.get(hs + k).is_none_or(|&c| HOST_CLASS[c as usize] == 0) {
+            return Ok((Host::V4(a), hs + k));
+        }
+    }
     scan_host_general(s, hs)
 }
 
@@ -212,6 +219,15 @@ fn scan_name(s: &str, hs: usize) -> Result<(Host<'_>, usize), (usize, &'static s
 /// of one to three digits, each at most 255, without leading zeros.
 #[inline]
 fn dotted_quad(b: &[u8]) -> Option<Ipv4Addr> {
+    match dotted_quad_prefix(b) {
+        Some((a, k)) if k == b.len() => Some(a),
+        _ => None,
+    }
+}
+
+/// A dotted-quad IPv4 address at the start of `b` and where it ends.
+#[inline]
+fn dotted_quad_prefix(b: &[u8]) -> Option<(Ipv4Addr, usize)> {
     let mut parts = [0u8; 4];
     let mut n = 0usize;
     let mut k = 0usize;
@@ -235,10 +251,7 @@ fn dotted_quad(b: &[u8]) -> Option<Ipv4Addr> {
             k += 1;
         }
     }
-    if k != b.len() {
-        return None;
-    }
-    Some(Ipv4Addr::from(parts))
+    Some((Ipv4Addr::from(parts), k))
 }
 
 /// Parses a dotted-quad IPv4 address (digits and dots only, as RFC 3261
@@ -763,6 +776,11 @@ mod tests {
         for c in cases {
             let s = std::str::from_utf8(&c).unwrap();
             assert_eq!(dotted_quad(&c), s.parse::<Ipv4Addr>().ok(), "{s}");
+            // The IPv4 fast path of `scan_host` finds what the general scan finds.
+            for tail in ["", ":5060", ";lr", ">", "a", "-", ".", "9", "_x", " "] {
+                let t = format!("{s}{tail}");
+                assert_eq!(scan_host(&t, 0), scan_host_general(&t, 0), "{t}");
+            }
         }
     }
     #[test]

@@ -230,6 +230,51 @@ fn rfc3261_7_malformed_message_with_line_and_column() {
     assert!(text.contains("line 7"), "{text}");
 }
 
+/// A header the analysis does not read (here a Contact of a REGISTER) is
+/// not checked by default, so the message is analysed; with
+/// `Config::validate` the full receiver check of RFC 3261 (§7.3.1, §20.10)
+/// makes it a `malformed_message`, with its line and column. A malformed
+/// header the analysis reads is reported either way.
+#[test]
+fn rfc3261_7_unread_header_checked_only_with_validate() {
+    let mut m = scenario::register(1, T0);
+    edit(&mut m[0], "Contact: <", "Contact: bad<<");
+    let file = udp_pcap(synth::Link::Ethernet(vec![]), &m);
+    let fast = analyze(&file);
+    assert!(fast.finding_ids("reg-").is_empty());
+    assert_eq!(fast.summary.requests["REGISTER"], 2);
+    let full = analyze_with(
+        &file,
+        64 * 1024,
+        sipkit_capture::Config {
+            validate: true,
+            ..Default::default()
+        },
+    );
+    let f = &full.call("reg-").findings[0];
+    assert_eq!(f.id.as_str(), "malformed_message");
+    assert_eq!(f.packets, [1]);
+    let text = f.message(sipkit_codes::Lang::EN);
+    assert!(text.contains("line 8"), "{text}");
+    assert_eq!(full.summary.requests["REGISTER"], 1);
+
+    // CSeq is read: malformed with or without validation, at the same place.
+    let mut m = scenario::register(1, T0);
+    edit(&mut m[0], "CSeq: 1 REGISTER", "CSeq: one REGISTER");
+    let file = udp_pcap(synth::Link::Ethernet(vec![]), &m);
+    let fast = analyze(&file);
+    let full = analyze_with(
+        &file,
+        64 * 1024,
+        sipkit_capture::Config {
+            validate: true,
+            ..Default::default()
+        },
+    );
+    let text = |r: &Run| r.call("reg-").findings[0].message(sipkit_codes::Lang::EN);
+    assert_eq!(text(&fast), text(&full));
+}
+
 /// Calls leave memory as capture time passes: with 200 calls a minute
 /// apart, at most a couple are open at once and most come out before the end.
 #[test]

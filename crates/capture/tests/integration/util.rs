@@ -1,5 +1,5 @@
 use sipkit_capture::synth::{self, Frame, Link, Msg, Wire};
-use sipkit_capture::{Call, CaptureReader, Pipeline, ReadError, Summary};
+use sipkit_capture::{Call, CaptureReader, Config, Pipeline, ReadError, Summary};
 
 /// Everything one analysis produced.
 pub struct Run {
@@ -29,8 +29,13 @@ impl Run {
 
 /// Analyses capture bytes fed in chunks of `chunk` bytes.
 pub fn analyze_chunked(file: &[u8], chunk: usize) -> Run {
+    analyze_with(file, chunk, Config::default())
+}
+
+/// Analyses capture bytes fed in chunks of `chunk` bytes, with `config`.
+pub fn analyze_with(file: &[u8], chunk: usize, config: Config) -> Run {
     let mut r = CaptureReader::new();
-    let mut p = Pipeline::default();
+    let mut p = Pipeline::new(config);
     let mut calls = Vec::new();
     let mut error = None;
     'outer: for part in file.chunks(chunk.max(1)) {
