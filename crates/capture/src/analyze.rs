@@ -600,6 +600,26 @@ impl ReferTargets {
 /// Most findings kept that belong to no call.
 const MAX_ORPHANS: usize = 1000;
 
+/// Distinct request methods counted by name in the summary (requests and
+/// response times); the methods seen after that many are counted together
+/// under [`OTHER_METHODS`], so a capture of endless invented methods cannot
+/// grow the summary. RFC 3261 and its extensions register 14.
+pub const MAX_METHODS: usize = 64;
+
+/// The summary's key for the methods beyond [`MAX_METHODS`]: not a method
+/// token (RFC 3261 §25.1 has no parentheses in `token`), so it names no
+/// real method.
+pub const OTHER_METHODS: &str = "(other)";
+
+/// The summary key of `method` in a map that holds `len` keys.
+fn method_key(method: &str, len: usize) -> String {
+    if len < MAX_METHODS {
+        method.to_owned()
+    } else {
+        OTHER_METHODS.to_owned()
+    }
+}
+
 impl Analyzer {
     /// An analyzer with these timers.
     pub fn new(cfg: Config) -> Self {
@@ -769,7 +789,8 @@ impl Analyzer {
                 match self.summary.requests.get_mut(method) {
                     Some(n) => *n += 1,
                     None => {
-                        self.summary.requests.insert(method.to_owned(), 1);
+                        let key = method_key(method, self.summary.requests.len());
+                        *self.summary.requests.entry(key).or_default() += 1;
                     }
                 }
                 record.kind = Kind::Request {
@@ -861,9 +882,12 @@ impl Analyzer {
                         match self.summary.response_time.get_mut(tx.method.as_ref()) {
                             Some(h) => h.record_ns(rt),
                             None => {
-                                let mut h = Histogram::default();
-                                h.record_ns(rt);
-                                self.summary.response_time.insert(tx.method.to_string(), h);
+                                let len = self.summary.response_time.len();
+                                self.summary
+                                    .response_time
+                                    .entry(method_key(&tx.method, len))
+                                    .or_default()
+                                    .record_ns(rt);
                             }
                         }
                         // Setup time: from the call's first INVITE (before any

@@ -302,3 +302,46 @@ fn calls_stream_out_in_bounded_memory() {
     assert!(max_open <= 2, "{max_open}");
     assert!(before_end >= 198, "{before_end}");
 }
+
+/// RFC 3261 §25.1: any token is a method. A capture of endless invented
+/// methods keeps the summary bounded: the first `MAX_METHODS` are counted
+/// by name, the rest together, and every request is still counted.
+#[test]
+fn invented_methods_beyond_the_bound_are_counted_together() {
+    let base = both_flows();
+    let template = base[0].clone();
+    let mut msgs = Vec::new();
+    let n = sipkit_capture::analyze::MAX_METHODS + 36;
+    for i in 0..n {
+        let mut m = template.clone();
+        let text = String::from_utf8(m.bytes.clone()).unwrap();
+        let method = format!("X{i}");
+        let (start, rest) = text.split_once("\r\n").unwrap();
+        let uri = start.split(' ').nth(1).unwrap();
+        let cseq_method = start.split(' ').next().unwrap();
+        let rest = rest
+            .replace(&format!(" {cseq_method}\r\n"), &format!(" {method}\r\n"))
+            .replace("Call-ID: ", &format!("Call-ID: m{i}-"));
+        m.bytes = format!("{method} {uri} SIP/2.0\r\n{rest}").into_bytes();
+        m.ts_ns += i as i64 * 1_000_000;
+        msgs.push(m);
+    }
+    let r = run(&msgs);
+    let s = &r.summary;
+    assert_eq!(
+        s.requests.len(),
+        sipkit_capture::analyze::MAX_METHODS + 1,
+        "{:?}",
+        s.requests
+    );
+    assert_eq!(s.requests.get("X0"), Some(&1));
+    assert_eq!(
+        s.requests.get(sipkit_capture::analyze::OTHER_METHODS),
+        Some(&36)
+    );
+    assert_eq!(s.requests.values().sum::<u64>(), n as u64);
+    assert!(r.calls.iter().all(|c| c
+        .findings
+        .iter()
+        .all(|f| f.id.as_str() != "malformed_message")));
+}
