@@ -96,6 +96,12 @@ impl RedisServer {
         }
     }
 
+    /// The server's log (`redis.log` in its dir), empty when unreadable.
+    #[allow(dead_code)] // used by the CLI's fault tests only
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("redis.log")).unwrap_or_default()
+    }
+
     /// Starts it again on the same port and dir (after [`RedisServer::stop`]).
     pub fn restart(&mut self) {
         assert!(self.spawn(), "redis-server restarts on port {}", self.port);
@@ -239,10 +245,63 @@ impl RedisCluster {
         Some(Self { nodes })
     }
 
+    /// Waits (bounded: 10 s per replica) until every replica has applied
+    /// its master's replication stream up to the master's offset now, so
+    /// every write acknowledged before this call survives a failover.
+    /// `master_link_status:up` is not enough: after a diskless full sync
+    /// the master holds back the writes made since the snapshot until the
+    /// replica's next `REPLCONF ACK`, up to a second later (Redis's
+    /// `replication.c`, "Waiting for REPLCONF ACK from slave to enable
+    /// streaming"); a master killed meanwhile took them with it.
+    #[allow(dead_code)] // used by the CLI's fault tests only
+    pub fn wait_replicated(&self) {
+        for node in &self.nodes {
+            let info = redis_cli(node.port, &["INFO", "replication"]);
+            if info_field(&info, "role") != "master" {
+                continue;
+            }
+            let offset: u64 = info_field(&info, "master_repl_offset")
+                .parse()
+                .expect("a master reports master_repl_offset");
+            // "slave0:ip=…,port=…,state=…,offset=…,lag=…"
+            let replicas = info.lines().filter_map(|l| {
+                let (name, fields) = l.split_once(':')?;
+                name.starts_with("slave").then_some(())?;
+                fields
+                    .split(',')
+                    .find_map(|kv| kv.strip_prefix("port="))?
+                    .parse::<u16>()
+                    .ok()
+            });
+            for port in replicas.collect::<Vec<_>>() {
+                let caught_up = (0..1000).any(|_| {
+                    let info = redis_cli(port, &["INFO", "replication"]);
+                    let done = info_field(&info, "slave_repl_offset")
+                        .parse::<u64>()
+                        .is_ok_and(|o| o >= offset);
+                    if !done {
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                    done
+                });
+                assert!(
+                    caught_up,
+                    "the replica on port {port} did not reach its master's offset {offset}"
+                );
+            }
+        }
+    }
+
     /// The client port of node `i` (masters first).
     #[allow(dead_code)] // used by the CLI's fault tests only
     pub fn port(&self, i: usize) -> u16 {
         self.nodes[i].port
+    }
+
+    /// Node `i`'s log.
+    #[allow(dead_code)] // used by the CLI's fault tests only
+    pub fn log(&self, i: usize) -> String {
+        self.nodes[i].log()
     }
 
     /// Kills node `i` (SIGKILL, by PID).
@@ -268,6 +327,26 @@ impl RedisCluster {
             .collect();
         format!("redis+cluster://{}", hosts.join(","))
     }
+}
+
+/// `redis-cli -h 127.0.0.1 -p PORT ARGS…`'s output ("" when it fails).
+pub fn redis_cli(port: u16, args: &[&str]) -> String {
+    let out = Command::new("redis-cli")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("redis-cli runs (package redis-tools)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Field `name` of an `INFO` reply ("" when absent).
+pub fn info_field(info: &str, name: &str) -> String {
+    info.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .unwrap_or("")
+        .trim()
+        .to_owned()
 }
 
 /// Polls (bounded: 10 s) until the server on `port` answers `command` with
