@@ -7,7 +7,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A `redis-server` started for one test on a free loopback port, with its
 /// own temp dir, no snapshots and (unless asked) no AOF; killed by PID when
@@ -252,9 +252,12 @@ impl RedisCluster {
     /// the master holds back the writes made since the snapshot until the
     /// replica's next `REPLCONF ACK`, up to a second later (Redis's
     /// `replication.c`, "Waiting for REPLCONF ACK from slave to enable
-    /// streaming"); a master killed meanwhile took them with it.
+    /// streaming"); a master killed meanwhile took them with it. Returns
+    /// how many replicas were behind at the first check, and the longest
+    /// any of them took to catch up.
     #[allow(dead_code)] // used by the CLI's fault tests only
-    pub fn wait_replicated(&self) {
+    pub fn wait_replicated(&self) -> (usize, Duration) {
+        let (mut behind, mut longest) = (0, Duration::ZERO);
         for node in &self.nodes {
             let info = redis_cli(node.port, &["INFO", "replication"]);
             if info_field(&info, "role") != "master" {
@@ -274,7 +277,9 @@ impl RedisCluster {
                     .ok()
             });
             for port in replicas.collect::<Vec<_>>() {
-                let caught_up = (0..1000).any(|_| {
+                #[allow(clippy::disallowed_methods)] // a test's own measurement
+                let started = Instant::now();
+                let polls = (0..1000).position(|_| {
                     let info = redis_cli(port, &["INFO", "replication"]);
                     let done = info_field(&info, "slave_repl_offset")
                         .parse::<u64>()
@@ -284,12 +289,16 @@ impl RedisCluster {
                     }
                     done
                 });
-                assert!(
-                    caught_up,
-                    "the replica on port {port} did not reach its master's offset {offset}"
-                );
+                let Some(polls) = polls else {
+                    panic!("the replica on port {port} did not reach its master's offset {offset}");
+                };
+                if polls > 0 {
+                    behind += 1;
+                    longest = longest.max(started.elapsed());
+                }
             }
         }
+        (behind, longest)
     }
 
     /// The client port of node `i` (masters first).
