@@ -253,11 +253,11 @@ impl RedisCluster {
     /// replica's next `REPLCONF ACK`, up to a second later (Redis's
     /// `replication.c`, "Waiting for REPLCONF ACK from slave to enable
     /// streaming"); a master killed meanwhile took them with it. Returns
-    /// how many replicas were behind at the first check, and the longest
-    /// any of them took to catch up.
+    /// the replicas that were behind at the first check: port, offset
+    /// then, their master's offset, and the time they took to catch up.
     #[allow(dead_code)] // used by the CLI's fault tests only
-    pub fn wait_replicated(&self) -> (usize, Duration) {
-        let (mut behind, mut longest) = (0, Duration::ZERO);
+    pub fn wait_replicated(&self) -> Vec<(u16, u64, u64, Duration)> {
+        let mut behind = Vec::new();
         for node in &self.nodes {
             let info = redis_cli(node.port, &["INFO", "replication"]);
             if info_field(&info, "role") != "master" {
@@ -279,26 +279,28 @@ impl RedisCluster {
             for port in replicas.collect::<Vec<_>>() {
                 #[allow(clippy::disallowed_methods)] // a test's own measurement
                 let started = Instant::now();
-                let polls = (0..1000).position(|_| {
+                let mut first = None;
+                let caught_up = (0..1000).any(|_| {
                     let info = redis_cli(port, &["INFO", "replication"]);
-                    let done = info_field(&info, "slave_repl_offset")
+                    let at = info_field(&info, "slave_repl_offset")
                         .parse::<u64>()
-                        .is_ok_and(|o| o >= offset);
-                    if !done {
+                        .unwrap_or(0);
+                    first.get_or_insert(at);
+                    if at < offset {
                         std::thread::sleep(Duration::from_millis(10));
                     }
-                    done
+                    at >= offset
                 });
-                let Some(polls) = polls else {
-                    panic!("the replica on port {port} did not reach its master's offset {offset}");
-                };
-                if polls > 0 {
-                    behind += 1;
-                    longest = longest.max(started.elapsed());
+                assert!(
+                    caught_up,
+                    "the replica on port {port} did not reach its master's offset {offset}"
+                );
+                if let Some(at) = first.filter(|&at| at < offset) {
+                    behind.push((port, at, offset, started.elapsed()));
                 }
             }
         }
-        (behind, longest)
+        behind
     }
 
     /// The client port of node `i` (masters first).
