@@ -144,6 +144,18 @@
 //! (`appendonly yes` with `appendfsync everysec` loses at most about a
 //! second), and replication to a replica is asynchronous. A UA whose binding
 //! was lost gets it back at its next refresh.
+//!
+//! A Cluster failover loses what the promoted replica had not received.
+//! Besides the usual lag, a replica that has just finished a full sync
+//! reports `master_link_status:up` while its master still holds the writes
+//! made during the sync until the replica's next `REPLCONF ACK`: a master
+//! killed then took every write since the sync's snapshot with it (seen in
+//! 3 of 30 runs of the CLI's `a_cluster_master_killed_fails_over_to_its_replica`
+//! before it waited for the replicas' offsets; BENCHMARKS.md, "Faults").
+//! `WAIT` after each write would narrow this, not close it (Redis's `WAIT`
+//! documentation: it "does not make Redis a strongly consistent store"),
+//! for a round trip more per REGISTER and a wait, on the node's loop, for
+//! the replica's acknowledgement; the store does not send it.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};

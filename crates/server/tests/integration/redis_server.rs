@@ -7,7 +7,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A `redis-server` started for one test on a free loopback port, with its
 /// own temp dir, no snapshots and (unless asked) no AOF; killed by PID when
@@ -94,6 +94,12 @@ impl RedisServer {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// The server's log (`redis.log` in its dir), empty when unreadable.
+    #[allow(dead_code)] // used by the CLI's fault tests only
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("redis.log")).unwrap_or_default()
     }
 
     /// Starts it again on the same port and dir (after [`RedisServer::stop`]).
@@ -239,10 +245,74 @@ impl RedisCluster {
         Some(Self { nodes })
     }
 
+    /// Waits (bounded: 10 s per replica) until every replica has applied
+    /// its master's replication stream up to the master's offset now, so
+    /// every write acknowledged before this call survives a failover.
+    /// `master_link_status:up` is not enough: after a diskless full sync
+    /// the master holds back the writes made since the snapshot until the
+    /// replica's next `REPLCONF ACK`, up to a second later (Redis's
+    /// `replication.c`, "Waiting for REPLCONF ACK from slave to enable
+    /// streaming"); a master killed meanwhile took them with it. Returns
+    /// the replicas that were behind at the first check: port, offset
+    /// then, their master's offset, and the time they took to catch up.
+    #[allow(dead_code)] // used by the CLI's fault tests only
+    pub fn wait_replicated(&self) -> Vec<(u16, u64, u64, Duration)> {
+        let mut behind = Vec::new();
+        for node in &self.nodes {
+            let info = redis_cli(node.port, &["INFO", "replication"]);
+            if info_field(&info, "role") != "master" {
+                continue;
+            }
+            let offset: u64 = info_field(&info, "master_repl_offset")
+                .parse()
+                .expect("a master reports master_repl_offset");
+            // "slave0:ip=…,port=…,state=…,offset=…,lag=…"
+            let replicas = info.lines().filter_map(|l| {
+                let (name, fields) = l.split_once(':')?;
+                name.starts_with("slave").then_some(())?;
+                fields
+                    .split(',')
+                    .find_map(|kv| kv.strip_prefix("port="))?
+                    .parse::<u16>()
+                    .ok()
+            });
+            for port in replicas.collect::<Vec<_>>() {
+                #[allow(clippy::disallowed_methods)] // a test's own measurement
+                let started = Instant::now();
+                let mut first = None;
+                let caught_up = (0..1000).any(|_| {
+                    let info = redis_cli(port, &["INFO", "replication"]);
+                    let at = info_field(&info, "slave_repl_offset")
+                        .parse::<u64>()
+                        .unwrap_or(0);
+                    first.get_or_insert(at);
+                    if at < offset {
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                    at >= offset
+                });
+                assert!(
+                    caught_up,
+                    "the replica on port {port} did not reach its master's offset {offset}"
+                );
+                if let Some(at) = first.filter(|&at| at < offset) {
+                    behind.push((port, at, offset, started.elapsed()));
+                }
+            }
+        }
+        behind
+    }
+
     /// The client port of node `i` (masters first).
     #[allow(dead_code)] // used by the CLI's fault tests only
     pub fn port(&self, i: usize) -> u16 {
         self.nodes[i].port
+    }
+
+    /// Node `i`'s log.
+    #[allow(dead_code)] // used by the CLI's fault tests only
+    pub fn log(&self, i: usize) -> String {
+        self.nodes[i].log()
     }
 
     /// Kills node `i` (SIGKILL, by PID).
@@ -268,6 +338,26 @@ impl RedisCluster {
             .collect();
         format!("redis+cluster://{}", hosts.join(","))
     }
+}
+
+/// `redis-cli -h 127.0.0.1 -p PORT ARGS…`'s output ("" when it fails).
+pub fn redis_cli(port: u16, args: &[&str]) -> String {
+    let out = Command::new("redis-cli")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("redis-cli runs (package redis-tools)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Field `name` of an `INFO` reply ("" when absent).
+pub fn info_field(info: &str, name: &str) -> String {
+    info.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .unwrap_or("")
+        .trim()
+        .to_owned()
 }
 
 /// Polls (bounded: 10 s) until the server on `port` answers `command` with
