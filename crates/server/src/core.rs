@@ -14,7 +14,13 @@
 //!   crash could still lose; when the commit fails those REGISTERs are
 //!   answered 500 with Retry-After instead (nothing of them was stored) and
 //!   the server goes on;
-//! - purging expired bindings every [`PURGE_EVERY`], as a timer of its own.
+//! - purging expired bindings, as a timer of its own, in worker 0 only
+//!   (every store is shared by the workers of a node, so one sweeper is
+//!   enough): a round starts every [`PURGE_EVERY`] and goes in
+//!   [`crate::LocationService::purge_step`]s of [`PURGE_STEP_BUDGET`] AORs, one
+//!   every [`PURGE_STEP_EVERY`], so a large Redis store is swept in short
+//!   bites between messages instead of one long stall (issue 14). Memory
+//!   and SQLite finish a round in one step, as before.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -29,7 +35,19 @@ use crate::metrics::Metrics;
 use crate::{ConnRef, Error, ServerConfig, Service, TransportAddr, UnixMs};
 
 /// How often expired bindings are deleted from the location service.
+/// A round starts this long after the previous one started, or one
+/// [`PURGE_STEP_EVERY`] after it ended when it took longer.
 pub const PURGE_EVERY: Duration = Duration::from_secs(60);
+
+/// The pause between two steps of a purge round.
+pub const PURGE_STEP_EVERY: Duration = Duration::from_millis(100);
+
+/// The AORs one purge step may look at ([`crate::LocationService::purge_step`]).
+/// With [`PURGE_STEP_EVERY`] that is up to 5 000 AORs a second, so a round
+/// over 300 000 AORs still fits in [`PURGE_EVERY`] (100 000 take about
+/// 20 s), while one step costs one SCAN page and one pipeline of at most
+/// about 500 short scripts: a few milliseconds of the loop, not seconds.
+pub const PURGE_STEP_BUDGET: usize = 500;
 
 /// The transaction layer and the service, driven one input at a time.
 #[derive(Debug)]
@@ -40,7 +58,10 @@ pub struct Core {
     replies: VecDeque<Transmit>,
     /// True between `begin_batch` and `end_batch`: nothing is sent.
     batch_open: bool,
+    /// When the next purge step is due (worker 0 only).
     next_purge: Instant,
+    /// When the purge round under way started, if one is.
+    round_start: Option<Instant>,
     /// Where to count, and which worker this core is.
     metrics: Option<(Arc<Metrics>, usize)>,
     /// The deadline last reported by `poll_timeout` (for the loop lag).
@@ -66,8 +87,8 @@ struct Held {
 
 impl Core {
     /// A core answering with `service`, with the timers and limits of
-    /// `config`; tags and branches from `seed`. The first purge is due at
-    /// `now`.
+    /// `config`; tags and branches from `seed`. The first purge step is due
+    /// at `now` (if this core stays worker 0, see [`Core::set_worker`]).
     pub fn new(service: Service, config: &ServerConfig, seed: u64, now: Instant) -> Core {
         let mut txc = TxConfig {
             t1: Duration::from_millis(config.transaction.t1_ms),
@@ -85,6 +106,7 @@ impl Core {
             replies: VecDeque::new(),
             batch_open: false,
             next_purge: now,
+            round_start: None,
             metrics: None,
             deadline: None,
             worker: 0,
@@ -94,7 +116,8 @@ impl Core {
     }
 
     /// Says which worker of the server this core is (default 0): bindings
-    /// written through a connection name it ([`ConnRef::worker`]).
+    /// written through a connection name it ([`ConnRef::worker`]). Only
+    /// worker 0 purges expired bindings: the workers share one store.
     pub fn set_worker(&mut self, worker: usize) {
         self.worker = u32::try_from(worker).unwrap_or(u32::MAX);
     }
@@ -247,15 +270,35 @@ impl Core {
         }
     }
 
+    /// Whether this core sweeps the store (worker 0).
+    fn sweeps(&self) -> bool {
+        self.worker == 0
+    }
+
+    /// One purge step; schedules the next one.
     fn purge(&mut self, now: Now) {
+        let started = *self.round_start.get_or_insert(now.instant);
         match self
             .service
             .store
-            .purge_expired(UnixMs::from_system_time(now.wall))
+            .purge_step(UnixMs::from_system_time(now.wall), PURGE_STEP_BUDGET)
         {
-            Ok(0) => {}
-            Ok(n) => tracing::debug!(purged = n, "expired bindings purged"),
-            Err(e) => tracing::warn!(error = %e, "purging expired bindings failed"),
+            Ok(p) => {
+                if p.purged > 0 {
+                    tracing::debug!(purged = p.purged, "expired bindings purged");
+                }
+                if p.round_done {
+                    self.round_start = None;
+                    self.next_purge = (started + PURGE_EVERY).max(now.instant + PURGE_STEP_EVERY);
+                } else {
+                    self.next_purge = now.instant + PURGE_STEP_EVERY;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "purging expired bindings failed");
+                // The store keeps its place; try again in a round's time.
+                self.next_purge = now.instant + PURGE_EVERY;
+            }
         }
     }
 }
@@ -303,9 +346,8 @@ impl Endpoint for Core {
         }
         self.tx.handle_timeout(now.instant);
         self.drain(now, None);
-        if now.instant >= self.next_purge {
+        if self.sweeps() && now.instant >= self.next_purge {
             self.purge(now);
-            self.next_purge = now.instant + PURGE_EVERY;
         }
         self.gauge();
     }
@@ -320,12 +362,13 @@ impl Endpoint for Core {
     }
 
     fn poll_timeout(&mut self) -> Option<Instant> {
-        let d = match self.tx.poll_timeout() {
-            Some(t) => t.min(self.next_purge),
-            None => self.next_purge,
+        let purge = self.sweeps().then_some(self.next_purge);
+        let d = match (self.tx.poll_timeout(), purge) {
+            (Some(t), Some(p)) => Some(t.min(p)),
+            (t, p) => t.or(p),
         };
-        self.deadline = Some(d);
-        Some(d)
+        self.deadline = d;
+        d
     }
 
     fn poll_transmit(&mut self) -> Option<Transmit> {

@@ -89,7 +89,7 @@ pub use serve::{Server, Workers};
 pub use sip::{Reply, Service};
 pub use store::{
     db_for_display, is_redis_url, open_store, open_store_with, Counts, DbSync, LocationService,
-    MemoryStore, RedisOptions, RedisStore, SqliteStore,
+    MemoryStore, PurgeProgress, RedisOptions, RedisStore, SqliteStore,
 };
 pub use time::UnixMs;
 pub use uri::{canonical_aor, contact_key, same_contact};

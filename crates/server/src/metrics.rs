@@ -465,6 +465,10 @@ impl LocationService for MeteredStore {
         self.timed(StoreOp::Other, || self.inner.purge_expired(now))
     }
 
+    fn purge_step(&self, now: UnixMs, budget: usize) -> Result<crate::store::PurgeProgress> {
+        self.timed(StoreOp::Other, || self.inner.purge_step(now, budget))
+    }
+
     fn count(&self, now: UnixMs) -> Result<Counts> {
         self.timed(StoreOp::Other, || self.inner.count(now))
     }

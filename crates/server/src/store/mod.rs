@@ -25,6 +25,18 @@ pub struct Counts {
     pub aors: usize,
 }
 
+/// What one [`LocationService::purge_step`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PurgeProgress {
+    /// Bindings removed by this step.
+    pub purged: usize,
+    /// AORs this step looked at (0 when the store does not count them).
+    pub visited: usize,
+    /// True when this step finished a round over the whole store: the next
+    /// step starts a new one.
+    pub round_done: bool,
+}
+
 /// The location service: "an abstract database ... of bindings of
 /// address-of-record keys to zero or more contact addresses" (RFC 3261
 /// §10.2, §10.3), written by the registrar and read by the redirect server.
@@ -101,6 +113,21 @@ pub trait LocationService: Send + Sync + fmt::Debug {
     /// Removes every binding expired at `now` (`expires_at <= now`); returns
     /// how many. AORs stay known.
     fn purge_expired(&self, now: UnixMs) -> Result<usize>;
+
+    /// One bounded step of a purge round: removes bindings expired at `now`
+    /// from at most about `budget` AORs, resuming where the previous step
+    /// stopped, so a server can sweep a large store without stalling its
+    /// event loop. The default is one whole [`LocationService::purge_expired`]
+    /// per step, always completing the round (right for stores whose purge
+    /// is one indexed delete or an in-memory sweep).
+    fn purge_step(&self, now: UnixMs, budget: usize) -> Result<PurgeProgress> {
+        let _ = budget;
+        Ok(PurgeProgress {
+            purged: self.purge_expired(now)?,
+            visited: 0,
+            round_done: true,
+        })
+    }
 
     /// Live bindings and AORs with a live binding at `now`.
     fn count(&self, now: UnixMs) -> Result<Counts>;

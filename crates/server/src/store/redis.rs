@@ -167,7 +167,7 @@ use redis::{Cmd, Connection, ConnectionLike, FromRedisValue, RedisResult, Script
 use crate::binding::{reply_order, Binding, Change, ConnRef, Plan, TransportAddr, Q};
 use crate::error::{Error, Result};
 use crate::store::version_cache::{Tokens, VersionCache, ABSENT};
-use crate::store::{after_state, Counts, LocationService};
+use crate::store::{after_state, Counts, LocationService, PurgeProgress};
 use crate::time::UnixMs;
 use crate::uri::contact_key;
 
@@ -340,6 +340,21 @@ pub struct RedisStore {
     cache: Mutex<VersionCache>,
     /// The version tokens this store writes.
     tokens: Tokens,
+    /// Where the incremental purge stands (lock it after `link`).
+    sweep: Mutex<Sweep>,
+}
+
+/// The place of [`LocationService::purge_step`] in its round: a SCAN cursor
+/// on one server, or on each master of a cluster in turn.
+#[derive(Debug, Default)]
+struct Sweep {
+    /// The cluster's masters (`HOST:PORT`) when the round began; empty on
+    /// one server, and between rounds.
+    masters: Vec<String>,
+    /// The master being scanned.
+    index: usize,
+    /// The SCAN cursor on it; 0 at the start of its scan.
+    cursor: u64,
 }
 
 /// Where the store connects: one server, or a Redis Cluster.
@@ -447,6 +462,7 @@ impl RedisStore {
             purge: Script::new(PURGE_SCRIPT),
             cache: Mutex::new(VersionCache::default()),
             tokens: Tokens::new(),
+            sweep: Mutex::new(Sweep::default()),
         };
         let conn = store.connect()?;
         store.lock().conn = Some(conn);
@@ -516,6 +532,96 @@ impl RedisStore {
             f(&mut connect_one(&client, &self.options)?)?;
         }
         Ok(())
+    }
+
+    /// One step of the incremental purge: one SCAN page of about `budget`
+    /// `:x` keys from where `sweep` stands, and one pipeline trimming them.
+    fn sweep_step(
+        &self,
+        conn: &mut Conn,
+        sweep: &mut Sweep,
+        now_arg: u64,
+        budget: usize,
+    ) -> RedisResult<PurgeProgress> {
+        let pattern = format!("{}{{*}}:x", self.options.prefix);
+        let (next, visited, purged) = match conn {
+            Conn::Single(c) => self.trim_page(c, sweep.cursor, &pattern, now_arg, budget)?,
+            Conn::Cluster(cluster) => {
+                if sweep.masters.is_empty() {
+                    let nodes: String = redis::cmd("CLUSTER").arg("NODES").query(&mut **cluster)?;
+                    *sweep = Sweep {
+                        masters: masters(&nodes),
+                        ..Sweep::default()
+                    };
+                }
+                let (Target::Cluster { base, .. }, Some(addr)) =
+                    (&self.target, sweep.masters.get(sweep.index))
+                else {
+                    *sweep = Sweep::default();
+                    return Ok(PurgeProgress {
+                        round_done: true,
+                        ..PurgeProgress::default()
+                    });
+                };
+                let client = redis::Client::open(format!("{base}{addr}"))?;
+                let mut c = connect_one(&client, &self.options)?;
+                self.trim_page(&mut c, sweep.cursor, &pattern, now_arg, budget)?
+            }
+        };
+        sweep.cursor = next;
+        if next == 0 {
+            sweep.index += 1;
+        }
+        let round_done = next == 0 && sweep.index >= sweep.masters.len();
+        if round_done {
+            *sweep = Sweep::default();
+        }
+        Ok(PurgeProgress {
+            purged,
+            visited,
+            round_done,
+        })
+    }
+
+    /// One SCAN page from `cursor` and the trims of its keys: the next
+    /// cursor, the keys seen and the bindings removed.
+    fn trim_page(
+        &self,
+        conn: &mut Connection,
+        cursor: u64,
+        pattern: &str,
+        now_arg: u64,
+        budget: usize,
+    ) -> RedisResult<(u64, usize, usize)> {
+        if cursor == 0 {
+            self.purge.load(conn)?;
+        }
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(budget)
+            .arg("TYPE")
+            .arg("zset")
+            .query(conn)?;
+        let mut pipe = redis::pipe();
+        for k in keys.iter().filter_map(|k| Keys::of_expiry_key(k)) {
+            pipe.cmd("EVALSHA")
+                .arg(self.purge.get_hash())
+                .arg(3)
+                .arg(&k.b)
+                .arg(&k.x)
+                .arg(&k.m)
+                .arg(now_arg)
+                .arg(self.tokens.next());
+        }
+        let counts: Vec<usize> = if keys.is_empty() {
+            Vec::new()
+        } else {
+            pipe.query(conn)?
+        };
+        Ok((next, keys.len(), counts.iter().sum()))
     }
 
     /// The keys of `aor` under this store's prefix.
@@ -1011,6 +1117,20 @@ impl LocationService for RedisStore {
                 })
             })?;
             Ok(purged)
+        })
+    }
+
+    fn purge_step(&self, now: UnixMs, budget: usize) -> Result<PurgeProgress> {
+        let now_arg = ms(now)?;
+        self.with_conn(Some(now), Retry::Never, |conn| {
+            let mut sweep = self.sweep.lock().unwrap_or_else(PoisonError::into_inner);
+            let done = self.sweep_step(conn, &mut sweep, now_arg, budget.max(1));
+            if done.is_err() {
+                // Start the next round afresh (and load the script again:
+                // Redis may have restarted).
+                *sweep = Sweep::default();
+            }
+            done
         })
     }
 

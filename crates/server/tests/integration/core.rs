@@ -9,8 +9,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use sipkit_message::{parse, Message, Transport};
 use sipkit_server::{
-    Binding, ConnRef, Core, Counts, Error, LocationService, MemoryStore, Plan, Result,
-    ServerConfig, Service, UnixMs,
+    Binding, ConnRef, Core, Counts, Error, LocationService, MemoryStore, Plan, PurgeProgress,
+    Result, ServerConfig, Service, UnixMs,
 };
 use sipkit_transaction::{ConnId, Transmit};
 use sipkit_transport::{Endpoint, Inbound, Now};
@@ -115,9 +115,10 @@ impl Bench {
         };
         let mut core = Core::new(service, &config, 1, start.instant);
         core.set_worker(worker);
-        // The purge due at start.
+        // The purge due at start, in worker 0 only.
         core.handle_timeout(start);
-        assert_eq!(store.log(), ["purge"]);
+        let purges: &[&str] = if worker == 0 { &["purge"] } else { &[] };
+        assert_eq!(store.log(), purges);
         Bench {
             core,
             store,
@@ -392,6 +393,77 @@ fn expired_bindings_are_purged_every_minute() {
         }
     }
     assert_eq!(purges, [60, 120, 180]);
+}
+
+/// A store whose purge round takes three steps; it logs when each step
+/// ran (wall-clock ms since T0).
+#[derive(Debug, Default)]
+struct Stepper {
+    inner: MemoryStore,
+    steps: Mutex<Vec<u64>>,
+}
+
+impl LocationService for Stepper {
+    fn lookup(&self, aor: &str, now: UnixMs) -> Result<Vec<Binding>> {
+        self.inner.lookup(aor, now)
+    }
+    fn update(
+        &self,
+        aor: &str,
+        now: UnixMs,
+        decide: &mut dyn FnMut(&[Binding]) -> Plan,
+    ) -> Result<Vec<Binding>> {
+        self.inner.update(aor, now, decide)
+    }
+    fn remove_all(&self, aor: &str) -> Result<usize> {
+        self.inner.remove_all(aor)
+    }
+    fn purge_expired(&self, _: UnixMs) -> Result<usize> {
+        panic!("the core purges in steps")
+    }
+    fn purge_step(&self, now: UnixMs, budget: usize) -> Result<PurgeProgress> {
+        assert_eq!(budget, sipkit_server::core::PURGE_STEP_BUDGET);
+        let mut steps = self.steps.lock().unwrap();
+        steps.push(now.0 - T0.0);
+        Ok(PurgeProgress {
+            purged: 0,
+            visited: budget,
+            round_done: steps.len().is_multiple_of(3),
+        })
+    }
+    fn count(&self, now: UnixMs) -> Result<Counts> {
+        self.inner.count(now)
+    }
+    fn is_known(&self, aor: &str) -> Result<bool> {
+        self.inner.is_known(aor)
+    }
+}
+
+/// Issue 14: worker 0 sweeps the store in steps, one every 100 ms until a
+/// round is done, a round every minute from its start; another worker
+/// never sweeps (and has no timer for it).
+#[test]
+fn only_worker_0_sweeps_in_steps_a_round_a_minute() {
+    let start = Bench::new().start;
+    let sweeper = Arc::new(Stepper::default());
+    let other = Arc::new(Stepper::default());
+    let mut zero = core_on(sweeper.clone(), start, 0);
+    let mut one = core_on(other.clone(), start, 1);
+    assert_eq!(one.poll_timeout(), None, "no purge timer in worker 1");
+    zero.handle_timeout(start);
+    loop {
+        let at = zero.poll_timeout().unwrap();
+        if at - start.instant > Duration::from_secs(150) {
+            break;
+        }
+        zero.handle_timeout(start.at(at));
+        one.handle_timeout(start.at(at));
+    }
+    assert_eq!(
+        *sweeper.steps.lock().unwrap(),
+        [0, 100, 200, 60_000, 60_100, 60_200, 120_000, 120_100, 120_200]
+    );
+    assert!(other.steps.lock().unwrap().is_empty());
 }
 
 /// Issue 14 point 7: the core counts what it answers, its open

@@ -580,3 +580,70 @@ fn redis_a_state_rolled_back_behind_the_copy_is_noticed() {
     assert_eq!(b.lookup(ALICE, later).unwrap()[0].contact, "sip:alice@h9");
     assert!(b.is_known(ALICE).unwrap());
 }
+
+/// Calls of `command` so far, from INFO commandstats.
+fn calls(conn: &mut ::redis::Connection, command: &str) -> u64 {
+    let info: String = query(conn, &["INFO", "commandstats"]);
+    let prefix = format!("cmdstat_{command}:calls=");
+    info.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .and_then(|rest| rest.split(',').next())
+        .map_or(0, |n| n.parse().unwrap())
+}
+
+/// Issue 14: the purge goes in bounded steps. With 2,000 AORs of which 400
+/// expired, steps of budget 50 each SCAN once and trim at most about 50
+/// AORs, and one round purges exactly the expired bindings; the next round
+/// finds nothing.
+#[test]
+fn redis_purge_steps_are_bounded_and_a_round_purges_exactly_the_expired() {
+    let Some(server) = RedisServer::start("purge-steps") else {
+        return;
+    };
+    let store = RedisStore::open(&server.url()).unwrap();
+    for i in 0..2000 {
+        let aor = format!("sip:u{i}@example.com");
+        let secs = if i % 5 == 0 { 60 } else { 600 };
+        store
+            .apply(
+                &aor,
+                T0,
+                &[Change::Upsert(binding(&format!("sip:u{i}@h"), T0, secs))],
+            )
+            .unwrap();
+    }
+    let mut r = raw(&server);
+    let now = T0.plus_secs(61);
+    let budget = 50;
+    let (mut purged, mut visited, mut steps) = (0, 0, 0);
+    loop {
+        let (scans, trims) = (calls(&mut r, "scan"), calls(&mut r, "evalsha"));
+        let p = store.purge_step(now, budget).unwrap();
+        assert_eq!(calls(&mut r, "scan") - scans, 1, "one SCAN per step");
+        let trimmed = calls(&mut r, "evalsha") - trims;
+        assert_eq!(trimmed, p.visited as u64, "one trim per key seen");
+        assert!(p.visited <= 2 * budget, "step {steps}: {p:?}");
+        purged += p.purged;
+        visited += p.visited;
+        steps += 1;
+        assert!(steps < 1000, "the round never ends");
+        if p.round_done {
+            break;
+        }
+    }
+    assert_eq!(purged, 400);
+    assert!(visited >= 2000, "{visited}");
+    assert!(steps >= 2000 / (2 * budget), "{steps}");
+    assert_eq!(store.count(now).unwrap().aors, 1600);
+    assert_eq!(query::<u64>(&mut r, &["DBSIZE"]), 2000 + 2 * 1600);
+    // The next round starts afresh and finds nothing more.
+    let mut again = 0;
+    loop {
+        let p = store.purge_step(now, budget).unwrap();
+        again += p.purged;
+        if p.round_done {
+            break;
+        }
+    }
+    assert_eq!(again, 0);
+}
