@@ -40,10 +40,10 @@
 //! Redis's clock and the node's differ by less than the grace), and deletes
 //! both keys when no binding is left: an AOR whose bindings all expired
 //! vanishes by itself and no sweeper is needed for correctness.
-//! [`LocationService::purge_expired`] is only housekeeping. Redis 7.0 has no
-//! per-field expiry (HPEXPIRE is 7.4), hence the ZSET. `:m` has no TTL: it
-//! is the "known" mark (404 vs 480, as the SQLite store's `aors` table) and
-//! holds the version.
+//! [`LocationService::purge_expired`] (and [`LocationService::purge_step`])
+//! is only housekeeping. Redis 7.0 has no per-field expiry (HPEXPIRE is
+//! 7.4), hence the ZSET. `:m` has no TTL: it is the "known" mark (404 vs
+//! 480, as the SQLite store's `aors` table) and holds the version.
 //!
 //! The version is a token the writing store draws for each write (a keyed
 //! hash of a counter, 61 random-looking bits, an integer in [2^61, 2^62)),
@@ -93,7 +93,14 @@
 //! a lookup also refreshes the AOR's cached copy if there is one. `is_known`
 //! is one HEXISTS, `remove_all` one script. `count` and `purge_expired` SCAN
 //! the `:x` keys (`COUNT 500`), pipelining a ZCOUNT or a trim script per
-//! key: O(AORs), for start-up and the periodic housekeeping only.
+//! key: O(AORs) in one call, for start-up and tests. The server purges with
+//! [`LocationService::purge_step`] instead: the store keeps a SCAN cursor
+//! (per master in a cluster, where each step opens a connection to that
+//! master) and each step is one `SCAN … COUNT budget` plus one pipeline of
+//! trim scripts for the keys it returned, so the sweep is spread over many
+//! short steps between messages (`sipkit_server::core::PURGE_STEP_BUDGET`
+//! AORs every `PURGE_STEP_EVERY`, from worker 0 only). Several nodes on one
+//! Redis each sweep it; that repeats only these cheap steps.
 //!
 //! Why not the whole §10.3 in Lua: it would define the registrar's rules
 //! twice (Rust for memory and SQLite, Lua for Redis), and the `decide`
