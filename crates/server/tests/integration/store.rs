@@ -20,6 +20,7 @@ for_each_store!(
     remove_matches_by_uri_comparison,
     remove_all_empties_the_aor_and_keeps_it_known,
     purge_expired_counts_and_spares_the_live,
+    a_round_of_purge_steps_purges_the_expired,
     counts_are_of_live_bindings_and_aors,
     aors_are_separate,
     lookup_lists_highest_q_then_most_recent_first,
@@ -213,6 +214,36 @@ fn remove_all_empties_the_aor_and_keeps_it_known(store: &dyn LocationService) {
     // Change::RemoveAll inside a transaction does the same.
     assert_eq!(store.apply(BOB, T0, &[Change::RemoveAll]).unwrap(), vec![]);
     assert_eq!(store.count(T0).unwrap(), Counts::default());
+}
+
+/// Issue 14: purge steps with a small budget, repeated until a round is
+/// done, purge what `purge_expired` would (on a cluster: every master).
+fn a_round_of_purge_steps_purges_the_expired(store: &dyn LocationService) {
+    for i in 0..40 {
+        let secs = if i % 4 == 0 { 60 } else { 3600 };
+        store
+            .apply(
+                &format!("sip:u{i}@example.com"),
+                T0,
+                &[Change::Upsert(binding(&format!("sip:u{i}@h"), T0, secs))],
+            )
+            .unwrap();
+    }
+    let round = |now: UnixMs| {
+        let mut purged = 0;
+        for _ in 0..1000 {
+            let p = store.purge_step(now, 3).unwrap();
+            purged += p.purged;
+            if p.round_done {
+                return purged;
+            }
+        }
+        panic!("the round never ends");
+    };
+    assert_eq!(round(T0.plus_secs(59)), 0);
+    assert_eq!(round(T0.plus_secs(60)), 10);
+    assert_eq!(round(T0.plus_secs(60)), 0);
+    assert_eq!(store.count(T0.plus_secs(60)).unwrap().aors, 30);
 }
 
 fn purge_expired_counts_and_spares_the_live(store: &dyn LocationService) {
