@@ -43,10 +43,11 @@ pub const PURGE_EVERY: Duration = Duration::from_secs(60);
 pub const PURGE_STEP_EVERY: Duration = Duration::from_millis(100);
 
 /// The AORs one purge step may look at ([`crate::LocationService::purge_step`]).
-/// With [`PURGE_STEP_EVERY`] that is up to 5 000 AORs a second, so a round
-/// over 300 000 AORs still fits in [`PURGE_EVERY`] (100 000 take about
-/// 20 s), while one step costs one SCAN page and one pipeline of at most
-/// about 500 short scripts: a few milliseconds of the loop, not seconds.
+/// With [`PURGE_STEP_EVERY`] that is about 5 000 AORs a second: on Redis
+/// (see [`crate::RedisStore`], "Commands per request") a round over 100 000
+/// AORs took 194 steps (about 20 s, within [`PURGE_EVERY`]); one step is
+/// one SCAN and one pipeline of at most about 500 short scripts (16 ms at
+/// most in a debug build, against 1.4 s for one whole purge).
 pub const PURGE_STEP_BUDGET: usize = 500;
 
 /// The transaction layer and the service, driven one input at a time.
