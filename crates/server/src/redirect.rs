@@ -117,7 +117,7 @@ impl RedirectOutcome {
             RedirectOutcome::TemporarilyUnavailable => "Temporarily Unavailable",
             RedirectOutcome::NotFound { reason } | RedirectOutcome::BadRequest { reason } => reason,
             RedirectOutcome::UnsupportedUriScheme => "Unsupported URI Scheme",
-            RedirectOutcome::StoreFailed { .. } => "Location Service Failure",
+            RedirectOutcome::StoreFailed { .. } => crate::registrar::LOCATION_SERVICE_FAILURE,
             RedirectOutcome::NotApplicable => "",
         })
     }

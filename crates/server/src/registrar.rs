@@ -220,10 +220,15 @@ impl RegisterOutcome {
             RegisterOutcome::PathNotSupported => "Bad Extension",
             RegisterOutcome::IntervalTooBrief { .. } => "Interval Too Brief",
             RegisterOutcome::CSeqOutOfOrder { .. } => "CSeq Out Of Order",
-            RegisterOutcome::StoreFailed { .. } => "Location Service Failure",
+            RegisterOutcome::StoreFailed { .. } => LOCATION_SERVICE_FAILURE,
         })
     }
 }
+
+/// The reason phrase of the 500 sent when the location service fails
+/// (RFC 3261 §21.5.1 leaves the phrase to the server; this one says which
+/// part failed), for the registrar and the redirect server alike.
+pub(crate) const LOCATION_SERVICE_FAILURE: &str = "Location Service Failure";
 
 /// Processes a REGISTER as RFC 3261 §10.3 says, against `store`, at `now`.
 ///

@@ -309,16 +309,12 @@ impl Service {
         top_via: Option<&str>,
         error: &str,
     ) -> Reply {
-        let reason = RegisterOutcome::StoreFailed {
-            error: String::new(),
-        }
-        .reason_phrase();
         Reply {
             log: Some(format!("location service failed: {error}")),
             ..self.reply(
                 req,
                 500,
-                &reason,
+                crate::registrar::LOCATION_SERVICE_FAILURE,
                 top_via,
                 &[("Retry-After", "5".to_owned())],
                 b"",
@@ -351,17 +347,9 @@ impl Service {
                 &[("Contact", format!("<{uri}>"))],
                 b"",
             ),
-            RedirectOutcome::StoreFailed { error } => Reply {
-                log: Some(format!("location service failed: {error}")),
-                ..self.reply(
-                    req,
-                    500,
-                    &reason,
-                    top_via,
-                    &[("Retry-After", "5".to_owned())],
-                    b"",
-                )
-            },
+            RedirectOutcome::StoreFailed { error } => {
+                self.location_service_failure(req, top_via, error)
+            }
             other => {
                 let status = other.status().unwrap_or(500);
                 self.reply(req, status, &reason, top_via, &[], b"")

@@ -622,6 +622,21 @@ impl RedisStore {
             .arg("TYPE")
             .arg("zset")
             .query(conn)?;
+        let purged = self.trim_keys(conn, &keys, now_arg)?;
+        Ok((next, keys.len(), purged))
+    }
+
+    /// The purge script on each AOR whose expiry key is in `keys`, in one
+    /// pipeline: the bindings removed.
+    fn trim_keys(
+        &self,
+        conn: &mut Connection,
+        keys: &[String],
+        now_arg: u64,
+    ) -> RedisResult<usize> {
+        if keys.is_empty() {
+            return Ok(0);
+        }
         let mut pipe = redis::pipe();
         for k in keys.iter().filter_map(|k| Keys::of_expiry_key(k)) {
             pipe.cmd("EVALSHA")
@@ -633,12 +648,8 @@ impl RedisStore {
                 .arg(now_arg)
                 .arg(self.tokens.next());
         }
-        let counts: Vec<usize> = if keys.is_empty() {
-            Vec::new()
-        } else {
-            pipe.query(conn)?
-        };
-        Ok((next, keys.len(), counts.iter().sum()))
+        let counts: Vec<usize> = pipe.query(conn)?;
+        Ok(counts.iter().sum())
     }
 
     /// The keys of `aor` under this store's prefix.
@@ -1117,19 +1128,7 @@ impl LocationService for RedisStore {
             self.each_master(conn, |conn| {
                 self.purge.load(conn)?;
                 scan_expiry_keys(conn, &pattern, |conn, keys| {
-                    let mut pipe = redis::pipe();
-                    for k in keys.iter().filter_map(|k| Keys::of_expiry_key(k)) {
-                        pipe.cmd("EVALSHA")
-                            .arg(self.purge.get_hash())
-                            .arg(3)
-                            .arg(&k.b)
-                            .arg(&k.x)
-                            .arg(&k.m)
-                            .arg(now_arg)
-                            .arg(self.tokens.next());
-                    }
-                    let counts: Vec<usize> = pipe.query(conn)?;
-                    purged += counts.iter().sum::<usize>();
+                    purged += self.trim_keys(conn, keys, now_arg)?;
                     Ok(())
                 })
             })?;
