@@ -9,8 +9,9 @@
 //! has been idle for [`Config::idle_ns`].
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use sipkit_message::{
     parse_raw, uri_eq, CSeq, Head, HeaderName, Message, ParseError, RawMessage, Uri,
@@ -19,7 +20,7 @@ use sipkit_message::{
 use crate::findings::{Finding, FindingId};
 use crate::stats::Histogram;
 
-type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+type Map<K, V> = hashbrown::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// Timer values (RFC 3261 §17.1.1.1, Table 4) and how long calls are kept.
 #[derive(Debug, Clone, Copy)]
@@ -107,15 +108,17 @@ pub enum Kind {
     Request {
         /// The method (the common ones are not allocated).
         method: Cow<'static, str>,
-        /// The Request-URI as written.
-        uri: String,
+        /// The Request-URI as written (shared with the other messages of
+        /// the call that carry the same one).
+        uri: Arc<str>,
     },
     /// A response: code and reason phrase.
     Response {
         /// The status code.
         status: u16,
-        /// The reason phrase as written.
-        reason: String,
+        /// The reason phrase as written (the registered phrase is not
+        /// allocated).
+        reason: Cow<'static, str>,
     },
     /// A message that does not parse.
     Malformed {
@@ -287,7 +290,7 @@ struct Tx {
     key: String,
     method: Cow<'static, str>,
     cseq: u32,
-    ruri: String,
+    ruri: Arc<str>,
     /// The From tag of an INVITE (empty for other methods).
     from_tag: String,
     initial: bool,
@@ -355,10 +358,10 @@ pub struct Call {
     pub last_ns: i64,
     txs: Vec<Tx>,
     redirects: Vec<Redirect>,
-    tried: Vec<String>,
+    tried: Vec<Arc<str>>,
     refers: Vec<Refer>,
     /// The request (method, Request-URI) challenged last and how often in a row.
-    challenge: Option<(String, String, u32)>,
+    challenge: Option<(Cow<'static, str>, Arc<str>, u32)>,
     auth_reported: bool,
     answered: bool,
     bye_done: bool,
@@ -484,8 +487,10 @@ impl Summary {
 #[derive(Debug, Default)]
 pub struct Analyzer {
     cfg: Config,
-    calls: Map<String, Call>,
-    ready: VecDeque<Call>,
+    /// Boxed: a `Call` is a few hundred bytes, and moves from here to
+    /// `ready` to the caller.
+    calls: Map<String, Box<Call>>,
+    ready: VecDeque<Box<Call>>,
     summary: Summary,
     now_ns: i64,
     last_sweep_ns: i64,
@@ -646,7 +651,7 @@ impl Analyzer {
 
     /// A finished call, if one is ready.
     pub fn poll_call(&mut self) -> Option<Call> {
-        self.ready.pop_front()
+        self.ready.pop_front().map(|c| *c)
     }
 
     /// Notes a frame at capture time `ts_ns`; every eighth of
@@ -677,20 +682,16 @@ impl Analyzer {
         let horizon = now - cfg.timer_b();
         self.redirect_targets.expire(horizon);
         self.refer_targets.expire(horizon);
-        let done: Vec<String> = self
+        let mut out: Vec<Box<Call>> = self
             .calls
-            .iter()
-            .filter(|(_, c)| {
+            .extract_if(|_, c| {
                 all || (c.quiescent(now, &cfg) && now - c.last_ns > cfg.linger_ns)
                     || now - c.last_ns > cfg.idle_ns
             })
-            .map(|(k, _)| k.clone())
+            .map(|(_, c)| c)
             .collect();
-        let mut out: Vec<Call> = done.iter().filter_map(|k| self.calls.remove(k)).collect();
-        // A stable sort of (frame, index) pairs, then one permutation: a
-        // `Call` is large, and sorting the calls themselves moved each of
-        // them log n times.
-        out.sort_by_cached_key(Call::first_frame);
+        // Stable, by the first frame: the order the calls began in.
+        out.sort_by_cached_key(|c| c.first_frame());
         for mut c in out {
             finalize(&mut c, now, &cfg);
             self.summary.calls += 1;
@@ -717,8 +718,8 @@ impl Analyzer {
             Some(id) => {
                 let call = self
                     .calls
-                    .entry(id.clone())
-                    .or_insert_with(|| Call::new(&id, meta.ts_ns));
+                    .entry_ref(id.as_str())
+                    .or_insert_with(|| Box::new(Call::new(&id, meta.ts_ns)));
                 call.last_ns = meta.ts_ns;
                 push_record(
                     call,
@@ -770,15 +771,12 @@ impl Analyzer {
             cseq: (cseq.seq, intern_method(cseq.method)),
             retransmission: false,
         };
-        if !self.calls.contains_key(call_id) {
-            self.calls
-                .insert(call_id.to_owned(), Call::new(call_id, meta.ts_ns));
-        }
         let cfg = self.cfg;
         let mut links: Vec<(String, String, Option<u64>)> = Vec::new();
-        let Some(call) = self.calls.get_mut(call_id) else {
-            return;
-        };
+        let call = self
+            .calls
+            .entry_ref(call_id)
+            .or_insert_with(|| Box::new(Call::new(call_id, meta.ts_ns)));
         call.last_ns = meta.ts_ns;
         match msg.start {
             StartView::Request { method, uri } => {
@@ -793,9 +791,14 @@ impl Analyzer {
                         *self.summary.requests.entry(key).or_default() += 1;
                     }
                 }
+                // The URI of a recent transaction of the call, if the same.
+                let uri = match call.txs.iter().rev().take(4).find(|t| &*t.ruri == uri) {
+                    Some(t) => Arc::clone(&t.ruri),
+                    None => Arc::from(uri),
+                };
                 record.kind = Kind::Request {
                     method: intern_method(method),
-                    uri: uri.to_owned(),
+                    uri: Arc::clone(&uri),
                 };
                 if method == "ACK" {
                     on_ack(call, &key, cseq.seq);
@@ -811,7 +814,7 @@ impl Analyzer {
                         key: key.clone(),
                         method: intern_method(method),
                         cseq: cseq.seq,
-                        ruri: uri.to_owned(),
+                        ruri: uri,
                         // Only a redirect of an INVITE reads it.
                         from_tag: if method == "INVITE" {
                             msg.from_tag.unwrap_or("").to_owned()
@@ -855,7 +858,10 @@ impl Analyzer {
                     .or_insert_with(|| reason.to_owned());
                 record.kind = Kind::Response {
                     status,
-                    reason: reason.to_owned(),
+                    reason: match sipkit_codes::reason_phrase(status) {
+                        Some(r) if r == reason => Cow::Borrowed(r),
+                        _ => Cow::Owned(reason.to_owned()),
+                    },
                 };
                 if let Some(i) = call.txs.iter().position(|t| t.key == key) {
                     let tx = &mut call.txs[i];
@@ -1172,7 +1178,10 @@ fn on_new_request(
                     links.push((other.clone(), call.call_id.clone(), None));
                 }
             }
-            call.tried.push(ruri.to_owned());
+            if let Some(t) = call.txs.last() {
+                let uri = Arc::clone(&t.ruri);
+                call.tried.push(uri);
+            }
         }
         "REFER" => {
             let refer_to = msg
@@ -1321,14 +1330,14 @@ fn on_final(
             Some((_, _, n)) if same => n + 1,
             _ => 1,
         };
-        let (m, u) = (t.method.to_string(), t.ruri.clone());
-        call.challenge = Some((m.clone(), u.clone(), n));
+        let (m, u) = (t.method.clone(), Arc::clone(&t.ruri));
+        call.challenge = Some((m.clone(), Arc::clone(&u), n));
         if n >= 3 && !call.auth_reported {
             call.auth_reported = true;
             call.add(
                 Finding::new(FindingId::AuthLoop, vec![first_frame, meta.frame])
                     .arg("method", m)
-                    .arg("target", u)
+                    .arg("target", &*u)
                     .arg("count", n.to_string()),
             );
         }

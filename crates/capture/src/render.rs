@@ -180,7 +180,7 @@ pub fn ladder_text(c: &Call, lang: Lang) -> String {
 #[derive(Debug, Serialize)]
 pub struct MessageJson<'a> {
     frame: u64,
-    time: f64,
+    time: Fixed,
     src: std::net::SocketAddr,
     dst: std::net::SocketAddr,
     transport: &'static str,
@@ -208,6 +208,68 @@ impl Serialize for CSeqJson<'_> {
     }
 }
 
+/// A time in nanoseconds written as an exact decimal number of seconds or
+/// milliseconds (`1700000000.02`, `250.5`): every digit the capture has,
+/// none that a binary float would invent, and no float formatting.
+#[derive(Debug, Clone, Copy)]
+pub struct Fixed {
+    ns: i64,
+    /// Nanoseconds per unit: 10^9 (seconds) or 10^6 (milliseconds).
+    unit: i64,
+}
+
+impl Fixed {
+    /// `ns` in seconds.
+    pub fn seconds(ns: i64) -> Self {
+        Fixed {
+            ns,
+            unit: 1_000_000_000,
+        }
+    }
+
+    /// `ns` in milliseconds.
+    pub fn millis(ns: i64) -> Self {
+        Fixed {
+            ns,
+            unit: 1_000_000,
+        }
+    }
+
+    /// Appends the number: the whole units, a point and the fraction's
+    /// significant digits (at least one, as `1.0`).
+    pub fn write(self, out: &mut Vec<u8>) {
+        if self.ns < 0 {
+            out.push(b'-');
+        }
+        let abs = self.ns.unsigned_abs();
+        let unit = self.unit.unsigned_abs().max(1);
+        out.extend_from_slice(itoa::Buffer::new().format(abs / unit).as_bytes());
+        out.push(b'.');
+        let mut frac = abs % unit;
+        let mut scale = unit / 10;
+        loop {
+            out.push(b'0' + (frac / scale.max(1)) as u8);
+            frac %= scale.max(1);
+            scale /= 10;
+            if frac == 0 || scale == 0 {
+                break;
+            }
+        }
+    }
+}
+
+impl Serialize for Fixed {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut text = Vec::with_capacity(24);
+        self.write(&mut text);
+        // ASCII digits, so always UTF-8 and always a JSON number.
+        let text = String::from_utf8(text).map_err(serde::ser::Error::custom)?;
+        serde_json::value::RawValue::from_string(text)
+            .map_err(serde::ser::Error::custom)?
+            .serialize(s)
+    }
+}
+
 /// A finding as JSON.
 #[derive(Debug, Serialize)]
 pub struct FindingJson<'a> {
@@ -227,8 +289,8 @@ pub struct CallJson<'a> {
     outcome: &'static str,
     from: &'a str,
     to: &'a str,
-    start: f64,
-    duration_ms: f64,
+    start: Fixed,
+    duration_ms: Fixed,
     links: &'a [String],
     messages: Vec<MessageJson<'a>>,
     dropped_messages: u64,
@@ -244,16 +306,16 @@ pub fn call_json(c: &Call, lang: Lang) -> CallJson<'_> {
         .map(|m| {
             let (method, uri, status, reason, malformed) = match &m.kind {
                 Kind::Request { method, uri } => {
-                    (Some(method.as_ref()), Some(uri.as_str()), None, None, None)
+                    (Some(method.as_ref()), Some(&**uri), None, None, None)
                 }
                 Kind::Response { status, reason } => {
-                    (None, None, Some(*status), Some(reason.as_str()), None)
+                    (None, None, Some(*status), Some(reason.as_ref()), None)
                 }
                 Kind::Malformed { error } => (None, None, None, None, Some(error.as_str())),
             };
             MessageJson {
                 frame: m.frame,
-                time: m.ts_ns as f64 / 1e9,
+                time: Fixed::seconds(m.ts_ns),
                 src: m.src,
                 dst: m.dst,
                 transport: m.transport.as_str(),
@@ -284,8 +346,8 @@ pub fn call_json(c: &Call, lang: Lang) -> CallJson<'_> {
         outcome: c.outcome.as_str(),
         from: &c.from,
         to: &c.to,
-        start: c.first_ns as f64 / 1e9,
-        duration_ms: (c.last_ns - c.first_ns) as f64 / 1e6,
+        start: Fixed::seconds(c.first_ns),
+        duration_ms: Fixed::millis(c.last_ns - c.first_ns),
         links: &c.links,
         messages,
         dropped_messages: c.dropped_messages,
@@ -356,11 +418,7 @@ pub fn summary_json(s: &Summary) -> Value {
 /// as they are, anything with a quote, backslash or control character goes
 /// through `serde_json`'s escaping.
 fn json_str(out: &mut Vec<u8>, s: &str) {
-    // Without an early exit, so the check runs many bytes a step.
-    let escape = s
-        .bytes()
-        .fold(false, |e, b| e | (b < 0x20) | (b == b'"') | (b == b'\\'));
-    if escape {
+    if needs_escape(s.as_bytes()) {
         // Writing into a Vec cannot fail.
         let _ = serde_json::to_writer(&mut *out, s);
     } else {
@@ -370,17 +428,59 @@ fn json_str(out: &mut Vec<u8>, s: &str) {
     }
 }
 
-/// An `f64` as `serde_json` writes it (`ryu`, `null` when not finite).
-fn json_f64(out: &mut Vec<u8>, v: f64) {
-    if v.is_finite() {
-        out.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
-    } else {
-        out.extend_from_slice(b"null");
-    }
-}
-
 fn json_u64(out: &mut Vec<u8>, v: u64) {
     out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+/// True if `b` holds a byte JSON escapes: a control character, `"` or `\`.
+/// Eight bytes a step (the SWAR tests for a zero byte and for a byte below
+/// a bound, on `x ^ repeat(c)` and on `x`).
+fn needs_escape(b: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH;
+    let mut chunks = b.chunks_exact(8);
+    let mut hit = 0;
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        let x = u64::from_le_bytes(w);
+        hit |= below(x, 0x20) | below(x ^ (ONES * 0x22), 1) | below(x ^ (ONES * 0x5c), 1);
+    }
+    hit != 0
+        || chunks
+            .remainder()
+            .iter()
+            .any(|&c| c < 0x20 || c == b'"' || c == b'\\')
+}
+
+/// A constant of this crate that needs no escaping, copied as it is.
+fn json_plain(out: &mut Vec<u8>, s: &str) {
+    debug_assert!(!needs_escape(s.as_bytes()));
+    out.push(b'"');
+    out.extend_from_slice(s.as_bytes());
+    out.push(b'"');
+}
+
+/// The addresses a call's JSON has written so far, and where: a call goes
+/// back and forth between a few, copied from the first time.
+#[derive(Default)]
+struct AddrCache {
+    seen: [(Option<std::net::SocketAddr>, usize, usize); 4],
+    next: usize,
+}
+
+impl AddrCache {
+    fn write(&mut self, out: &mut Vec<u8>, a: &std::net::SocketAddr) {
+        if let Some((_, from, to)) = self.seen.iter().find(|(s, ..)| s.as_ref() == Some(a)) {
+            out.extend_from_within(*from..*to);
+            return;
+        }
+        let from = out.len();
+        json_addr(out, a);
+        self.seen[self.next % 4] = (Some(*a), from, out.len());
+        self.next += 1;
+    }
 }
 
 /// A socket address as a JSON string (`"192.0.2.1:5060"`, `"[2001:db8::1]:5060"`).
@@ -451,18 +551,20 @@ fn decimal(t: &mut [u8; 24], n: usize, v: u32) -> usize {
 /// byte for byte what `serde_json` writes for [`call_json`], without its
 /// per-field formatting machinery.
 pub fn write_call_json(out: &mut Vec<u8>, c: &Call, lang: Lang) {
+    let mut addrs = AddrCache::default();
+    out.reserve(256 * c.messages.len().min(4096) + 512);
     out.extend_from_slice(b"{\"type\":\"call\",\"call_id\":");
     json_str(out, &c.call_id);
     out.extend_from_slice(b",\"outcome\":");
-    json_str(out, c.outcome.as_str());
+    json_plain(out, c.outcome.as_str());
     out.extend_from_slice(b",\"from\":");
     json_str(out, &c.from);
     out.extend_from_slice(b",\"to\":");
     json_str(out, &c.to);
     out.extend_from_slice(b",\"start\":");
-    json_f64(out, c.first_ns as f64 / 1e9);
+    Fixed::seconds(c.first_ns).write(out);
     out.extend_from_slice(b",\"duration_ms\":");
-    json_f64(out, (c.last_ns - c.first_ns) as f64 / 1e6);
+    Fixed::millis(c.last_ns - c.first_ns).write(out);
     out.extend_from_slice(b",\"links\":[");
     for (i, l) in c.links.iter().enumerate() {
         if i > 0 {
@@ -478,13 +580,13 @@ pub fn write_call_json(out: &mut Vec<u8>, c: &Call, lang: Lang) {
         out.extend_from_slice(b"{\"frame\":");
         json_u64(out, m.frame);
         out.extend_from_slice(b",\"time\":");
-        json_f64(out, m.ts_ns as f64 / 1e9);
+        Fixed::seconds(m.ts_ns).write(out);
         out.extend_from_slice(b",\"src\":");
-        json_addr(out, &m.src);
+        addrs.write(out, &m.src);
         out.extend_from_slice(b",\"dst\":");
-        json_addr(out, &m.dst);
+        addrs.write(out, &m.dst);
         out.extend_from_slice(b",\"transport\":");
-        json_str(out, m.transport.as_str());
+        json_plain(out, m.transport.as_str());
         match &m.kind {
             Kind::Request { method, uri } => {
                 out.extend_from_slice(b",\"method\":");
@@ -505,7 +607,7 @@ pub fn write_call_json(out: &mut Vec<u8>, c: &Call, lang: Lang) {
         }
         out.extend_from_slice(b",\"cseq\":");
         let method = &m.cseq.1;
-        if method.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        if needs_escape(method.as_bytes()) {
             json_str(out, &format!("{} {}", m.cseq.0, method));
         } else {
             out.push(b'"');
@@ -613,6 +715,53 @@ mod tests {
                     String::from_utf8_lossy(&theirs)
                 );
             }
+        }
+    }
+
+    #[test]
+    fn fixed_point_times() {
+        let w = |f: Fixed| {
+            let mut v = Vec::new();
+            f.write(&mut v);
+            String::from_utf8(v).unwrap_or_default()
+        };
+        assert_eq!(w(Fixed::seconds(1_700_000_000_000_000_000)), "1700000000.0");
+        assert_eq!(
+            w(Fixed::seconds(1_700_000_000_005_000_000)),
+            "1700000000.005"
+        );
+        assert_eq!(
+            w(Fixed::seconds(1_700_000_000_000_000_001)),
+            "1700000000.000000001"
+        );
+        assert_eq!(w(Fixed::seconds(999_999_999)), "0.999999999");
+        assert_eq!(w(Fixed::seconds(-5)), "-0.000000005");
+        assert_eq!(w(Fixed::seconds(-1_500_000_000)), "-1.5");
+        assert_eq!(w(Fixed::millis(9_000_000)), "9.0");
+        assert_eq!(w(Fixed::millis(2_605_000_001)), "2605.000001");
+        assert_eq!(w(Fixed::millis(i64::MIN)), "-9223372036854.775808");
+        // Always a JSON number that reads back as the time (to f64 precision).
+        for ns in [0i64, 1, 123_456_789_012, -987_654_321, i64::MAX] {
+            let text = w(Fixed::seconds(ns));
+            let v: f64 = serde_json::from_str(&text).unwrap_or(f64::NAN);
+            assert!(
+                (v - ns as f64 / 1e9).abs() <= 1e-9 * v.abs().max(1.0),
+                "{text}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn escape_check_is_the_plain_one(s in "[ -~\\t\\n\\x00-\\x1fé\"\\\\]{0,40}") {
+            let naive = s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\');
+            proptest::prop_assert_eq!(needs_escape(s.as_bytes()), naive);
+        }
+
+        #[test]
+        fn escape_check_on_any_bytes(b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40)) {
+            let naive = b.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\');
+            proptest::prop_assert_eq!(needs_escape(&b), naive);
         }
     }
 }

@@ -113,7 +113,7 @@ impl Filter {
             Filter::User(u) => [c.from.as_str(), c.to.as_str()]
                 .into_iter()
                 .chain(c.messages.iter().filter_map(|m| match &m.kind {
-                    Kind::Request { uri, .. } => Some(uri.as_str()),
+                    Kind::Request { uri, .. } => Some(&**uri),
                     _ => None,
                 }))
                 .any(|uri| user_of(uri) == Some(u.as_str())),
@@ -197,7 +197,6 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
         validate: args.validate,
         ..Config::default()
     });
-    let mut buf = vec![0u8; CHUNK];
     let mut bar = Bar {
         on: match args.progress {
             Progress::Auto => io::stderr().is_terminal(),
@@ -241,7 +240,8 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
         Ok(())
     };
     'read: loop {
-        let n = match input.read(&mut buf) {
+        // Straight into the reader's buffer.
+        let n = match input.read(reader.space(CHUNK)) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -253,7 +253,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
             }
         };
         read_bytes += n as u64;
-        reader.push(&buf[..n]);
+        reader.commit(n);
         loop {
             match reader.next_record() {
                 Ok(Some(rec)) => pipeline.frame(&rec),

@@ -26,6 +26,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc instead of the system allocator: `sipkit analyze` allocates a
+/// few short-lived strings per packet and `sipkit serve` a few per request,
+/// and glibc's malloc spent a third of analyze's time on them (perf, see
+/// BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// sipkit — a toolkit for SIP (VoIP) engineers.
 ///
 /// Explains and compares every IANA-registered SIP response code in English
