@@ -771,6 +771,7 @@ impl Analyzer {
             cseq: (cseq.seq, intern_method(cseq.method)),
             retransmission: false,
         };
+        let cseq_method = record.cseq.1.clone();
         let cfg = self.cfg;
         let mut links: Vec<(String, String, Option<u64>)> = Vec::new();
         let call = self
@@ -796,13 +797,22 @@ impl Analyzer {
                     Some(t) => Arc::clone(&t.ruri),
                     None => Arc::from(uri),
                 };
+                // A request's CSeq method is its method (checked by the reads).
+                let method_name = if cseq_method == method {
+                    cseq_method.clone()
+                } else {
+                    intern_method(method)
+                };
                 record.kind = Kind::Request {
-                    method: intern_method(method),
+                    method: method_name.clone(),
                     uri: Arc::clone(&uri),
                 };
                 if method == "ACK" {
                     on_ack(call, &key, cseq.seq);
-                } else if let Some(tx) = call.txs.iter_mut().find(|t| t.key == key) {
+                } else if let Some(tx) = call.txs.iter_mut().rev().find(|t| t.key == key) {
+                    // Keys are unique in a call (a transaction is added only
+                    // when none has its key), so the newest first is no
+                    // other answer, only a shorter search.
                     record.retransmission = true;
                     self.summary.retransmissions += 1;
                     if let Some(f) = request_retransmission(tx, &meta, &cfg) {
@@ -812,7 +822,7 @@ impl Analyzer {
                     new_request = true;
                     let tx = Tx {
                         key: key.clone(),
-                        method: intern_method(method),
+                        method: method_name,
                         cseq: cseq.seq,
                         ruri: uri,
                         // Only a redirect of an INVITE reads it.
@@ -851,11 +861,13 @@ impl Analyzer {
                 }
             }
             StartView::Response { status, reason } => {
-                *self.summary.responses.entry(status).or_default() += 1;
-                self.summary
-                    .reasons
-                    .entry(status)
-                    .or_insert_with(|| reason.to_owned());
+                match self.summary.responses.get_mut(&status) {
+                    Some(n) => *n += 1,
+                    None => {
+                        self.summary.responses.insert(status, 1);
+                        self.summary.reasons.insert(status, reason.to_owned());
+                    }
+                }
                 record.kind = Kind::Response {
                     status,
                     reason: match sipkit_codes::reason_phrase(status) {
@@ -863,7 +875,7 @@ impl Analyzer {
                         _ => Cow::Owned(reason.to_owned()),
                     },
                 };
-                if let Some(i) = call.txs.iter().position(|t| t.key == key) {
+                if let Some(i) = call.txs.iter().rposition(|t| t.key == key) {
                     let tx = &mut call.txs[i];
                     if status < 200 {
                         tx.provisional = true;
@@ -1212,22 +1224,13 @@ fn on_new_request(
             });
         }
         "NOTIFY" => {
-            let is_refer = msg
-                .head
-                .event()
-                .ok()
-                .flatten()
-                .is_some_and(|e| e.package.eq_ignore_ascii_case("refer"));
-            if !is_refer {
+            let Some(event) = msg.head.event().ok().flatten() else {
+                return;
+            };
+            if !event.package.eq_ignore_ascii_case("refer") {
                 return;
             }
-            let id = msg
-                .head
-                .event()
-                .ok()
-                .flatten()
-                .and_then(|e| e.id())
-                .and_then(|s| s.parse::<u32>().ok());
+            let id = event.id().and_then(|s| s.parse::<u32>().ok());
             // `Event: refer;id=<REFER CSeq>` names the REFER (RFC 3515 §2.4.6);
             // without an id it is the only (latest) one.
             let at = match id {

@@ -432,26 +432,33 @@ fn json_u64(out: &mut Vec<u8>, v: u64) {
     out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
-/// True if `b` holds a byte JSON escapes: a control character, `"` or `\`.
+/// True if `b` holds a byte JSON escapes: a control character, `"` or `\\`.
 /// Eight bytes a step (the SWAR tests for a zero byte and for a byte below
-/// a bound, on `x ^ repeat(c)` and on `x`).
+/// a bound, on `x ^ repeat(c)` and on `x`); the tail is the last eight
+/// bytes again, or, in a string shorter than eight, padded with a byte that
+/// needs no escape.
 fn needs_escape(b: &[u8]) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH;
+    let word = |c: &[u8]| {
+        let mut w = [b'a'; 8];
+        w[..c.len()].copy_from_slice(c);
+        let x = u64::from_le_bytes(w);
+        let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH;
+        below(x, 0x20) | below(x ^ (ONES * 0x22), 1) | below(x ^ (ONES * 0x5c), 1)
+    };
+    if b.len() < 8 {
+        return word(b) != 0;
+    }
     let mut chunks = b.chunks_exact(8);
     let mut hit = 0;
     for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        let x = u64::from_le_bytes(w);
-        hit |= below(x, 0x20) | below(x ^ (ONES * 0x22), 1) | below(x ^ (ONES * 0x5c), 1);
+        hit |= word(c);
+    }
+    if !chunks.remainder().is_empty() {
+        hit |= word(&b[b.len() - 8..]);
     }
     hit != 0
-        || chunks
-            .remainder()
-            .iter()
-            .any(|&c| c < 0x20 || c == b'"' || c == b'\\')
 }
 
 /// A constant of this crate that needs no escaping, copied as it is.

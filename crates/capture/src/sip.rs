@@ -13,7 +13,7 @@ pub fn looks_like_sip(bytes: &[u8]) -> bool {
         return bytes[7] == b' ' && bytes[8..11].iter().all(u8::is_ascii_digit);
     }
     let window = &bytes[..bytes.len().min(FIRST_LINE_MAX)];
-    let Some(eol) = window.iter().position(|&c| c == b'\n') else {
+    let Some(eol) = memchr::memchr(b'\n', window) else {
         return false;
     };
     let line = window[..eol].strip_suffix(b"\r").unwrap_or(&window[..eol]);
