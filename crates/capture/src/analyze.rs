@@ -187,15 +187,38 @@ impl<'m, 'a> View<'m, 'a> {
     /// the first read that failed, which need not be the first error in the
     /// message ([`RawMessage::validate`] gives that one).
     pub fn of_raw(raw: &'m RawMessage<'a>) -> Result<Self, ParseError> {
-        let via = raw.top_via()?;
+        Self::of_raw_memo(raw, &mut Memo::default())
+    }
+
+    /// [`View::of_raw`], with the From, To and top Via values that `memo`
+    /// has read before compared instead of parsed: the same reads in the
+    /// same order, so the same view or the same error.
+    fn of_raw_memo(raw: &'m RawMessage<'a>, memo: &mut Memo) -> Result<Self, ParseError> {
+        let via_line = raw.header(HeaderName::Via).map(|h| h.value);
+        let branch = match via_line.and_then(|v| Some((v, memo.get(HeaderName::Via, v)?))) {
+            Some((v, (branch, _))) => at(v, branch),
+            None => {
+                let branch = raw.top_via()?.branch();
+                // The top Via is the first value of the first Via line
+                // when that line is not blank (an empty line holds none).
+                if let Some(v) = via_line.filter(|v| !v.trim().is_empty()) {
+                    match branch.map(|b| span(v, b)) {
+                        None => memo.put(HeaderName::Via, v, None, None),
+                        Some(Some(b)) => memo.put(HeaderName::Via, v, Some(b), None),
+                        Some(None) => {}
+                    }
+                }
+                branch
+            }
+        };
         let call_id = raw.call_id()?;
         let cseq = raw.cseq()?;
-        let from = raw.from()?;
-        let to = raw.to()?;
+        let (from_uri, from_tag) = name_addr(raw, HeaderName::From, memo, RawMessage::from)?;
+        let (to_uri, to_tag) = name_addr(raw, HeaderName::To, memo, RawMessage::to)?;
         let start = match raw.start_line() {
             sipkit_message::StartLine::Request { method, uri } => {
-                let mf_missing =
-                    raw.header(HeaderName::MaxForwards).is_none() && via.is_rfc3261_branch();
+                let mf_missing = raw.header(HeaderName::MaxForwards).is_none()
+                    && branch.is_some_and(|b| b.starts_with(MAGIC_COOKIE));
                 if cseq.method != method || mf_missing {
                     // The receiver check says which and where.
                     raw.validate()?;
@@ -214,12 +237,108 @@ impl<'m, 'a> View<'m, 'a> {
             start,
             call_id,
             cseq,
-            from_uri: from.uri.as_str(),
-            from_tag: from.tag(),
-            to_uri: to.uri.as_str(),
-            to_tag: to.tag(),
-            branch: via.branch(),
+            from_uri,
+            from_tag,
+            to_uri,
+            to_tag,
+            branch,
         })
+    }
+}
+
+/// A From or To value's URI and tag, from `memo` when it has read these
+/// bytes before, else by `read` (and then kept in `memo`).
+fn name_addr<'a>(
+    raw: &RawMessage<'a>,
+    name: HeaderName,
+    memo: &mut Memo,
+    read: fn(&RawMessage<'a>) -> Result<sipkit_message::NameAddr<'a>, ParseError>,
+) -> Result<(&'a str, Option<&'a str>), ParseError> {
+    let value = raw.header(name).map(|h| h.value);
+    if let Some((v, (uri, tag))) = value.and_then(|v| Some((v, memo.get(name, v)?))) {
+        if let Some(uri) = at(v, uri) {
+            return Ok((uri, at(v, tag)));
+        }
+    }
+    let na = read(raw)?;
+    let (uri, tag) = (na.uri.as_str(), na.tag());
+    if let Some(v) = value {
+        if let (Some(u), t) = (span(v, uri), tag.map(|t| span(v, t))) {
+            if t != Some(None) {
+                memo.put(name, v, Some(u), t.flatten());
+            }
+        }
+    }
+    Ok((uri, tag))
+}
+
+/// A part of a header value: its start and end byte.
+type Span = (u16, u16);
+
+/// Where `inner` lies in `outer`, if it is a part of it.
+fn span(outer: &str, inner: &str) -> Option<Span> {
+    let start = (inner.as_ptr() as usize).checked_sub(outer.as_ptr() as usize)?;
+    let end = start + inner.len();
+    (end <= outer.len()).then_some(())?;
+    Some((u16::try_from(start).ok()?, u16::try_from(end).ok()?))
+}
+
+/// The part of `value` at `span`.
+fn at(value: &str, span: Option<Span>) -> Option<&str> {
+    let (a, b) = span?;
+    value.get(usize::from(a)..usize::from(b))
+}
+
+/// Header values a call's messages repeat byte for byte — its From and To
+/// values and its transactions' top Via lines — with what [`View::of_raw`]
+/// read in each, so that a repeat is compared instead of parsed. A reading
+/// depends on the value's bytes alone (each accessor parses the first line
+/// of its header by itself), so the same bytes give the same reading; a
+/// value that failed is never kept, and is read again the next time.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Memo {
+    slots: Vec<MemoSlot>,
+    next: usize,
+}
+
+/// One remembered value: the URI (or Via branch) and tag spans in it.
+#[derive(Debug, Clone)]
+struct MemoSlot {
+    header: HeaderName,
+    value: Box<str>,
+    first: Option<Span>,
+    tag: Option<Span>,
+}
+
+/// Values remembered per call (a call has about three From/To values and
+/// one Via line per transaction), and the longest one kept.
+const MEMO_SLOTS: usize = 8;
+const MEMO_VALUE_MAX: usize = 512;
+
+impl Memo {
+    fn get(&self, header: HeaderName, value: &str) -> Option<(Option<Span>, Option<Span>)> {
+        self.slots
+            .iter()
+            .find(|s| s.header == header && *s.value == *value)
+            .map(|s| (s.first, s.tag))
+    }
+
+    fn put(&mut self, header: HeaderName, value: &str, first: Option<Span>, tag: Option<Span>) {
+        if value.len() > MEMO_VALUE_MAX {
+            return;
+        }
+        let slot = MemoSlot {
+            header,
+            value: value.into(),
+            first,
+            tag,
+        };
+        if self.slots.len() < MEMO_SLOTS {
+            self.slots.push(slot);
+        } else {
+            self.slots[self.next % MEMO_SLOTS] = slot;
+            self.next += 1;
+        }
     }
 }
 
@@ -367,6 +486,8 @@ pub struct Call {
     bye_done: bool,
     /// When the call's first initial INVITE was sent (the start of setup).
     first_invite_ns: Option<i64>,
+    /// Header values read before in this call.
+    memo: Memo,
 }
 
 impl Call {
@@ -391,6 +512,7 @@ impl Call {
             answered: false,
             bye_done: false,
             first_invite_ns: None,
+            memo: Memo::default(),
         }
     }
 
@@ -751,8 +873,29 @@ impl Analyzer {
         self.view(meta, &View::of_message(msg));
     }
 
+    /// One split message ([`sipkit_message::parse_raw`]): read as
+    /// [`View::of_raw`] reads it — the error of that read if it fails,
+    /// and then nothing is recorded — with the header values its call has
+    /// shown before compared rather than parsed again.
+    pub fn raw_message(&mut self, meta: Meta, raw: &RawMessage<'_>) -> Result<(), ParseError> {
+        // The call's values, looked up by the Call-ID as written (a value
+        // that is not a valid Call-ID finds nothing, and fails the read).
+        let mut memo = raw
+            .header(HeaderName::CallId)
+            .and_then(|h| self.calls.get_mut(h.value))
+            .map(|c| std::mem::take(&mut c.memo))
+            .unwrap_or_default();
+        let view = View::of_raw_memo(raw, &mut memo)?;
+        self.view_with(meta, &view, Some(memo));
+        Ok(())
+    }
+
     /// One SIP message, as read by [`View::of_message`] or [`View::of_raw`].
     pub fn view(&mut self, meta: Meta, msg: &View<'_, '_>) {
+        self.view_with(meta, msg, None);
+    }
+
+    fn view_with(&mut self, meta: Meta, msg: &View<'_, '_>, memo: Option<Memo>) {
         self.summary.sip_messages += 1;
         let call_id = msg.call_id;
         let cseq = msg.cseq;
@@ -779,6 +922,9 @@ impl Analyzer {
             .entry_ref(call_id)
             .or_insert_with(|| Box::new(Call::new(call_id, meta.ts_ns)));
         call.last_ns = meta.ts_ns;
+        if let Some(memo) = memo {
+            call.memo = memo;
+        }
         match msg.start {
             StartView::Request { method, uri } => {
                 if call.from.is_empty() {

@@ -159,8 +159,8 @@ impl Pipeline {
         // a malformed message reads the same with or without `validate`.
         // Matched by reference: the split message is large, not moved.
         match &parse_raw_with(payload, &self.limits, Mode::Datagram) {
-            Ok(raw) => match View::of_raw(raw) {
-                Ok(view) => self.analyzer.view(meta, &view),
+            Ok(raw) => match self.analyzer.raw_message(meta, raw) {
+                Ok(()) => {}
                 Err(e) => {
                     let e = raw.validate().err().unwrap_or(e);
                     self.analyzer.malformed(meta, payload, &e);

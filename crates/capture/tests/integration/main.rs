@@ -9,6 +9,7 @@
 )] // test code: a panic is a failed test
 
 mod findings;
+mod memo;
 mod never_panics;
 mod reading;
 mod util;
