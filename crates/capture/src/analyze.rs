@@ -187,13 +187,20 @@ impl<'m, 'a> View<'m, 'a> {
     /// the first read that failed, which need not be the first error in the
     /// message ([`RawMessage::validate`] gives that one).
     pub fn of_raw(raw: &'m RawMessage<'a>) -> Result<Self, ParseError> {
-        Self::of_raw_memo(raw, &mut Memo::default())
+        Self::of_raw_memo(raw, &mut Memo::default(), false)
     }
 
     /// [`View::of_raw`], with the From, To and top Via values that `memo`
     /// has read before compared instead of parsed: the same reads in the
-    /// same order, so the same view or the same error.
-    fn of_raw_memo(raw: &'m RawMessage<'a>, memo: &mut Memo) -> Result<Self, ParseError> {
+    /// same order, so the same view or the same error. `known_call_id`:
+    /// the Call-ID value as written is the key of a call, so it was read
+    /// before without error, and reads as itself (a valid Call-ID has no
+    /// surrounding whitespace, RFC 3261 §25.1 `callid`).
+    fn of_raw_memo(
+        raw: &'m RawMessage<'a>,
+        memo: &mut Memo,
+        known_call_id: bool,
+    ) -> Result<Self, ParseError> {
         let via_line = raw.header(HeaderName::Via).map(|h| h.value);
         let branch = match via_line.and_then(|v| Some((v, memo.get(HeaderName::Via, v)?))) {
             Some((v, (branch, _))) => at(v, branch),
@@ -211,7 +218,10 @@ impl<'m, 'a> View<'m, 'a> {
                 branch
             }
         };
-        let call_id = raw.call_id()?;
+        let call_id = match raw.header(HeaderName::CallId) {
+            Some(h) if known_call_id => h.value,
+            _ => raw.call_id()?,
+        };
         let cseq = raw.cseq()?;
         let (from_uri, from_tag) = name_addr(raw, HeaderName::From, memo, RawMessage::from)?;
         let (to_uri, to_tag) = name_addr(raw, HeaderName::To, memo, RawMessage::to)?;
@@ -880,12 +890,13 @@ impl Analyzer {
     pub fn raw_message(&mut self, meta: Meta, raw: &RawMessage<'_>) -> Result<(), ParseError> {
         // The call's values, looked up by the Call-ID as written (a value
         // that is not a valid Call-ID finds nothing, and fails the read).
-        let mut memo = raw
+        let found = raw
             .header(HeaderName::CallId)
             .and_then(|h| self.calls.get_mut(h.value))
-            .map(|c| std::mem::take(&mut c.memo))
-            .unwrap_or_default();
-        let view = View::of_raw_memo(raw, &mut memo)?;
+            .map(|c| std::mem::take(&mut c.memo));
+        let known = found.is_some();
+        let mut memo = found.unwrap_or_default();
+        let view = View::of_raw_memo(raw, &mut memo, known)?;
         self.view_with(meta, &view, Some(memo));
         Ok(())
     }

@@ -46,12 +46,12 @@ fn run(msgs: &[sipkit_capture::synth::Msg], memo: bool) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Replaces the `k`-th occurrence (cyclically) of a From, To or Via value's
-/// byte at `at` with `b`, in message `i`.
+/// Replaces the byte at `at` (cyclically) of the From, To, Via or Call-ID
+/// value (`header` 0–3) of message `i` with `b`.
 fn mutate(msgs: &mut [sipkit_capture::synth::Msg], i: usize, header: usize, at: usize, b: u8) {
     let n = msgs.len();
     let m = &mut msgs[i % n];
-    let name: &[u8] = [&b"\nFrom: "[..], b"\nTo: ", b"\nVia: "][header % 3];
+    let name: &[u8] = [&b"\nFrom: "[..], b"\nTo: ", b"\nVia: ", b"\nCall-ID: "][header % 4];
     let Some(start) = m.bytes.windows(name.len()).position(|w| w == name) else {
         return;
     };
@@ -89,7 +89,7 @@ proptest! {
     #[test]
     fn memo_matches_plain_reads_on_mutated_values(
         edits in proptest::collection::vec(
-            (any::<usize>(), 0usize..3, any::<usize>(),
+            (any::<usize>(), 0usize..4, any::<usize>(),
              prop_oneof![Just(b'"'), Just(b'<'), Just(b';'), Just(b' '), Just(b'x'), Just(b'%'), Just(0u8)]),
             1..12),
     ) {
