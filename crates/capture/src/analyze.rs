@@ -116,9 +116,9 @@ pub enum Kind {
     Response {
         /// The status code.
         status: u16,
-        /// The reason phrase as written (the registered phrase is not
-        /// allocated).
-        reason: Cow<'static, str>,
+        /// The reason phrase as written (shared by the responses that
+        /// carry the same one).
+        reason: Arc<str>,
     },
     /// A message that does not parse.
     Malformed {
@@ -632,6 +632,9 @@ pub struct Analyzer {
     refer_targets: ReferTargets,
     /// The transaction key of the message at hand (reused).
     key_buf: String,
+    /// The reason phrase last seen with each status code (at most one per
+    /// code, so bounded), shared by the responses that repeat it.
+    reasons: Map<u16, Arc<str>>,
 }
 
 /// Where a recent 3xx sent its caller.
@@ -1027,9 +1030,13 @@ impl Analyzer {
                 }
                 record.kind = Kind::Response {
                     status,
-                    reason: match sipkit_codes::reason_phrase(status) {
-                        Some(r) if r == reason => Cow::Borrowed(r),
-                        _ => Cow::Owned(reason.to_owned()),
+                    reason: match self.reasons.get(&status) {
+                        Some(r) if **r == *reason => Arc::clone(r),
+                        _ => {
+                            let r: Arc<str> = Arc::from(reason);
+                            self.reasons.insert(status, Arc::clone(&r));
+                            r
+                        }
                     },
                 };
                 if let Some(i) = call.txs.iter().rposition(|t| t.key == key) {
