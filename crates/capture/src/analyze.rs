@@ -9,7 +9,8 @@
 //! has been idle for [`Config::idle_ns`].
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -498,6 +499,9 @@ pub struct Call {
     first_invite_ns: Option<i64>,
     /// Header values read before in this call.
     memo: Memo,
+    /// The time of this call's entry in [`Analyzer`]'s `due` queue (at
+    /// most `last_ns`).
+    due_ns: i64,
 }
 
 impl Call {
@@ -523,6 +527,7 @@ impl Call {
             bye_done: false,
             first_invite_ns: None,
             memo: Memo::default(),
+            due_ns: ts_ns,
         }
     }
 
@@ -623,6 +628,10 @@ pub struct Analyzer {
     /// `ready` to the caller.
     calls: Map<String, Box<Call>>,
     ready: VecDeque<Box<Call>>,
+    /// Every open call by a time at most its `last_ns`, oldest first, so a
+    /// sweep looks only at the calls quiet long enough to be finished, not
+    /// at all of them (entries a call has left behind are skipped).
+    due: BinaryHeap<Reverse<(i64, String)>>,
     summary: Summary,
     now_ns: i64,
     last_sweep_ns: i64,
@@ -817,14 +826,41 @@ impl Analyzer {
         let horizon = now - cfg.timer_b();
         self.redirect_targets.expire(horizon);
         self.refer_targets.expire(horizon);
-        let mut out: Vec<Box<Call>> = self
-            .calls
-            .extract_if(|_, c| {
-                all || (c.quiescent(now, &cfg) && now - c.last_ns > cfg.linger_ns)
+        let mut out: Vec<Box<Call>> = Vec::new();
+        if all {
+            self.due.clear();
+            out.extend(self.calls.drain().map(|(_, c)| c));
+        } else {
+            // A call is finished when quiescent and quiet for `linger_ns`,
+            // or quiet for `idle_ns`: never before it is quiet for the
+            // shorter of the two.
+            let quiet = cfg.linger_ns.min(cfg.idle_ns);
+            let mut again = Vec::new();
+            while self
+                .due
+                .peek()
+                .is_some_and(|Reverse((t, _))| now - t > quiet)
+            {
+                let Some(Reverse((t, id))) = self.due.pop() else {
+                    break;
+                };
+                let Some(c) = self.calls.get_mut(id.as_str()) else {
+                    continue;
+                };
+                if c.due_ns != t {
+                    continue;
+                }
+                if (c.quiescent(now, &cfg) && now - c.last_ns > cfg.linger_ns)
                     || now - c.last_ns > cfg.idle_ns
-            })
-            .map(|(_, c)| c)
-            .collect();
+                {
+                    out.extend(self.calls.remove(id.as_str()));
+                } else {
+                    c.due_ns = c.last_ns;
+                    again.push(Reverse((c.last_ns, id)));
+                }
+            }
+            self.due.extend(again);
+        }
         // Stable, by the first frame: the order the calls began in.
         out.sort_by_cached_key(|c| c.first_frame());
         for mut c in out {
@@ -851,11 +887,7 @@ impl Analyzer {
             .and_then(|r| r.call_id().ok().map(str::to_owned));
         match call_id {
             Some(id) => {
-                let call = self
-                    .calls
-                    .entry_ref(id.as_str())
-                    .or_insert_with(|| Box::new(Call::new(&id, meta.ts_ns)));
-                call.last_ns = meta.ts_ns;
+                let call = open_call(&mut self.calls, &mut self.due, &id, meta.ts_ns);
                 push_record(
                     call,
                     &self.cfg,
@@ -931,11 +963,7 @@ impl Analyzer {
         let cseq_method = record.cseq.1.clone();
         let cfg = self.cfg;
         let mut links: Vec<(String, String, Option<u64>)> = Vec::new();
-        let call = self
-            .calls
-            .entry_ref(call_id)
-            .or_insert_with(|| Box::new(Call::new(call_id, meta.ts_ns)));
-        call.last_ns = meta.ts_ns;
+        let call = open_call(&mut self.calls, &mut self.due, call_id, meta.ts_ns);
         if let Some(memo) = memo {
             call.memo = memo;
         }
@@ -1113,6 +1141,30 @@ impl Analyzer {
             }
         }
     }
+}
+
+/// The call `id`, opened if new, and seen at `ts_ns`: its `last_ns`, and
+/// its place in `due` when that time is earlier than its entry's (a capture
+/// is not always in time order).
+fn open_call<'c>(
+    calls: &'c mut Map<String, Box<Call>>,
+    due: &mut BinaryHeap<Reverse<(i64, String)>>,
+    id: &str,
+    ts_ns: i64,
+) -> &'c mut Call {
+    let call = match calls.entry_ref(id) {
+        hashbrown::hash_map::EntryRef::Occupied(o) => o.into_mut(),
+        hashbrown::hash_map::EntryRef::Vacant(v) => {
+            due.push(Reverse((ts_ns, id.to_owned())));
+            v.insert(Box::new(Call::new(id, ts_ns)))
+        }
+    };
+    call.last_ns = ts_ns;
+    if ts_ns < call.due_ns {
+        call.due_ns = ts_ns;
+        due.push(Reverse((ts_ns, id.to_owned())));
+    }
+    call
 }
 
 /// The methods of RFC 3261 and its extensions, kept without allocating.
@@ -1734,5 +1786,82 @@ mod tests {
                 assert_eq!(key, tx_key_via_transaction(&msg), "{text}");
             }
         }
+    }
+
+    /// The due queue hands out exactly the calls a scan of every call
+    /// would, at the same sweeps, with timestamps out of order and a call
+    /// seen again after it was queued.
+    #[test]
+    fn sweeps_find_the_calls_a_full_scan_finds() {
+        let sec = 1_000_000_000i64;
+        let options = |id: &str| {
+            format!(
+                "OPTIONS sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK{id}\r\n\
+                 Max-Forwards: 70\r\nTo: <sip:b@h>\r\nFrom: <sip:a@h>;tag=1\r\n\
+                 Call-ID: {id}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+            )
+        };
+        let ok = |id: &str| {
+            format!(
+                "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK{id}\r\n\
+                 To: <sip:b@h>;tag=2\r\nFrom: <sip:a@h>;tag=1\r\n\
+                 Call-ID: {id}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+            )
+        };
+        // (time s, message): "b" is seen back in time, "c" is answered late.
+        let script = [
+            (100, options("a")),
+            (101, ok("a")),
+            (40, options("b")),
+            (41, ok("b")),
+            (102, options("c")),
+            (130, ok("c")),
+            (140, options("d")),
+        ];
+        let mut a = Analyzer::new(Config::default());
+        let mut out: Vec<(i64, String)> = Vec::new();
+        let meta = |t: i64| Meta {
+            frame: 1,
+            ts_ns: t * sec,
+            src: "192.0.2.1:5060"
+                .parse()
+                .unwrap_or(SocketAddr::from(([0; 4], 0))),
+            dst: "192.0.2.2:5060"
+                .parse()
+                .unwrap_or(SocketAddr::from(([0; 4], 0))),
+            transport: Transport::Udp,
+        };
+        let mut drain = |a: &mut Analyzer, t: i64, out: &mut Vec<(i64, String)>| {
+            while let Some(c) = a.poll_call() {
+                out.push((t, c.call_id));
+            }
+        };
+        for (t, text) in &script {
+            a.tick(t * sec);
+            drain(&mut a, *t, &mut out);
+            let raw = sipkit_message::parse_raw(text.as_bytes());
+            let Ok(raw) = raw else { panic!("{text}") };
+            assert!(a.raw_message(meta(*t), &raw).is_ok());
+        }
+        for t in 141..=200 {
+            a.tick(t * sec);
+            drain(&mut a, t, &mut out);
+        }
+        // A sweep runs when capture time has moved 4 s (linger / 8) past
+        // the last one: at 130 (time jumps from 102), then 134 is never
+        // seen, 140, 144, … A call goes out at the first sweep more than
+        // 32 s after its last message, once nothing is pending: "b" (last
+        // seen at 41, back in time) at 130; "a" (101) at 140; "c" (130) at
+        // 164; "d" (140, its OPTIONS unanswered, so pending until Timer F
+        // at 172) at 176. A scan of every call at every sweep gives this.
+        assert_eq!(
+            out,
+            [
+                (130, "b".to_owned()),
+                (140, "a".to_owned()),
+                (164, "c".to_owned()),
+                (176, "d".to_owned())
+            ]
+        );
     }
 }
