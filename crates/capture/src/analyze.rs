@@ -1831,7 +1831,7 @@ mod tests {
                 .unwrap_or(SocketAddr::from(([0; 4], 0))),
             transport: Transport::Udp,
         };
-        let mut drain = |a: &mut Analyzer, t: i64, out: &mut Vec<(i64, String)>| {
+        let drain = |a: &mut Analyzer, t: i64, out: &mut Vec<(i64, String)>| {
             while let Some(c) = a.poll_call() {
                 out.push((t, c.call_id));
             }
