@@ -312,39 +312,53 @@ pub(crate) struct Memo {
     next: usize,
 }
 
-/// One remembered value: the URI (or Via branch) and tag spans in it.
+/// One remembered value, kept inline (one allocation holds all of a
+/// call's, so a lookup reads one block of memory): the URI (or Via
+/// branch) and tag spans in it.
 #[derive(Debug, Clone)]
 struct MemoSlot {
     header: HeaderName,
-    value: Box<str>,
+    len: u8,
+    value: [u8; MEMO_VALUE_MAX],
     first: Option<Span>,
     tag: Option<Span>,
 }
 
 /// Values remembered per call (a call has about three From/To values and
-/// one Via line per transaction), and the longest one kept.
+/// one Via line per transaction), and the longest one kept (a From with a
+/// display name and a long tag, a Via with a long branch, fit).
 const MEMO_SLOTS: usize = 8;
-const MEMO_VALUE_MAX: usize = 512;
+const MEMO_VALUE_MAX: usize = 96;
 
 impl Memo {
     fn get(&self, header: HeaderName, value: &str) -> Option<(Option<Span>, Option<Span>)> {
         self.slots
             .iter()
-            .find(|s| s.header == header && *s.value == *value)
+            .find(|s| {
+                s.header == header && s.value.get(..usize::from(s.len)) == Some(value.as_bytes())
+            })
             .map(|s| (s.first, s.tag))
     }
 
     fn put(&mut self, header: HeaderName, value: &str, first: Option<Span>, tag: Option<Span>) {
-        if value.len() > MEMO_VALUE_MAX {
+        let Ok(len) = u8::try_from(value.len()) else {
             return;
-        }
-        let slot = MemoSlot {
+        };
+        let mut slot = MemoSlot {
             header,
-            value: value.into(),
+            len,
+            value: [0; MEMO_VALUE_MAX],
             first,
             tag,
         };
+        match slot.value.get_mut(..value.len()) {
+            Some(v) => v.copy_from_slice(value.as_bytes()),
+            None => return,
+        }
         if self.slots.len() < MEMO_SLOTS {
+            if self.slots.capacity() == 0 {
+                self.slots.reserve_exact(MEMO_SLOTS);
+            }
             self.slots.push(slot);
         } else {
             self.slots[self.next % MEMO_SLOTS] = slot;
@@ -418,6 +432,9 @@ impl Outcome {
 #[derive(Debug, Clone)]
 struct Tx {
     key: String,
+    /// A hash of `key`, compared first: most transactions of a call are
+    /// told apart without reading their keys.
+    key_hash: u64,
     method: Cow<'static, str>,
     cseq: u32,
     ruri: Arc<str>,
@@ -947,6 +964,7 @@ impl Analyzer {
         let cseq = msg.cseq;
         let mut key = std::mem::take(&mut self.key_buf);
         tx_key(msg, &mut key);
+        let key_hash = hash_key(&key);
         let mut new_request = false;
         let mut record = MessageRecord {
             frame: meta.frame,
@@ -996,8 +1014,13 @@ impl Analyzer {
                     uri: Arc::clone(&uri),
                 };
                 if method == "ACK" {
-                    on_ack(call, &key, cseq.seq);
-                } else if let Some(tx) = call.txs.iter_mut().rev().find(|t| t.key == key) {
+                    on_ack(call, &key, key_hash, cseq.seq);
+                } else if let Some(tx) = call
+                    .txs
+                    .iter_mut()
+                    .rev()
+                    .find(|t| t.key_hash == key_hash && t.key == key)
+                {
                     // Keys are unique in a call (a transaction is added only
                     // when none has its key), so the newest first is no
                     // other answer, only a shorter search.
@@ -1010,6 +1033,7 @@ impl Analyzer {
                     new_request = true;
                     let tx = Tx {
                         key: key.clone(),
+                        key_hash,
                         method: method_name,
                         cseq: cseq.seq,
                         ruri: uri,
@@ -1067,7 +1091,11 @@ impl Analyzer {
                         }
                     },
                 };
-                if let Some(i) = call.txs.iter().rposition(|t| t.key == key) {
+                if let Some(i) = call
+                    .txs
+                    .iter()
+                    .rposition(|t| t.key_hash == key_hash && t.key == key)
+                {
                     let tx = &mut call.txs[i];
                     if status < 200 {
                         tx.provisional = true;
@@ -1249,6 +1277,13 @@ fn tx_key(msg: &View<'_, '_>, key: &mut String) {
     );
 }
 
+/// The hash of a transaction key kept beside it (a fixed seed: only equal
+/// keys must have equal hashes).
+fn hash_key(key: &str) -> u64 {
+    use std::hash::BuildHasher as _;
+    foldhash::fast::FixedState::with_seed(0).hash_one(key)
+}
+
 /// A request seen again in its transaction: checks it against the
 /// retransmission rules of RFC 3261 §17.1.1.2 (Timer A) and §17.1.2.2
 /// (Timer E): over UDP the interval starts at T1 and doubles, capped at T2
@@ -1308,8 +1343,12 @@ fn request_retransmission(tx: &mut Tx, meta: &Meta, cfg: &Config) -> Option<Find
 /// An ACK: for a non-2xx final it is part of the INVITE transaction
 /// (§17.1.1.3); for a 2xx it is its own transaction and acknowledges the
 /// INVITE with the same CSeq number (§13.2.2.4).
-fn on_ack(call: &mut Call, key: &str, seq: u32) {
-    if call.txs.iter().any(|t| t.key == key) {
+fn on_ack(call: &mut Call, key: &str, key_hash: u64, seq: u32) {
+    if call
+        .txs
+        .iter()
+        .any(|t| t.key_hash == key_hash && t.key == key)
+    {
         return;
     }
     for t in call.txs.iter_mut() {
