@@ -245,16 +245,24 @@ impl Fixed {
         let unit = self.unit.unsigned_abs().max(1);
         out.extend_from_slice(itoa::Buffer::new().format(abs / unit).as_bytes());
         out.push(b'.');
+        // The fraction without its trailing zeros (at least one digit),
+        // its digits written from the right, all by constant divisions.
         let mut frac = abs % unit;
-        let mut scale = unit / 10;
-        loop {
-            out.push(b'0' + (frac / scale.max(1)) as u8);
-            frac %= scale.max(1);
-            scale /= 10;
-            if frac == 0 || scale == 0 {
-                break;
-            }
+        if frac == 0 {
+            out.push(b'0');
+            return;
         }
+        let mut places = unit.ilog10() as usize;
+        while frac % 10 == 0 {
+            frac /= 10;
+            places -= 1;
+        }
+        let mut digits = [b'0'; 19];
+        for d in digits[..places].iter_mut().rev() {
+            *d = b'0' + (frac % 10) as u8;
+            frac /= 10;
+        }
+        out.extend_from_slice(&digits[..places]);
     }
 }
 
