@@ -176,6 +176,17 @@ impl<'a> Head<'a> {
         }
     }
 
+    /// The first line named `name` when the index records exactly that line
+    /// (it does for the first 65534 lines).
+    #[inline]
+    pub(crate) fn first_line(&self, name: HeaderName) -> Option<Header<'a>> {
+        match self.first.get(name as usize).copied() {
+            None => None,
+            Some(i) if i >= NONE - 1 => None,
+            Some(i) => self.headers.get(usize::from(i)),
+        }
+    }
+
     /// Every header line with this name, in order.
     pub fn headers_named(&self, name: HeaderName) -> impl Iterator<Item = Header<'a>> + '_ {
         self.headers

@@ -228,30 +228,32 @@ fn dotted_quad(b: &[u8]) -> Option<Ipv4Addr> {
 /// A dotted-quad IPv4 address at the start of `b` and where it ends.
 #[inline]
 fn dotted_quad_prefix(b: &[u8]) -> Option<(Ipv4Addr, usize)> {
-    let mut parts = [0u8; 4];
-    let mut n = 0usize;
-    let mut k = 0usize;
-    while n < 4 {
-        let st = k;
-        let mut v: u32 = 0;
-        while k < b.len() && b[k].is_ascii_digit() && k - st < 3 {
-            v = v * 10 + u32::from(b[k] - b'0');
-            k += 1;
-        }
-        let len = k - st;
-        if len == 0 || (len > 1 && b[st] == b'0') || v > 255 {
+    let digit = |k: usize| -> Option<u8> {
+        let d = b.get(k)?.wrapping_sub(b'0');
+        (d < 10).then_some(d)
+    };
+    // One part at `k`: one to three digits (no more are read), no leading
+    // zero, at most 255; its value and end.
+    let part = |k: usize| -> Option<(u8, usize)> {
+        let d0 = digit(k)?;
+        let Some(d1) = digit(k + 1) else {
+            return Some((d0, k + 1));
+        };
+        if d0 == 0 {
             return None;
         }
-        parts[n] = v as u8;
-        n += 1;
-        if n < 4 {
-            if b.get(k) != Some(&b'.') {
-                return None;
-            }
-            k += 1;
-        }
-    }
-    Some((Ipv4Addr::from(parts), k))
+        let Some(d2) = digit(k + 2) else {
+            return Some((d0 * 10 + d1, k + 2));
+        };
+        let v = u16::from(d0) * 100 + u16::from(d1) * 10 + u16::from(d2);
+        Some((u8::try_from(v).ok()?, k + 3))
+    };
+    let dot = |k: usize| (b.get(k) == Some(&b'.')).then_some(k + 1);
+    let (a0, k) = part(0)?;
+    let (a1, k) = part(dot(k)?)?;
+    let (a2, k) = part(dot(k)?)?;
+    let (a3, k) = part(dot(k)?)?;
+    Some((Ipv4Addr::new(a0, a1, a2, a3), k))
 }
 
 /// Parses a dotted-quad IPv4 address (digits and dots only, as RFC 3261
