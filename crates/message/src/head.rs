@@ -166,6 +166,7 @@ impl<'a> Head<'a> {
     }
 
     /// The first header line with this name.
+    #[inline]
     pub fn header(&self, name: HeaderName) -> Option<Header<'a>> {
         if name == HeaderName::Other {
             return None;

@@ -179,7 +179,7 @@ impl<'a> HeaderStore<'a> {
     }
 
     /// Line `i`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn get(&self, i: usize) -> Option<Header<'a>> {
         let s = self.slot(i)?;
         let text = |at: u32, len: usize| {

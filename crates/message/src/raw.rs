@@ -137,6 +137,7 @@ impl<'a> RawMessage<'a> {
         .with_start(self.head.start)
     }
 
+    #[inline]
     fn required_value<T>(
         &self,
         name: HeaderName,

@@ -514,7 +514,10 @@ fn parse_sip<'a>(s: &'a str, start: usize, uri: &mut Uri<'a>) -> Result<(), (usi
         uri.port = Some(u16::try_from(port).map_err(|_| (ps, "a port number up to 65535"))?);
     }
     let pstart = i;
-    i = params::scan_params(b, i, Style::Uri, b"?")?;
+    // No parameters (the end of the URI) needs no scan.
+    if i < b.len() {
+        i = params::scan_params(b, i, Style::Uri, b"?")?;
+    }
     uri.params = Params::new(&s[pstart..i]);
     if b.get(i) == Some(&b'?') {
         let hs = i + 1;
@@ -580,7 +583,10 @@ pub(crate) fn sip_until_gt(s: &str, us: usize) -> Option<(Uri<'_>, usize)> {
         port = Some(u16::try_from(scan::digits_u64(&b[ps..i])?).ok()?);
     }
     let pstart = i;
-    i = params::scan_params(b, i, Style::Uri, b">").ok()?;
+    // No parameters (the '>' right after the host or port) needs no scan.
+    if b.get(i) != Some(&b'>') {
+        i = params::scan_params(b, i, Style::Uri, b">").ok()?;
+    }
     if b.get(i) != Some(&b'>') {
         return None;
     }
