@@ -77,9 +77,7 @@ impl<'a> Params<'a> {
         let mut at = 0;
         while let Some(k) = b.get(at..)?.iter().position(|&c| c == b';') {
             let i = scan::skip_lws(b, at + k + 1);
-            if b.get(i..i + n.len())
-                .is_some_and(|w| w.eq_ignore_ascii_case(n))
-            {
+            if b.get(i..i + n.len()).is_some_and(|w| eq_ci(w, n)) {
                 let t = scan::skip_lws(b, i + n.len());
                 let name = &self.raw[i..i + n.len()];
                 match b.get(t) {
@@ -154,6 +152,17 @@ impl<'a> IntoIterator for Params<'a> {
 #[derive(Debug, Clone)]
 pub struct ParamIter<'a> {
     rest: &'a str,
+}
+
+/// `a.eq_ignore_ascii_case(c)`, cheaper where the bytes are equal as
+/// written: two bytes differ only in case when they differ in bit 0x20
+/// alone and one is a letter.
+#[inline(always)]
+fn eq_ci(a: &[u8], c: &[u8]) -> bool {
+    a.len() == c.len()
+        && a.iter()
+            .zip(c)
+            .all(|(&x, &y)| x == y || (x ^ y == 0x20 && (x | 0x20).is_ascii_lowercase()))
 }
 
 /// Where the parameter starting at `start` ends: the next `;` outside a
@@ -351,6 +360,16 @@ mod tests {
                 p.iter().find(|x| x.name.eq_ignore_ascii_case(&name))
             );
         }
+    }
+
+    #[test]
+    fn eq_ci_is_eq_ignore_ascii_case() {
+        for x in 0..=255u8 {
+            for y in 0..=255u8 {
+                assert_eq!(eq_ci(&[x], &[y]), [x].eq_ignore_ascii_case(&[y]), "{x} {y}");
+            }
+        }
+        assert!(!eq_ci(b"ab", b"a"));
     }
 
     #[test]
