@@ -64,13 +64,11 @@ impl<'a> Params<'a> {
             // No parameter has an empty name.
             return None;
         }
-        if n.iter()
-            .any(|&c| matches!(c, b';' | b'"' | b'=') || scan::is_lws(c))
-        {
+        if scan::token_end(n, 0) != n.len() {
             return self.get_general(n);
         }
-        // What `get_general` returns for a name without LWS, ';', '"' or
-        // '=', in one pass over each parameter: the name as written is `n`
+        // What `get_general` returns for a token (no LWS, ';', '"' or '='
+        // in it), in one pass over each parameter: the name as written is `n`
         // when the parameter's text (after leading LWS) starts with `n` and
         // only LWS follows before its '=', its ';' or the end.
         let b = self.raw.as_bytes();
@@ -169,16 +167,17 @@ fn eq_ci(a: &[u8], c: &[u8]) -> bool {
 /// quoted string, or the end.
 #[inline]
 fn piece_end(b: &[u8], start: usize) -> usize {
-    // Parameters are short: a plain loop beats a vectorised search.
     let mut i = start;
-    while let Some(&c) = b.get(i) {
-        match c {
-            b';' => return i,
-            b'"' => i = scan::quoted_string(b, i).unwrap_or(b.len()),
-            _ => i += 1,
+    loop {
+        // Token bytes are neither ';' nor '"': skip them four at a time.
+        i = scan::token_end(b, i);
+        match b.get(i) {
+            None => return b.len(),
+            Some(b';') => return i,
+            Some(b'"') => i = scan::quoted_string(b, i).unwrap_or(b.len()),
+            Some(_) => i += 1,
         }
     }
-    b.len()
 }
 
 /// One parameter's text (between its `;` and the next) as name and value;
