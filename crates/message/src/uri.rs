@@ -555,7 +555,7 @@ fn parse_sip<'a>(s: &'a str, start: usize, uri: &mut Uri<'a>) -> Result<(), (usi
 /// Every byte it consumes is neither `>` nor whitespace, so the `>` it stops
 /// at is the first one, and `parse_uri` on the text between `<` and `>` runs
 /// the same steps over the same bytes: the result is the same.
-#[inline]
+#[inline(always)]
 pub(crate) fn sip_until_gt(s: &str, us: usize) -> Option<(Uri<'_>, usize)> {
     let b = s.as_bytes();
     let &[c0, c1, c2, b':', ..] = b.get(us..)? else {
