@@ -159,6 +159,7 @@ fn eq_lower(name: &[u8], lower: &[u8]) -> bool {
     name.len() == lower.len() && name.iter().zip(lower).all(|(&a, &b)| a | 0x20 == b)
 }
 
+#[inline(always)]
 pub(crate) fn via_at(s: &str, i: usize) -> VResult<(Via<'_>, usize)> {
     let b = s.as_bytes();
     let start = i;

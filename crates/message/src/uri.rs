@@ -116,7 +116,7 @@ static HOST_CLASS: [u8; 256] = {
 /// Scans a host name or IPv4 address (not an IPv6 reference) starting at
 /// `hs`, in one pass: labels of letters, digits, '-' and '_' separated by
 /// single dots, stopping at the first other byte. Returns the host and its end.
-#[inline]
+#[inline(always)]
 pub(crate) fn scan_host(s: &str, hs: usize) -> Result<(Host<'_>, usize), (usize, &'static str)> {
     let b = s.as_bytes();
     if b.get(hs)
