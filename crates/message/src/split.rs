@@ -686,6 +686,26 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// On header sections built from the bytes that matter to the split
+        /// (line ends, folds, SP/HT around the colon, bad name bytes,
+        /// non-ASCII), the single pass agrees with the general path wherever
+        /// it answers.
+        #[test]
+        fn single_pass_agrees_on_random_header_lines(
+            lines in proptest::collection::vec("[a-cA-C:; \t\r\n\x00é-]{0,12}", 0..8),
+            start in "(OPTIONS sip:a@b SIP/2.0|SIP/2.0 200 OK|SIP/2.0 99 x|X sip:a SIP/3.0)",
+        ) {
+            let mut m = format!("{start}\r\n");
+            for l in &lines {
+                m.push_str(l);
+                m.push_str("\r\n");
+            }
+            m.push_str("\r\nbody");
+            fast_agrees(m.as_bytes());
+        }
+    }
+
     #[test]
     fn long_names_and_the_addressable_head() {
         // A name longer than 64 KiB keeps its spelling.
