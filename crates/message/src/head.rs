@@ -166,6 +166,7 @@ impl<'a> Head<'a> {
     }
 
     /// The first header line with this name.
+    #[inline]
     pub fn header(&self, name: HeaderName) -> Option<Header<'a>> {
         if name == HeaderName::Other {
             return None;
@@ -173,6 +174,17 @@ impl<'a> Head<'a> {
         match self.first[name as usize] {
             NONE => None,
             i => self.headers.get(usize::from(i)),
+        }
+    }
+
+    /// The first line named `name` when the index records exactly that line
+    /// (it does for the first 65534 lines).
+    #[inline]
+    pub(crate) fn first_line(&self, name: HeaderName) -> Option<Header<'a>> {
+        match self.first.get(name as usize).copied() {
+            None => None,
+            Some(i) if i >= NONE - 1 => None,
+            Some(i) => self.headers.get(usize::from(i)),
         }
     }
 

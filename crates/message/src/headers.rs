@@ -63,8 +63,10 @@ struct Slot {
     value_len: u32,
 }
 
+/// An unused slot: never read (a slot past `len` is not), and all zero
+/// bytes, so a new store is set up with plain zeroing in place.
 const EMPTY_SLOT: Slot = Slot {
-    name: HeaderName::Other,
+    name: HeaderName::Accept,
     name_len: 0,
     name_at: 0,
     value_at: 0,
@@ -179,7 +181,7 @@ impl<'a> HeaderStore<'a> {
     }
 
     /// Line `i`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn get(&self, i: usize) -> Option<Header<'a>> {
         let s = self.slot(i)?;
         let text = |at: u32, len: usize| {

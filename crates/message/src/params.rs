@@ -59,11 +59,50 @@ impl<'a> Params<'a> {
 
     /// The first parameter named `name` (ASCII case-insensitive).
     pub fn get(&self, name: &str) -> Option<Param<'a>> {
-        // What `self.iter().find(..)` returns, without splitting every
-        // parameter into name and value: a parameter whose text (after
-        // leading LWS) does not start with `name` cannot be it.
-        let b = self.raw.as_bytes();
         let n = name.as_bytes();
+        if n.is_empty() {
+            // No parameter has an empty name.
+            return None;
+        }
+        if scan::token_end(n, 0) != n.len() {
+            return self.get_general(n);
+        }
+        // What `get_general` returns for a token (no LWS, ';', '"' or '='
+        // in it), in one pass over each parameter: the name as written is `n`
+        // when the parameter's text (after leading LWS) starts with `n` and
+        // only LWS follows before its '=', its ';' or the end.
+        let b = self.raw.as_bytes();
+        let mut at = 0;
+        while let Some(k) = b.get(at..)?.iter().position(|&c| c == b';') {
+            let i = scan::skip_lws(b, at + k + 1);
+            if b.get(i..i + n.len()).is_some_and(|w| eq_ci(w, n)) {
+                let t = scan::skip_lws(b, i + n.len());
+                let name = &self.raw[i..i + n.len()];
+                match b.get(t) {
+                    None | Some(b';') => return Some(Param { name, value: None }),
+                    Some(b'=') => {
+                        // The value: up to the next ';' outside quotes,
+                        // without LWS at either end.
+                        let mut e = piece_end(b, t + 1);
+                        let v = scan::skip_lws(b, t + 1);
+                        while e > v && scan::is_lws(b[e - 1]) {
+                            e -= 1;
+                        }
+                        let value = Some(&self.raw[v..e]);
+                        return Some(Param { name, value });
+                    }
+                    Some(_) => {}
+                }
+            }
+            at = piece_end(b, i);
+        }
+        None
+    }
+
+    /// [`get`](Self::get) for any name: a parameter whose text (after
+    /// leading LWS) does not start with `n` cannot be it.
+    fn get_general(&self, n: &[u8]) -> Option<Param<'a>> {
+        let b = self.raw.as_bytes();
         let mut at = 0;
         while let Some(k) = b.get(at..)?.iter().position(|&c| c == b';') {
             let start = at + k + 1;
@@ -113,20 +152,32 @@ pub struct ParamIter<'a> {
     rest: &'a str,
 }
 
+/// `a.eq_ignore_ascii_case(c)`, cheaper where the bytes are equal as
+/// written: two bytes differ only in case when they differ in bit 0x20
+/// alone and one is a letter.
+#[inline(always)]
+fn eq_ci(a: &[u8], c: &[u8]) -> bool {
+    a.len() == c.len()
+        && a.iter()
+            .zip(c)
+            .all(|(&x, &y)| x == y || (x ^ y == 0x20 && (x | 0x20).is_ascii_lowercase()))
+}
+
 /// Where the parameter starting at `start` ends: the next `;` outside a
 /// quoted string, or the end.
 #[inline]
 fn piece_end(b: &[u8], start: usize) -> usize {
-    // Parameters are short: a plain loop beats a vectorised search.
     let mut i = start;
-    while let Some(&c) = b.get(i) {
-        match c {
-            b';' => return i,
-            b'"' => i = scan::quoted_string(b, i).unwrap_or(b.len()),
-            _ => i += 1,
+    loop {
+        // Token bytes are neither ';' nor '"': skip them four at a time.
+        i = scan::token_end(b, i);
+        match b.get(i) {
+            None => return b.len(),
+            Some(b';') => return i,
+            Some(b'"') => i = scan::quoted_string(b, i).unwrap_or(b.len()),
+            Some(_) => i += 1,
         }
     }
-    b.len()
 }
 
 /// One parameter's text (between its `;` and the next) as name and value;
@@ -292,6 +343,32 @@ mod tests {
                 p.iter().find(|x| x.name.eq_ignore_ascii_case(&name))
             );
         }
+    }
+
+    proptest::proptest! {
+        /// The same for plain names (the single-pass lookup) on lists of
+        /// names, values, quotes and LWS.
+        #[test]
+        fn get_of_a_plain_name_is_the_first_match_of_iter(
+            raw in "( ?;[ \t]?(tag|TaG|ta|tags|x|lr)[ \t]?(=[ \t]?(\"[a;=]*\"|[a-z0-9=]{0,4})[ \t]?)?){0,4}",
+            name in "tag|ta|lr|x|TAG",
+        ) {
+            let p = Params::new(&raw);
+            proptest::prop_assert_eq!(
+                p.get(&name),
+                p.iter().find(|x| x.name.eq_ignore_ascii_case(&name))
+            );
+        }
+    }
+
+    #[test]
+    fn eq_ci_is_eq_ignore_ascii_case() {
+        for x in 0..=255u8 {
+            for y in 0..=255u8 {
+                assert_eq!(eq_ci(&[x], &[y]), [x].eq_ignore_ascii_case(&[y]), "{x} {y}");
+            }
+        }
+        assert!(!eq_ci(b"ab", b"a"));
     }
 
     #[test]

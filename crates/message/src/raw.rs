@@ -137,6 +137,7 @@ impl<'a> RawMessage<'a> {
         .with_start(self.head.start)
     }
 
+    #[inline]
     fn required_value<T>(
         &self,
         name: HeaderName,
@@ -175,6 +176,17 @@ impl<'a> RawMessage<'a> {
 
     /// The topmost Via (RFC 3261 §18.2.2).
     pub fn top_via(&self) -> Result<typed::Via<'a>, ParseError> {
+        // The first value of the first Via line, read directly: what
+        // `vias().next()` yields when that line holds a value.
+        if let Some(h) = self.head.first_line(HeaderName::Via) {
+            let v = h.value;
+            let i = crate::scan::skip_lws(v.as_bytes(), 0);
+            if i < v.len() {
+                return typed::via_at(v, i)
+                    .and_then(|(via, end)| typed::list_next(v.as_bytes(), end).map(|_| via))
+                    .map_err(|e| self.head.value_error(&h, v, e));
+            }
+        }
         self.head
             .vias()
             .next()

@@ -103,7 +103,7 @@ static TABLE: [u16; 256] = build();
 pub(crate) fn is_token(c: u8) -> bool {
     TABLE[c as usize] & TOKEN != 0
 }
-#[inline]
+#[cfg(test)]
 pub(crate) fn is_word(c: u8) -> bool {
     TABLE[c as usize] & WORD != 0
 }
@@ -175,6 +175,12 @@ fn class_run(b: &[u8], mut i: usize, bit: u16) -> usize {
 #[inline]
 pub(crate) fn token_end(b: &[u8], i: usize) -> usize {
     class_run(b, i, TOKEN)
+}
+
+/// `take_while(b, i, is_word)`, four bytes a step.
+#[inline]
+pub(crate) fn word_end(b: &[u8], i: usize) -> usize {
+    class_run(b, i, WORD)
 }
 
 /// `take_while(b, i, is_user)`, four bytes a step.

@@ -116,7 +116,7 @@ static HOST_CLASS: [u8; 256] = {
 /// Scans a host name or IPv4 address (not an IPv6 reference) starting at
 /// `hs`, in one pass: labels of letters, digits, '-' and '_' separated by
 /// single dots, stopping at the first other byte. Returns the host and its end.
-#[inline]
+#[inline(always)]
 pub(crate) fn scan_host(s: &str, hs: usize) -> Result<(Host<'_>, usize), (usize, &'static str)> {
     let b = s.as_bytes();
     if b.get(hs)
@@ -228,30 +228,32 @@ fn dotted_quad(b: &[u8]) -> Option<Ipv4Addr> {
 /// A dotted-quad IPv4 address at the start of `b` and where it ends.
 #[inline]
 fn dotted_quad_prefix(b: &[u8]) -> Option<(Ipv4Addr, usize)> {
-    let mut parts = [0u8; 4];
-    let mut n = 0usize;
-    let mut k = 0usize;
-    while n < 4 {
-        let st = k;
-        let mut v: u32 = 0;
-        while k < b.len() && b[k].is_ascii_digit() && k - st < 3 {
-            v = v * 10 + u32::from(b[k] - b'0');
-            k += 1;
-        }
-        let len = k - st;
-        if len == 0 || (len > 1 && b[st] == b'0') || v > 255 {
+    let digit = |k: usize| -> Option<u8> {
+        let d = b.get(k)?.wrapping_sub(b'0');
+        (d < 10).then_some(d)
+    };
+    // One part at `k`: one to three digits (no more are read), no leading
+    // zero, at most 255; its value and end.
+    let part = |k: usize| -> Option<(u8, usize)> {
+        let d0 = digit(k)?;
+        let Some(d1) = digit(k + 1) else {
+            return Some((d0, k + 1));
+        };
+        if d0 == 0 {
             return None;
         }
-        parts[n] = v as u8;
-        n += 1;
-        if n < 4 {
-            if b.get(k) != Some(&b'.') {
-                return None;
-            }
-            k += 1;
-        }
-    }
-    Some((Ipv4Addr::from(parts), k))
+        let Some(d2) = digit(k + 2) else {
+            return Some((d0 * 10 + d1, k + 2));
+        };
+        let v = u16::from(d0) * 100 + u16::from(d1) * 10 + u16::from(d2);
+        Some((u8::try_from(v).ok()?, k + 3))
+    };
+    let dot = |k: usize| (b.get(k) == Some(&b'.')).then_some(k + 1);
+    let (a0, k) = part(0)?;
+    let (a1, k) = part(dot(k)?)?;
+    let (a2, k) = part(dot(k)?)?;
+    let (a3, k) = part(dot(k)?)?;
+    Some((Ipv4Addr::new(a0, a1, a2, a3), k))
 }
 
 /// Parses a dotted-quad IPv4 address (digits and dots only, as RFC 3261
@@ -512,7 +514,10 @@ fn parse_sip<'a>(s: &'a str, start: usize, uri: &mut Uri<'a>) -> Result<(), (usi
         uri.port = Some(u16::try_from(port).map_err(|_| (ps, "a port number up to 65535"))?);
     }
     let pstart = i;
-    i = params::scan_params(b, i, Style::Uri, b"?")?;
+    // No parameters (the end of the URI) needs no scan.
+    if i < b.len() {
+        i = params::scan_params(b, i, Style::Uri, b"?")?;
+    }
     uri.params = Params::new(&s[pstart..i]);
     if b.get(i) == Some(&b'?') {
         let hs = i + 1;
@@ -550,7 +555,7 @@ fn parse_sip<'a>(s: &'a str, start: usize, uri: &mut Uri<'a>) -> Result<(), (usi
 /// Every byte it consumes is neither `>` nor whitespace, so the `>` it stops
 /// at is the first one, and `parse_uri` on the text between `<` and `>` runs
 /// the same steps over the same bytes: the result is the same.
-#[inline]
+#[inline(always)]
 pub(crate) fn sip_until_gt(s: &str, us: usize) -> Option<(Uri<'_>, usize)> {
     let b = s.as_bytes();
     let &[c0, c1, c2, b':', ..] = b.get(us..)? else {
@@ -578,7 +583,10 @@ pub(crate) fn sip_until_gt(s: &str, us: usize) -> Option<(Uri<'_>, usize)> {
         port = Some(u16::try_from(scan::digits_u64(&b[ps..i])?).ok()?);
     }
     let pstart = i;
-    i = params::scan_params(b, i, Style::Uri, b">").ok()?;
+    // No parameters (the '>' right after the host or port) needs no scan.
+    if b.get(i) != Some(&b'>') {
+        i = params::scan_params(b, i, Style::Uri, b">").ok()?;
+    }
     if b.get(i) != Some(&b'>') {
         return None;
     }
