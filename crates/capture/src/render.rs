@@ -214,25 +214,19 @@ impl Serialize for CSeqJson<'_> {
 #[derive(Debug, Clone, Copy)]
 pub struct Fixed {
     ns: i64,
-    /// Nanoseconds per unit: 10^9 (seconds) or 10^6 (milliseconds).
-    unit: i64,
+    /// In milliseconds, not seconds.
+    millis: bool,
 }
 
 impl Fixed {
     /// `ns` in seconds.
     pub fn seconds(ns: i64) -> Self {
-        Fixed {
-            ns,
-            unit: 1_000_000_000,
-        }
+        Fixed { ns, millis: false }
     }
 
     /// `ns` in milliseconds.
     pub fn millis(ns: i64) -> Self {
-        Fixed {
-            ns,
-            unit: 1_000_000,
-        }
+        Fixed { ns, millis: true }
     }
 
     /// Appends the number: the whole units, a point and the fraction's
@@ -242,22 +236,25 @@ impl Fixed {
             out.push(b'-');
         }
         let abs = self.ns.unsigned_abs();
-        let unit = self.unit.unsigned_abs().max(1);
-        out.extend_from_slice(itoa::Buffer::new().format(abs / unit).as_bytes());
+        // Constant divisors, so no division instruction.
+        let (whole, mut frac, mut places) = if self.millis {
+            (abs / 1_000_000, abs % 1_000_000, 6)
+        } else {
+            (abs / 1_000_000_000, abs % 1_000_000_000, 9)
+        };
+        out.extend_from_slice(itoa::Buffer::new().format(whole).as_bytes());
         out.push(b'.');
         // The fraction without its trailing zeros (at least one digit),
-        // its digits written from the right, all by constant divisions.
-        let mut frac = abs % unit;
+        // its digits written from the right.
         if frac == 0 {
             out.push(b'0');
             return;
         }
-        let mut places = unit.ilog10() as usize;
         while frac % 10 == 0 {
             frac /= 10;
             places -= 1;
         }
-        let mut digits = [b'0'; 19];
+        let mut digits = [b'0'; 9];
         for d in digits[..places].iter_mut().rev() {
             *d = b'0' + (frac % 10) as u8;
             frac /= 10;
