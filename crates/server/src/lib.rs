@@ -38,6 +38,7 @@
 //!     RegisterContact, RegisterRequest, RegistrarConfig, UnixMs,
 //! };
 //!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let store = MemoryStore::new();
 //! let now = UnixMs::from_millis(1_700_000_000_000);
 //! let req = RegisterRequest::new(
@@ -46,7 +47,7 @@
 //!     1,
 //!     vec![RegisterContact::Uri(ContactEntry::new("sip:alice@192.0.2.4:5060"))],
 //!     Some(600),
-//!     "udp:192.0.2.4:5060".parse().unwrap(),
+//!     "udp:192.0.2.4:5060".parse()?,
 //! );
 //! let reply = register(now, &req, &store, &RegistrarConfig::default());
 //! assert_eq!(reply.status(), 200);
@@ -56,6 +57,8 @@
 //! let answer = redirect(later, "INVITE", "sip:alice@example.com", &store, &RedirectConfig::default());
 //! let RedirectOutcome::MovedTemporarily { contacts } = answer else { panic!("{answer:?}") };
 //! assert_eq!(contacts[0].to_string(), "<sip:alice@192.0.2.4:5060>;expires=500;q=1");
+//! # Ok(())
+//! # }
 //! ```
 
 pub mod auth;

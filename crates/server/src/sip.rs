@@ -180,6 +180,17 @@ impl Service {
         connection: Option<ConnRef>,
         top_via: Option<&str>,
     ) -> Reply {
+        // 400 naming the header that does not parse (RFC 3261 §21.4.1).
+        let bad = |header: &str, e: sipkit_message::ParseError| {
+            self.reply(
+                req,
+                400,
+                &format!("Bad {header}: {}", e.kind),
+                top_via,
+                &[],
+                b"",
+            )
+        };
         let mut contacts = Vec::new();
         for c in req.contacts() {
             match c {
@@ -200,45 +211,18 @@ impl Service {
                     e.reg_id = a.params.value("reg-id").map(str::to_owned);
                     contacts.push(RegisterContact::Uri(e));
                 }
-                Err(e) => {
-                    return self.reply(
-                        req,
-                        400,
-                        &format!("Bad Contact: {}", e.kind),
-                        top_via,
-                        &[],
-                        b"",
-                    )
-                }
+                Err(e) => return bad("Contact", e),
             }
         }
         let expires = match req.expires() {
             Ok(x) => x,
-            Err(e) => {
-                return self.reply(
-                    req,
-                    400,
-                    &format!("Bad Expires: {}", e.kind),
-                    top_via,
-                    &[],
-                    b"",
-                )
-            }
+            Err(e) => return bad("Expires", e),
         };
         let mut path = Vec::new();
         for p in req.paths() {
             match p {
                 Ok(p) => path.push(p.raw.trim().to_owned()),
-                Err(e) => {
-                    return self.reply(
-                        req,
-                        400,
-                        &format!("Bad Path: {}", e.kind),
-                        top_via,
-                        &[],
-                        b"",
-                    )
-                }
+                Err(e) => return bad("Path", e),
             }
         }
         let rr = RegisterRequest {

@@ -243,14 +243,7 @@ fn rfc3261_7_unread_header_checked_only_with_validate() {
     let fast = analyze(&file);
     assert!(fast.finding_ids("reg-").is_empty());
     assert_eq!(fast.summary.requests["REGISTER"], 2);
-    let full = analyze_with(
-        &file,
-        64 * 1024,
-        sipkit_capture::Config {
-            validate: true,
-            ..Default::default()
-        },
-    );
+    let full = analyze_validated(&file);
     let f = &full.call("reg-").findings[0];
     assert_eq!(f.id.as_str(), "malformed_message");
     assert_eq!(f.packets, [1]);
@@ -263,14 +256,7 @@ fn rfc3261_7_unread_header_checked_only_with_validate() {
     edit(&mut m[0], "CSeq: 1 REGISTER", "CSeq: one REGISTER");
     let file = udp_pcap(synth::Link::Ethernet(vec![]), &m);
     let fast = analyze(&file);
-    let full = analyze_with(
-        &file,
-        64 * 1024,
-        sipkit_capture::Config {
-            validate: true,
-            ..Default::default()
-        },
-    );
+    let full = analyze_validated(&file);
     let text = |r: &Run| r.call("reg-").findings[0].message(sipkit_codes::Lang::EN);
     assert_eq!(text(&fast), text(&full));
 }

@@ -72,6 +72,18 @@ pub fn analyze(file: &[u8]) -> Run {
     analyze_chunked(file, 64 * 1024)
 }
 
+/// [`analyze`] with the full receiver check of every message (`--validate`).
+pub fn analyze_validated(file: &[u8]) -> Run {
+    analyze_with(
+        file,
+        64 * 1024,
+        Config {
+            validate: true,
+            ..Config::default()
+        },
+    )
+}
+
 /// The redirect and the blind transfer, one after the other.
 pub fn both_flows() -> Vec<Msg> {
     let mut m = synth::scenario::redirect(1, 1_700_000_000_000_000_000, 300);

@@ -218,16 +218,21 @@ return out
 const APPLY_SCRIPT: &str = r"
 local b, x, m = KEYS[1], KEYS[2], KEYS[3]
 local now = ARGV[1]
-local cur = redis.call('HGET', m, 'v') or '0'
-if cur ~= ARGV[2] then
-  local out = { 'moved', cur }
-  local live = redis.call('ZRANGEBYSCORE', x, '(' .. now, '+inf')
-  if #live > 0 then
-    local vals = redis.call('HMGET', b, unpack(live))
+-- Appends the live records to out; returns how many keys are live.
+local function live(out)
+  local keys = redis.call('ZRANGEBYSCORE', x, '(' .. now, '+inf')
+  if #keys > 0 then
+    local vals = redis.call('HMGET', b, unpack(keys))
     for j = 1, #vals do
       if vals[j] then out[#out + 1] = vals[j] end
     end
   end
+  return #keys
+end
+local cur = redis.call('HGET', m, 'v') or '0'
+if cur ~= ARGV[2] then
+  local out = { 'moved', cur }
+  live(out)
   return out
 end
 local i = 5
@@ -268,17 +273,12 @@ if added or redis.call('EXISTS', m) == 1 then
   version = ARGV[4]
   redis.call('HSET', m, 'v', version)
 end
-local live = redis.call('ZRANGEBYSCORE', x, '(' .. now, '+inf')
 local out = { 'ok', version }
-if #live == 0 then
+if live(out) == 0 then
   redis.call('DEL', b, x)
 else
   redis.call('PEXPIRE', b, ARGV[3])
   redis.call('PEXPIRE', x, ARGV[3])
-  local vals = redis.call('HMGET', b, unpack(live))
-  for j = 1, #vals do
-    if vals[j] then out[#out + 1] = vals[j] end
-  end
 end
 return out
 ";
