@@ -188,44 +188,32 @@ impl<'m, 'a> View<'m, 'a> {
     /// the first read that failed, which need not be the first error in the
     /// message ([`RawMessage::validate`] gives that one).
     pub fn of_raw(raw: &'m RawMessage<'a>) -> Result<Self, ParseError> {
-        Self::of_raw_memo(raw, &mut Memo::default(), false)
+        Self::of_raw_memo(raw, &mut Memo::default(), &mut Untagged::default(), false)
     }
 
     /// [`View::of_raw`], with the From, To and top Via values that `memo`
-    /// has read before compared instead of parsed: the same reads in the
-    /// same order, so the same view or the same error. `known_call_id`:
+    /// has read before compared instead of parsed (and From and To values
+    /// that are such a value or an [`Untagged`] one with a tag added): the
+    /// same reads in the same order, so the same view or the same error.
+    /// `known_call_id`:
     /// the Call-ID value as written is the key of a call, so it was read
     /// before without error, and reads as itself (a valid Call-ID has no
     /// surrounding whitespace, RFC 3261 §25.1 `callid`).
     fn of_raw_memo(
         raw: &'m RawMessage<'a>,
         memo: &mut Memo,
+        untagged: &mut Untagged,
         known_call_id: bool,
     ) -> Result<Self, ParseError> {
-        let via_line = raw.header(HeaderName::Via).map(|h| h.value);
-        let branch = match via_line.and_then(|v| Some((v, memo.get(HeaderName::Via, v)?))) {
-            Some((v, (branch, _))) => at(v, branch),
-            None => {
-                let branch = raw.top_via()?.branch();
-                // The top Via is the first value of the first Via line
-                // when that line is not blank (an empty line holds none).
-                if let Some(v) = via_line.filter(|v| !v.trim().is_empty()) {
-                    match branch.map(|b| span(v, b)) {
-                        None => memo.put(HeaderName::Via, v, None, None),
-                        Some(Some(b)) => memo.put(HeaderName::Via, v, Some(b), None),
-                        Some(None) => {}
-                    }
-                }
-                branch
-            }
-        };
+        let branch = top_branch(raw, memo, untagged)?;
         let call_id = match raw.header(HeaderName::CallId) {
             Some(h) if known_call_id => h.value,
             _ => raw.call_id()?,
         };
         let cseq = raw.cseq()?;
-        let (from_uri, from_tag) = name_addr(raw, HeaderName::From, memo, RawMessage::from)?;
-        let (to_uri, to_tag) = name_addr(raw, HeaderName::To, memo, RawMessage::to)?;
+        let (from_uri, from_tag) =
+            name_addr(raw, HeaderName::From, memo, untagged, RawMessage::from)?;
+        let (to_uri, to_tag) = name_addr(raw, HeaderName::To, memo, untagged, RawMessage::to)?;
         let start = match raw.start_line() {
             sipkit_message::StartLine::Request { method, uri } => {
                 let mf_missing = raw.header(HeaderName::MaxForwards).is_none()
@@ -257,18 +245,42 @@ impl<'m, 'a> View<'m, 'a> {
     }
 }
 
-/// A From or To value's URI and tag, from `memo` when it has read these
-/// bytes before, else by `read` (and then kept in `memo`).
+/// A From or To value's URI and tag: from `memo` when it has read these
+/// bytes before, or when they are `P;tag=T` (or `P`) for a `P` in
+/// `untagged`; else by `read` (and then kept).
+///
+/// Why `P;tag=T` reads as `P` plus the tag: `T` is a token running to the
+/// end, so it ends every element of `P` where `P`'s own end did (a URI
+/// outside `<>`, a parameter name or value all stop at `;`), and then adds
+/// one header parameter, the first named `tag` since `P` has no parameter
+/// of that name — not even one without a value, which reads as no tag: so
+/// `untagged` keeps no value with `tag` in it anywhere (RFC 3261 §20.20,
+/// §20.39, §25.1 `from-param`, `tag-param`). The converse holds too: a
+/// `P;tag=T` whose tag read is that `T` reads `P` alone as the same URI
+/// without a tag, which is how `untagged` is filled.
 fn name_addr<'a>(
     raw: &RawMessage<'a>,
     name: HeaderName,
     memo: &mut Memo,
+    untagged: &mut Untagged,
     read: fn(&RawMessage<'a>) -> Result<sipkit_message::NameAddr<'a>, ParseError>,
 ) -> Result<(&'a str, Option<&'a str>), ParseError> {
     let value = raw.header(name).map(|h| h.value);
-    if let Some((v, (uri, tag))) = value.and_then(|v| Some((v, memo.get(name, v)?))) {
-        if let Some(uri) = at(v, uri) {
-            return Ok((uri, at(v, tag)));
+    if let Some(v) = value {
+        if let Some((uri, tag)) = memo.get(name, v) {
+            if let Some(uri) = at(v, uri) {
+                return Ok((uri, at(v, tag)));
+            }
+        }
+        let (p, tag) = match split_param(v, TAG_PARAM) {
+            Some((p, t)) => (p, Some(t)),
+            None => (v, None),
+        };
+        if let Some(u) = untagged.get(p) {
+            if let Some(uri) = at(v, Some(u)) {
+                memo.put(name, v, Some(u), tag);
+                return Ok((uri, at(v, tag)));
+            }
         }
     }
     let na = read(raw)?;
@@ -278,9 +290,134 @@ fn name_addr<'a>(
             if t != Some(None) {
                 memo.put(name, v, Some(u), t.flatten());
             }
+            match (t.flatten(), split_param(v, TAG_PARAM)) {
+                (None, None) => untagged.put(v, u),
+                (Some(t), Some((p, end))) if t == end => untagged.put(p, u),
+                _ => {}
+            }
         }
     }
     Ok((uri, tag))
+}
+
+/// The top Via's branch: from `memo` when it has read this first Via line
+/// before, or when the line is `P;branch=T` (or `P`) for a `P` in
+/// `untagged`; else by [`RawMessage::top_via`] (and then kept). `P;branch=T` reads as `P` with that branch for the reasons
+/// [`name_addr`] gives (RFC 3261 §20.42: `via-branch` is a token, and `P`
+/// has no branch to come first).
+fn top_branch<'a>(
+    raw: &RawMessage<'a>,
+    memo: &mut Memo,
+    untagged: &mut Untagged,
+) -> Result<Option<&'a str>, ParseError> {
+    let via = HeaderName::Via;
+    let line = raw.header(via).map(|h| h.value);
+    if let Some(v) = line {
+        if let Some((branch, _)) = memo.get(via, v) {
+            return Ok(at(v, branch));
+        }
+        if let Some((p, b)) = split_param(v, BRANCH_PARAM) {
+            if untagged.via.contains_key(p) {
+                memo.put(via, v, Some(b), None);
+                return Ok(at(v, Some(b)));
+            }
+        } else if untagged.via.contains_key(v) {
+            memo.put(via, v, None, None);
+            return Ok(None);
+        }
+    }
+    let top = raw.top_via()?;
+    let branch = top.branch();
+    // The top Via is the first value of the first Via line when that line
+    // is not blank (an empty line holds none).
+    if let Some(v) = line.filter(|v| !v.trim().is_empty()) {
+        match branch.map(|b| span(v, b)) {
+            None => {
+                memo.put(via, v, None, None);
+                // Only a line that is one value: a branch added to a line
+                // of several would go to the last.
+                if span(v, top.raw).is_some_and(|(_, end)| usize::from(end) == v.len()) {
+                    untagged.put_via(v);
+                }
+            }
+            Some(Some(b)) => {
+                memo.put(via, v, Some(b), None);
+                if let Some((p, end)) = split_param(v, BRANCH_PARAM) {
+                    if end == b {
+                        untagged.put_via(p);
+                    }
+                }
+            }
+            Some(None) => {}
+        }
+    }
+    Ok(branch)
+}
+
+/// The literal parameters [`split_param`] is asked for (any other spelling
+/// is read the long way).
+const TAG_PARAM: &str = ";tag=";
+const BRANCH_PARAM: &str = ";branch=";
+
+/// `value` as `P` + `param` + `T` (`param` like `;tag=`), with `T` a
+/// non-empty token (RFC 3261 §25.1) that runs to the end: `P`, and `T`'s
+/// span in `value`.
+fn split_param<'v>(value: &'v str, param: &str) -> Option<(&'v str, Span)> {
+    let k = memchr::memrchr(b';', value.as_bytes())?;
+    let t = value.get(k + param.len()..)?;
+    if !value[k..].starts_with(param) || t.is_empty() || !t.bytes().all(sipkit_message::is_token) {
+        return None;
+    }
+    Some((&value[..k], span(value, t)?))
+}
+
+/// From and To values without a tag, and first Via lines without a branch,
+/// that read without error, across calls (a caller's and a callee's
+/// address and Via repeat from call to call, with a new tag or branch each
+/// time): the URI's span in each address. None holds the parameter name
+/// (`tag`, `branch`) in any case anywhere, so adding that parameter makes
+/// it the first of its name. Bounded: emptied when full.
+#[derive(Debug, Default)]
+pub(crate) struct Untagged {
+    uri: Map<Box<str>, Span>,
+    via: Map<Box<str>, ()>,
+}
+
+/// True if `word` (lowercase ASCII) occurs in `value` in any case.
+fn mentions(value: &str, word: &str) -> bool {
+    value
+        .as_bytes()
+        .windows(word.len())
+        .any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
+}
+
+/// Most values [`Untagged`] keeps.
+const UNTAGGED_MAX: usize = 4096;
+
+impl Untagged {
+    fn get(&self, value: &str) -> Option<Span> {
+        self.uri.get(value).copied()
+    }
+
+    fn put(&mut self, value: &str, uri: Span) {
+        if mentions(value, "tag") {
+            return;
+        }
+        if self.uri.len() >= UNTAGGED_MAX {
+            self.uri.clear();
+        }
+        self.uri.insert(value.into(), uri);
+    }
+
+    fn put_via(&mut self, value: &str) {
+        if mentions(value, "branch") {
+            return;
+        }
+        if self.via.len() >= UNTAGGED_MAX {
+            self.via.clear();
+        }
+        self.via.insert(value.into(), ());
+    }
 }
 
 /// A part of a header value: its start and end byte.
@@ -330,8 +467,20 @@ struct MemoSlot {
 const MEMO_SLOTS: usize = 8;
 const MEMO_VALUE_MAX: usize = 96;
 
+/// The memo's class of a header: From and To share one grammar and one
+/// reading (RFC 3261 §20.20, §20.39; `RawMessage::from` and `to` read both
+/// alike), so a value read in one reads the same in the other (the callee's
+/// requests carry the caller's To as their From).
+fn memo_class(header: HeaderName) -> HeaderName {
+    match header {
+        HeaderName::From => HeaderName::To,
+        h => h,
+    }
+}
+
 impl Memo {
     fn get(&self, header: HeaderName, value: &str) -> Option<(Option<Span>, Option<Span>)> {
+        let header = memo_class(header);
         self.slots
             .iter()
             .find(|s| {
@@ -345,7 +494,7 @@ impl Memo {
             return;
         };
         let mut slot = MemoSlot {
-            header,
+            header: memo_class(header),
             len,
             value: [0; MEMO_VALUE_MAX],
             first,
@@ -661,6 +810,8 @@ pub struct Analyzer {
     /// The reason phrase last seen with each status code (at most one per
     /// code, so bounded), shared by the responses that repeat it.
     reasons: Map<u16, Arc<str>>,
+    /// From and To values read without a tag, for every call.
+    untagged: Untagged,
 }
 
 /// Where a recent 3xx sent its caller.
@@ -948,7 +1099,7 @@ impl Analyzer {
             .map(|c| std::mem::take(&mut c.memo));
         let known = found.is_some();
         let mut memo = found.unwrap_or_default();
-        let view = View::of_raw_memo(raw, &mut memo, known)?;
+        let view = View::of_raw_memo(raw, &mut memo, &mut self.untagged, known)?;
         self.view_with(meta, &view, Some(memo));
         Ok(())
     }
@@ -1902,5 +2053,107 @@ mod tests {
                 (176, "d".to_owned())
             ]
         );
+    }
+
+    /// What a read gives: the view's fields (not the head), or the error.
+    fn reading(r: Result<View<'_, '_>, ParseError>) -> String {
+        match r {
+            Ok(v) => format!(
+                "{:?} {} {:?} {} {:?} {} {:?} {:?}",
+                v.start, v.call_id, v.cseq, v.from_uri, v.from_tag, v.to_uri, v.to_tag, v.branch
+            ),
+            Err(e) => format!("error {e}"),
+        }
+    }
+
+    /// Every shape of From, To and Via value, bare and with a tag (or
+    /// branch) that is or is not a token, in two messages of a call and in
+    /// the first of another: the memo's and [`Untagged`]'s shortcuts read
+    /// exactly what the parser reads, errors included.
+    #[test]
+    fn shortcuts_read_what_the_parser_reads() {
+        const ADDRESSES: &[&str] = &[
+            "<sip:a@b>",
+            "\"A\" <sip:a@b>",
+            "A B <sip:a@b;user=phone>",
+            "sip:a@b",
+            "sip:a@b;user=phone",
+            "sip:a@b?h=1",
+            "<sip:a@b>;x=\"q;tag=z\"",
+            "<sip:a@b>;lr",
+            "<sip:a@b>;TAG=y",
+            "<sip:a@b>;tag=y",
+            "<sip:a@b>;x=[::1]",
+            "<sip:a@b>;",
+            "<sip:a@b>;x=",
+            "<sip:a@b",
+            "sip:a@b, sip:c@d",
+            "tel:+123",
+            "\"unclosed <sip:a@b>",
+            "<sip:a@b> ;tag",
+        ];
+        const VIAS: &[&str] = &[
+            "SIP/2.0/UDP 192.0.2.10:5060",
+            "SIP/2.0/UDP 192.0.2.10:5060;rport",
+            "SIP/2.0/TCP [2001:db8::1]:5060;received=192.0.2.1",
+            "SIP/2.0/UDP host.example.com",
+            "SIP/2.0/UDP 192.0.2.10;branch=z9hG4bKx",
+            "SIP/2.0/UDP 192.0.2.10;BRANCH=z9hG4bKy",
+            "SIP/2.0/UDP 192.0.2.10;ttl=300",
+            "SIP/2.0/UDP 192.0.2.10:99999",
+            "SIP/2.0/UDP 192.0.2.10, SIP/2.0/UDP 192.0.2.11",
+            "SIP/2.0/UDP",
+            "SIP/2.0/UDP 192.0.2.10;",
+            "SIP/2.0/UDP 192.0.2.10;received",
+        ];
+        const SUFFIXES: &[&str] = &["", "=t1", "=t2", "=", "=a b", "=<x>", "=t1;x"];
+        let message = |h: usize, value: &str| {
+            let mut v = [
+                "<sip:alice@a>;tag=f".to_owned(),
+                "<sip:bob@b>".to_owned(),
+                "SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1".to_owned(),
+            ];
+            v[h] = value.to_owned();
+            format!(
+                "INVITE sip:bob@b SIP/2.0\r\nVia: {}\r\nMax-Forwards: 70\r\nFrom: {}\r\n\
+                 To: {}\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+                v[2], v[0], v[1]
+            )
+        };
+        for (h, bases, param) in [
+            (0, ADDRESSES, ";tag"),
+            (1, ADDRESSES, ";tag"),
+            (2, VIAS, ";branch"),
+        ] {
+            for base in bases {
+                for a in SUFFIXES {
+                    for b in SUFFIXES {
+                        let with = |s: &str| match s {
+                            "" => (*base).to_owned(),
+                            s => format!("{base}{param}{s}"),
+                        };
+                        let texts = [
+                            message(h, &with(a)),
+                            message(h, &with(b)),
+                            message(h, &with(b)),
+                        ];
+                        let (mut memo, mut untagged) = (Memo::default(), Untagged::default());
+                        for (i, text) in texts.iter().enumerate() {
+                            if i == 2 {
+                                memo = Memo::default(); // the next call
+                            }
+                            let Ok(raw) = sipkit_message::parse_raw(text.as_bytes()) else {
+                                continue;
+                            };
+                            assert_eq!(
+                                reading(View::of_raw_memo(&raw, &mut memo, &mut untagged, false)),
+                                reading(View::of_raw(&raw)),
+                                "{text}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -20,7 +20,7 @@ pub fn looks_like_sip(bytes: &[u8]) -> bool {
     let method_ok = line
         .iter()
         .take_while(|&&c| c != b' ')
-        .all(|c| c.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(c));
+        .all(|&c| sipkit_message::is_token(c));
     method_ok
         && line.len() > V.len() + 4
         && line.first().is_some_and(u8::is_ascii_alphabetic)

@@ -109,7 +109,7 @@ pub use params::{unquote, Param, ParamIter, Params};
 pub use parser::{parse, parse_raw, parse_raw_with, parse_with};
 pub use raw::RawMessage;
 pub use routing::{is_forbidden_destination, response_destination, stamp_received, ViaRoute};
-pub use scan::{unescape, Unescaped};
+pub use scan::{is_token, unescape, Unescaped};
 pub use sipfrag::{parse_fragment, Fragment};
 pub use split::StartLine;
 pub use stream::{Event, StreamDecoder};

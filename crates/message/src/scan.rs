@@ -99,8 +99,10 @@ const fn build() -> [u16; 256] {
 
 static TABLE: [u16; 256] = build();
 
+/// True for a `token` byte (RFC 3261 §25.1): alphanumeric or one of
+/// ``-.!%*_+`'~``.
 #[inline]
-pub(crate) fn is_token(c: u8) -> bool {
+pub fn is_token(c: u8) -> bool {
     TABLE[c as usize] & TOKEN != 0
 }
 #[cfg(test)]
