@@ -481,10 +481,17 @@ fn memo_class(header: HeaderName) -> HeaderName {
 impl Memo {
     fn get(&self, header: HeaderName, value: &str) -> Option<(Option<Span>, Option<Span>)> {
         let header = memo_class(header);
+        let v = value.as_bytes();
+        // The last byte first: a call's values of one length differ mostly
+        // at the end (tags, branches).
         self.slots
             .iter()
             .find(|s| {
-                s.header == header && s.value.get(..usize::from(s.len)) == Some(value.as_bytes())
+                s.header == header
+                    && usize::from(s.len) == v.len()
+                    && s.value
+                        .get(..v.len())
+                        .is_some_and(|m| m.last() == v.last() && m == v)
             })
             .map(|s| (s.first, s.tag))
     }
@@ -792,7 +799,7 @@ pub struct Analyzer {
     cfg: Config,
     /// Boxed: a `Call` is a few hundred bytes, and moves from here to
     /// `ready` to the caller.
-    calls: Map<String, Box<Call>>,
+    calls: Calls,
     ready: VecDeque<Box<Call>>,
     /// Every open call by a time at most its `last_ns`, oldest first, so a
     /// sweep looks only at the calls quiet long enough to be finished, not
@@ -997,7 +1004,7 @@ impl Analyzer {
         let mut out: Vec<Box<Call>> = Vec::new();
         if all {
             self.due.clear();
-            out.extend(self.calls.drain().map(|(_, c)| c));
+            out.extend(self.calls.table.drain());
         } else {
             // A call is finished when quiescent and quiet for `linger_ns`,
             // or quiet for `idle_ns`: never before it is quiet for the
@@ -1055,7 +1062,8 @@ impl Analyzer {
             .and_then(|r| r.call_id().ok().map(str::to_owned));
         match call_id {
             Some(id) => {
-                let call = open_call(&mut self.calls, &mut self.due, &id, meta.ts_ns);
+                let hash = self.calls.hash(&id);
+                let call = self.calls.open(&mut self.due, &id, hash, meta.ts_ns);
                 push_record(
                     call,
                     &self.cfg,
@@ -1093,23 +1101,37 @@ impl Analyzer {
     pub fn raw_message(&mut self, meta: Meta, raw: &RawMessage<'_>) -> Result<(), ParseError> {
         // The call's values, looked up by the Call-ID as written (a value
         // that is not a valid Call-ID finds nothing, and fails the read).
-        let found = raw
+        // Hashed once: the call is found again by the same hash.
+        let id = raw
             .header(HeaderName::CallId)
-            .and_then(|h| self.calls.get_mut(h.value))
+            .map(|h| (h.value, self.calls.hash(h.value)));
+        let found = id
+            .and_then(|(id, hash)| self.calls.find_mut(id, hash))
             .map(|c| std::mem::take(&mut c.memo));
         let known = found.is_some();
         let mut memo = found.unwrap_or_default();
         let view = View::of_raw_memo(raw, &mut memo, &mut self.untagged, known)?;
-        self.view_with(meta, &view, Some(memo));
+        // The read Call-ID is the value as written (the same bytes) when
+        // the value was valid as written.
+        let hash = id.filter(|(id, _)| *id == view.call_id).map(|(_, h)| h);
+        self.view_with(meta, &view, Some(memo), hash);
         Ok(())
     }
 
     /// One SIP message, as read by [`View::of_message`] or [`View::of_raw`].
     pub fn view(&mut self, meta: Meta, msg: &View<'_, '_>) {
-        self.view_with(meta, msg, None);
+        self.view_with(meta, msg, None, None);
     }
 
-    fn view_with(&mut self, meta: Meta, msg: &View<'_, '_>, memo: Option<Memo>) {
+    /// [`Analyzer::view`], with the call's memo and the Call-ID's hash
+    /// when the caller has them.
+    fn view_with(
+        &mut self,
+        meta: Meta,
+        msg: &View<'_, '_>,
+        memo: Option<Memo>,
+        hash: Option<u64>,
+    ) {
         self.summary.sip_messages += 1;
         let call_id = msg.call_id;
         let cseq = msg.cseq;
@@ -1132,7 +1154,8 @@ impl Analyzer {
         let cseq_method = record.cseq.1.clone();
         let cfg = self.cfg;
         let mut links: Vec<(String, String, Option<u64>)> = Vec::new();
-        let call = open_call(&mut self.calls, &mut self.due, call_id, meta.ts_ns);
+        let hash = hash.unwrap_or_else(|| self.calls.hash(call_id));
+        let call = self.calls.open(&mut self.due, call_id, hash, meta.ts_ns);
         if let Some(memo) = memo {
             call.memo = memo;
         }
@@ -1322,28 +1345,69 @@ impl Analyzer {
     }
 }
 
-/// The call `id`, opened if new, and seen at `ts_ns`: its `last_ns`, and
-/// its place in `due` when that time is earlier than its entry's (a capture
-/// is not always in time order).
-fn open_call<'c>(
-    calls: &'c mut Map<String, Box<Call>>,
-    due: &mut BinaryHeap<Reverse<(i64, String)>>,
-    id: &str,
-    ts_ns: i64,
-) -> &'c mut Call {
-    let call = match calls.entry_ref(id) {
-        hashbrown::hash_map::EntryRef::Occupied(o) => o.into_mut(),
-        hashbrown::hash_map::EntryRef::Vacant(v) => {
-            due.push(Reverse((ts_ns, id.to_owned())));
-            v.insert(Box::new(Call::new(id, ts_ns)))
-        }
-    };
-    call.last_ns = ts_ns;
-    if ts_ns < call.due_ns {
-        call.due_ns = ts_ns;
-        due.push(Reverse((ts_ns, id.to_owned())));
+/// The open calls by Call-ID, found by a hash the caller computes once
+/// per message ([`Calls::hash`]).
+#[derive(Debug, Default)]
+struct Calls {
+    table: hashbrown::HashTable<Box<Call>>,
+    state: foldhash::fast::RandomState,
+}
+
+impl Calls {
+    fn hash(&self, id: &str) -> u64 {
+        use std::hash::BuildHasher as _;
+        self.state.hash_one(id)
     }
-    call
+
+    fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    fn find_mut(&mut self, id: &str, hash: u64) -> Option<&mut Call> {
+        self.table
+            .find_mut(hash, |c| c.call_id == id)
+            .map(|c| &mut **c)
+    }
+
+    fn get_mut(&mut self, id: &str) -> Option<&mut Call> {
+        self.find_mut(id, self.hash(id))
+    }
+
+    fn remove(&mut self, id: &str) -> Option<Box<Call>> {
+        let hash = self.hash(id);
+        let entry = self.table.find_entry(hash, |c| c.call_id == id).ok()?;
+        Some(entry.remove().0)
+    }
+
+    /// The call `id` (whose hash is `hash`), opened if new, and seen at
+    /// `ts_ns`: its `last_ns`, and its place in `due` when that time is
+    /// earlier than its entry's (a capture is not always in time order).
+    fn open<'c>(
+        &'c mut self,
+        due: &mut BinaryHeap<Reverse<(i64, String)>>,
+        id: &str,
+        hash: u64,
+        ts_ns: i64,
+    ) -> &'c mut Call {
+        let Calls { table, state } = self;
+        let rehash = |c: &Box<Call>| {
+            use std::hash::BuildHasher as _;
+            state.hash_one(c.call_id.as_str())
+        };
+        let call = match table.entry(hash, |c| c.call_id == id, rehash) {
+            hashbrown::hash_table::Entry::Occupied(o) => o.into_mut(),
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                due.push(Reverse((ts_ns, id.to_owned())));
+                v.insert(Box::new(Call::new(id, ts_ns))).into_mut()
+            }
+        };
+        call.last_ns = ts_ns;
+        if ts_ns < call.due_ns {
+            call.due_ns = ts_ns;
+            due.push(Reverse((ts_ns, id.to_owned())));
+        }
+        call
+    }
 }
 
 /// The methods of RFC 3261 and its extensions, kept without allocating.
