@@ -115,66 +115,66 @@ impl Finding {
         }
     }
 
-    /// Adds a placeholder value.
+    /// Adds a placeholder value; `name` is a plain word (no brace).
     pub fn arg(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        debug_assert!(!name.contains('{'), "{name}");
         self.args.push((name, value.into()));
         self
     }
 
     /// The explanation in `lang`.
     pub fn message(&self, lang: Lang) -> String {
-        let template = text(lang, "finding", self.id.as_str());
-        let values: Vec<&str> = self
-            .args
-            .iter()
-            .map(|(_, value)| match value.strip_prefix('@') {
-                Some(key) => text(lang, "reason", key),
-                None => value.as_str(),
-            })
-            .collect();
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        self.write_message(lang, |piece| match piece {
+            Piece::Fixed(t) | Piece::Text(t) => out.push_str(t),
+            Piece::Packet(p) => {
+                let _ = write!(out, "{p}");
+            }
+        });
+        out
+    }
+
+    /// The explanation in `lang` piece by piece, in order, without building
+    /// it: what [`Finding::message`] joins.
+    pub fn write_message(&self, lang: Lang, mut piece: impl FnMut(Piece<'_>)) {
         // One pass over the template when no value holds a brace (so no
         // value could be a placeholder for a later one); else the
         // replacement chain below, which gives the same text.
-        if values.iter().all(|v| !v.contains('{')) {
-            return self.fill(template, &values);
+        if self
+            .args
+            .iter()
+            .all(|(_, value)| !arg_text(lang, value).bytes().any(|c| c == b'{'))
+        {
+            self.fill(finding_segments(lang, self.id), lang, &mut piece);
+        } else {
+            let template = text(lang, "finding", self.id.as_str());
+            piece(Piece::Text(&self.message_chained(template, lang)));
         }
-        self.message_chained(template, lang)
     }
 
-    /// Fills `{p0}`..`{p3}` and the args (first of a name wins) in one pass;
-    /// any other `{...}` stays as written.
-    fn fill(&self, template: &str, values: &[&str]) -> String {
-        use std::fmt::Write as _;
-        let mut out = String::with_capacity(template.len() + 64);
-        let mut rest = template;
-        while let Some(open) = rest.find('{') {
-            out.push_str(&rest[..open]);
-            let after = &rest[open + 1..];
-            let Some(close) = after.find('}') else {
-                out.push_str(&rest[open..]);
-                return out;
-            };
-            let name = &after[..close];
-            let packet = name
-                .strip_prefix('p')
-                .filter(|d| d.len() == 1)
-                .and_then(|d| d.parse::<usize>().ok())
-                .filter(|i| *i < 4)
-                .and_then(|i| self.packets.get(i));
-            if let Some(p) = packet {
-                let _ = write!(out, "{p}");
-                rest = &after[close + 1..];
-            } else if let Some(i) = self.args.iter().position(|(n, _)| *n == name) {
-                out.push_str(values[i]);
-                rest = &after[close + 1..];
-            } else {
-                // Not a placeholder: keep the brace and look again after it.
-                out.push('{');
-                rest = after;
+    /// Fills the holes `{p0}`..`{p3}` and the args (first of a name wins)
+    /// of a template cut by [`segments`]; any other hole stays as written.
+    fn fill<'a>(
+        &'a self,
+        segments: &[Segment<'static>],
+        lang: Lang,
+        piece: &mut impl FnMut(Piece<'a>),
+    ) {
+        for seg in segments {
+            match *seg {
+                Segment::Text(t) => piece(Piece::Fixed(t)),
+                Segment::Hole { name, packet, raw } => {
+                    if let Some(p) = packet.and_then(|i| self.packets.get(i)) {
+                        piece(Piece::Packet(*p));
+                    } else if let Some((_, value)) = self.args.iter().find(|(n, _)| *n == name) {
+                        piece(Piece::Text(arg_text(lang, value)));
+                    } else {
+                        piece(Piece::Fixed(raw));
+                    }
+                }
             }
         }
-        out.push_str(rest);
-        out
     }
 
     fn message_chained(&self, template: &str, lang: Lang) -> String {
@@ -183,14 +183,104 @@ impl Finding {
             out = out.replace(&format!("{{p{i}}}"), &p.to_string());
         }
         for (name, value) in &self.args {
-            let v = match value.strip_prefix('@') {
-                Some(key) => text(lang, "reason", key).to_owned(),
-                None => value.clone(),
-            };
-            out = out.replace(&format!("{{{name}}}"), &v);
+            out = out.replace(&format!("{{{name}}}"), arg_text(lang, value));
         }
         out
     }
+}
+
+/// A piece of a finding's explanation (see [`Finding::write_message`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece<'a> {
+    /// Text of the template, as it is: the same in every finding of the
+    /// kind, in the language.
+    Fixed(&'static str),
+    /// Other text (a value), as it is.
+    Text(&'a str),
+    /// A packet (frame) number.
+    Packet(u64),
+}
+
+/// A placeholder's value in `lang`: a value starting with `@` names a
+/// `[reason]` text.
+fn arg_text(lang: Lang, value: &str) -> &str {
+    match value.strip_prefix('@') {
+        Some(key) => text(lang, "reason", key),
+        None => value,
+    }
+}
+
+/// A piece of a template (see [`segments`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Segment<'t> {
+    /// Text, as it is.
+    Text(&'t str),
+    /// `{name}`: `raw` is all of it, `packet` the index of `{p0}`..`{p3}`.
+    Hole {
+        name: &'t str,
+        packet: Option<usize>,
+        raw: &'t str,
+    },
+}
+
+/// A template cut at its placeholders, once: a `{` starts a hole when a
+/// `}` follows with no `{` between (the names of the args have none), else
+/// it is text, as is everything after the last hole.
+fn segments(t: &str) -> Vec<Segment<'_>> {
+    let mut out = Vec::new();
+    // The text not yet cut off starts at `from`; look for `{` from `at`.
+    let (mut from, mut at) = (0, 0);
+    while let Some(open) = t[at..].find('{').map(|o| at + o) {
+        let Some(close) = t[open + 1..].find('}').map(|c| open + 1 + c) else {
+            break;
+        };
+        let name = &t[open + 1..close];
+        if name.contains('{') {
+            at = open + 1;
+            continue;
+        }
+        if from < open {
+            out.push(Segment::Text(&t[from..open]));
+        }
+        let packet = name
+            .strip_prefix('p')
+            .filter(|d| d.len() == 1)
+            .and_then(|d| d.parse::<usize>().ok())
+            .filter(|i| *i < 4);
+        out.push(Segment::Hole {
+            name,
+            packet,
+            raw: &t[open..=close],
+        });
+        (from, at) = (close + 1, close + 1);
+    }
+    if from < t.len() {
+        out.push(Segment::Text(&t[from..]));
+    }
+    out
+}
+
+/// The `[finding]` text of `id` in `lang`, cut by [`segments`] (once per
+/// language and kind).
+fn finding_segments(lang: Lang, id: FindingId) -> &'static [Segment<'static>] {
+    static T: OnceLock<Vec<(Lang, Vec<Vec<Segment<'static>>>)>> = OnceLock::new();
+    let all = T.get_or_init(|| {
+        tables()
+            .iter()
+            .map(|(l, _)| {
+                let cut = FindingId::ALL
+                    .iter()
+                    .map(|id| segments(text(*l, "finding", id.as_str())))
+                    .collect();
+                (*l, cut)
+            })
+            .collect()
+    });
+    all.iter()
+        .find(|(l, _)| *l == lang)
+        .or_else(|| all.iter().find(|(l, _)| *l == Lang::EN))
+        .and_then(|(_, t)| t.get(id as usize))
+        .map_or(&[], Vec::as_slice)
 }
 
 type Table = HashMap<String, HashMap<String, String>>;
@@ -253,6 +343,13 @@ mod tests {
         for lang in [Lang::EN, Lang::RU] {
             for id in FindingId::ALL {
                 let t = text(lang, "finding", id.as_str());
+                let joined: String = finding_segments(lang, *id)
+                    .iter()
+                    .map(|s| match s {
+                        Segment::Text(t) | Segment::Hole { raw: t, .. } => *t,
+                    })
+                    .collect();
+                assert_eq!(joined, t);
                 assert!(
                     !t.is_empty() && t != id.as_str(),
                     "{} has no {} text",
@@ -320,21 +417,21 @@ mod tests {
                         f = f.arg(n, v);
                     }
                     let template = text(lang, "finding", id.as_str());
-                    let values: Vec<&str> = f
-                        .args
-                        .iter()
-                        .map(|(_, v)| match v.strip_prefix('@') {
-                            Some(k) => text(lang, "reason", k),
-                            None => v.as_str(),
-                        })
-                        .collect();
+                    let filled = |t: &'static str| {
+                        let mut out = String::new();
+                        f.fill(&segments(t), lang, &mut |p| match p {
+                            Piece::Fixed(x) | Piece::Text(x) => out.push_str(x),
+                            Piece::Packet(n) => out.push_str(&n.to_string()),
+                        });
+                        out
+                    };
                     assert_eq!(
-                        f.fill(template, &values),
+                        filled(template),
                         f.message_chained(template, lang),
                         "{id:?}"
                     );
                     for t in ["{a{status}", "{p9} {p0", "x {} {unknown} {p1}"] {
-                        assert_eq!(f.fill(t, &values), f.message_chained(t, lang), "{t}");
+                        assert_eq!(filled(t), f.message_chained(t, lang), "{t}");
                     }
                 }
             }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use sipkit_capture::render::{call_text, ladder_text, summary_json, summary_text, write_call_json};
+use sipkit_capture::render::{call_text, ladder_text, summary_json, summary_text, JsonWriter};
 use sipkit_capture::{findings::ui, Call, CaptureReader, Config, Kind, Pipeline, ReadError};
 use sipkit_codes::Lang;
 
@@ -136,6 +136,10 @@ fn lang_of(args: &AnalyzeArgs) -> Lang {
 /// Bytes read per push.
 const CHUNK: usize = 1 << 20;
 
+/// Bytes of JSON lines written at once (at least `out`'s buffer, so they
+/// skip it).
+const JSON_BLOCK: usize = 1 << 16;
+
 /// Opens the input, unwrapping gzip (magic 1f 8b) transparently; returns
 /// the reader and the size on disk, if known.
 fn open(path: &PathBuf) -> anyhow::Result<(Box<dyn Read>, Option<u64>)> {
@@ -191,7 +195,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
     let lang = lang_of(args);
     let (mut input, size) = open(&args.file)?;
     let stdout = io::stdout();
-    let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut out = io::BufWriter::with_capacity(JSON_BLOCK, stdout.lock());
     let mut reader = CaptureReader::new();
     let mut pipeline = Pipeline::new(Config {
         validate: args.validate,
@@ -213,7 +217,10 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
     let mut report = args.html.as_ref().map(|_| html::Report::new(lang));
     let mut read_bytes = 0u64;
     let mut error: Option<ReadError> = None;
-    let mut json_buf: Vec<u8> = Vec::with_capacity(1 << 12);
+    // The JSON lines gather here and go out in blocks of at least
+    // `JSON_BLOCK` bytes, straight past `out`'s buffer.
+    let mut json = JsonWriter::default();
+    let mut json_buf: Vec<u8> = Vec::with_capacity(2 * JSON_BLOCK);
     let mut emit = |c: Call, out: &mut dyn Write| -> anyhow::Result<()> {
         if !args.filter.iter().all(|f| f.matches(&c)) {
             return Ok(());
@@ -225,11 +232,12 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
         } else {
             match args.format {
                 AnalyzeFormat::Json => {
-                    // Into a reused buffer, then one write.
-                    json_buf.clear();
-                    write_call_json(&mut json_buf, &c, lang);
+                    json.write_call(&mut json_buf, &c, lang);
                     json_buf.push(b'\n');
-                    out.write_all(&json_buf)?;
+                    if json_buf.len() >= JSON_BLOCK {
+                        out.write_all(&json_buf)?;
+                        json_buf.clear();
+                    }
                 }
                 AnalyzeFormat::Text => text_calls.write(call_text(&c, lang).as_bytes())?,
             }
@@ -285,6 +293,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
     while let Some(c) = pipeline.poll_call() {
         emit(c, &mut out)?;
     }
+    out.write_all(&json_buf)?;
     let summary = pipeline.summary().clone();
     let mut status = 0;
     if let Some(id) = &args.call {
