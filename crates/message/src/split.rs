@@ -171,15 +171,15 @@ pub(crate) fn frame_body<'a>(
     }
 }
 
-/// The single pass for well-formed messages: finds each line end with one
-/// search for CR or LF, splits the header lines as it goes (name, colon,
-/// trimmed value: one slot written once), stops at the empty line, then
-/// checks UTF-8 and the start line. `None` when anything is off or unusual
-/// (a bare CR or LF, a fold, SP/HT before the colon, a bad header name, too
-/// many headers, invalid UTF-8, no empty line, a header section past what the
-/// slots address): the general path then splits it again and reports the
-/// error. `Some(Err)` only for errors the general path would report first
-/// (size limits, start line).
+/// The single pass for well-formed messages: finds each line's colon and
+/// end eight bytes a step ([`scan::find_control`]), splits the header lines
+/// as it goes (name, colon, trimmed value: one slot written once), stops at
+/// the empty line, then checks UTF-8 and the start line. `None` when
+/// anything is off or unusual (a bare CR or LF, a fold, SP/HT before the
+/// colon, a bad header name, too many headers, invalid UTF-8, no empty line,
+/// a header section past what the slots address): the general path then
+/// splits it again and reports the error. `Some(Err)` only for errors the
+/// general path would report first (size limits, start line).
 #[inline(always)]
 fn split_fast<'a>(
     buf: &'a [u8],
@@ -192,39 +192,48 @@ fn split_fast<'a>(
     if buf.len() > MAX_HEAD {
         return None;
     }
-    // A line from `i`: the offset of its CR, which must be followed by LF.
-    let line_end = |i: usize| -> Option<usize> {
-        let k = i + memchr::memchr2(b'\r', b'\n', buf.get(i..)?)?;
-        (buf[k] == b'\r' && buf.get(k + 1) == Some(&b'\n')).then_some(k)
+    // A line ends at its first CR or LF (other control bytes, HT among
+    // them, are part of the line), which must be a CR followed by LF.
+    let line_end = |mut k: usize| -> Option<usize> {
+        loop {
+            k = scan::find_control(buf, k, false)?;
+            match buf[k] {
+                b'\r' if buf.get(k + 1) == Some(&b'\n') => return Some(k),
+                b'\r' | b'\n' => return None,
+                _ => k += 1,
+            }
+        }
     };
     let start_end = line_end(p)?;
     let mut i = start_end + 2;
     let mut count = 0usize;
     let hend = loop {
-        let c0 = *buf.get(i)?;
-        if c0 == b'\r' {
-            if buf.get(i + 1) == Some(&b'\n') {
+        // The line's first control byte or ':': the colon right after the
+        // name of a header line, or the CR of the empty line.
+        let c = scan::find_control(buf, i, true)?;
+        if buf[c] != b':' {
+            if c == i && buf[c] == b'\r' && buf.get(c + 1) == Some(&b'\n') {
                 break i;
             }
             return None;
         }
-        // A header line: a token, the colon right after it, the value.
-        let ne = scan::token_end(buf, i);
-        if ne == i || buf.get(ne) != Some(&b':') {
+        // The name: a token. A known name is spelled in token bytes, so
+        // only another one needs its bytes checked.
+        let name = HeaderName::from_bytes(&buf[i..c]);
+        if c == i || (name == HeaderName::Other && scan::token_end(buf, i) != c) {
             return None;
         }
         count += 1;
         if count > limits.max_headers {
             return None;
         }
-        let e = line_end(ne + 1)?;
+        let e = line_end(c + 1)?;
         if matches!(buf.get(e + 2), Some(b' ' | b'\t')) {
             return None;
         }
-        let value = trim_range(buf, ne + 1, e);
-        let name = HeaderName::from_bytes(&buf[i..ne]);
+        let value = trim_range(buf, c + 1, e);
         note_first(first, name, count - 1);
-        headers.push(name, i..ne, value);
+        headers.push(name, i..c, value);
         i = e + 2;
     };
     let body_start = hend + 2;
