@@ -555,7 +555,17 @@ fn start_line<'a>(buf: &[u8], p: usize, line: &'a str) -> Result<Start<'a>, Pars
         return Err(bad(me, "a single SP after the method"));
     }
     let rest = &line[me + 1..];
-    let Some(last_sp) = memchr::memrchr(b' ', rest.as_bytes()) else {
+    // The last SP: the one of a line ending in " SIP/2.0" without a search.
+    let rb = rest.as_bytes();
+    let last_sp = match rb.len().checked_sub(8).map(|t| (t, &rb[t..])) {
+        Some((t, &[b' ', s0, i, p, b'/', b'2', b'.', b'0']))
+            if s0 | 0x20 == b's' && i | 0x20 == b'i' && p | 0x20 == b'p' =>
+        {
+            Some(t)
+        }
+        _ => memchr::memrchr(b' ', rb),
+    };
+    let Some(last_sp) = last_sp else {
         return Err(bad(line.len(), "SP then SIP-Version after the Request-URI"));
     };
     let ver = &rest[last_sp + 1..];
@@ -576,12 +586,16 @@ fn start_line<'a>(buf: &[u8], p: usize, line: &'a str) -> Result<Start<'a>, Pars
             "exactly one SP between the Request-URI and SIP-Version",
         ));
     }
-    if let Some(k) = memchr::memchr2(b' ', b'\t', uri_s.as_bytes()) {
-        return Err(bad(us + k, "no whitespace inside the Request-URI"));
+    // A URI that parses holds no SP or HT, so only one that does not is
+    // searched for them; the errors keep their order.
+    let uri = uri::parse_uri(uri_s);
+    if uri.is_err() {
+        if let Some(k) = memchr::memchr2(b' ', b'\t', uri_s.as_bytes()) {
+            return Err(bad(us + k, "no whitespace inside the Request-URI"));
+        }
     }
     version(ver).map_err(|k| at(us + last_sp + 1, k, s))?;
-    let uri = uri::parse_uri(uri_s)
-        .map_err(|(i, expected)| at(us + i, ErrorKind::InvalidUri { expected }, s))?;
+    let uri = uri.map_err(|(i, expected)| at(us + i, ErrorKind::InvalidUri { expected }, s))?;
     if !uri.headers.is_empty() {
         let q = uri_s.find('?').unwrap_or(0);
         return Err(at(
@@ -737,6 +751,77 @@ mod tests {
         let r = HeaderLines::default().line(b"X: y", 0, MAX_HEAD + 1, &limits, &mut h, &mut f);
         assert!(matches!(r, Err((0, ErrorKind::TooLarge { .. }))));
         assert_eq!(h.len(), 0);
+    }
+
+    /// The Request-Line checks as they were before the two shortcuts of
+    /// `start_line` (the last SP of a line ending in " SIP/2.0", no search
+    /// for whitespace inside a URI that parses): the error (or the URI).
+    fn request_line_before(line: &str) -> Result<String, ParseError> {
+        let b = line.as_bytes();
+        let s = StartKind::Request;
+        let at = |i: usize, k: ErrorKind| ParseError::at(b, i, k).with_start(s);
+        let bad = |i, expected| at(i, ErrorKind::InvalidRequestLine { expected });
+        let me = scan::take_while(b, 0, scan::is_token);
+        if me == 0 {
+            return Err(bad(0, "a method (token) at the start of the line"));
+        }
+        if b.get(me) != Some(&b' ') {
+            return Err(bad(me, "a single SP after the method"));
+        }
+        let rest = &line[me + 1..];
+        let Some(last_sp) = memchr::memrchr(b' ', rest.as_bytes()) else {
+            return Err(bad(line.len(), "SP then SIP-Version after the Request-URI"));
+        };
+        let (ver, uri_s, us) = (&rest[last_sp + 1..], &rest[..last_sp], me + 1);
+        if ver.is_empty() {
+            return Err(bad(us + last_sp, "no whitespace after the SIP-Version"));
+        }
+        if uri_s.is_empty() || uri_s.starts_with(' ') {
+            return Err(bad(
+                us,
+                "exactly one SP between the method and the Request-URI",
+            ));
+        }
+        if uri_s.ends_with(' ') {
+            return Err(bad(
+                us + uri_s.trim_end().len(),
+                "exactly one SP between the Request-URI and SIP-Version",
+            ));
+        }
+        if let Some(k) = memchr::memchr2(b' ', b'\t', uri_s.as_bytes()) {
+            return Err(bad(us + k, "no whitespace inside the Request-URI"));
+        }
+        version(ver).map_err(|k| at(us + last_sp + 1, k))?;
+        let uri = uri::parse_uri(uri_s)
+            .map_err(|(i, expected)| at(us + i, ErrorKind::InvalidUri { expected }))?;
+        if !uri.headers.is_empty() {
+            let q = uri_s.find('?').unwrap_or(0);
+            return Err(at(
+                us + q,
+                ErrorKind::InvalidUri {
+                    expected: "no '?' headers in a Request-URI (RFC 3261 §19.1.1)",
+                },
+            ));
+        }
+        Ok(format!("{} {}", &line[..me], uri.as_str()))
+    }
+
+    proptest::proptest! {
+        /// The Request-Line gives what it gave before its shortcuts, errors
+        /// (kind and offset) included.
+        #[test]
+        fn request_line_as_before(
+            method in "(INVITE|X|)",
+            sp in "( |  |\t|)",
+            uri in "(sip:|sIp:|tel:|x:|)[a-c1.@;=?: \t%<>]{0,10}",
+            sp2 in "( |  |\t|)",
+            ver in "(SIP/2.0|sip/2.0|SIP/2.1|SIP/02.0|SIP/2.0 |HTTP/1.1| SIP/2.0|)",
+        ) {
+            let line = format!("{method}{sp}{uri}{sp2}{ver}");
+            let now = start_line(line.as_bytes(), 0, &line)
+                .map(|st| StartLine::from(st).describe());
+            proptest::prop_assert_eq!(now, request_line_before(&line), "{:?}", line);
+        }
     }
 
     #[test]

@@ -477,9 +477,10 @@ fn parse_sip<'a>(s: &'a str, start: usize, uri: &mut Uri<'a>) -> Result<(), (usi
     if run > start && b.get(run) == Some(&b'@') {
         uri.user = Some(&s[start..run]);
         i = run + 1;
-    } else if let Some(at) = b[start..].iter().position(|&c| c == b'@') {
-        // userinfo: up to the first '@' (neither params nor headers may hold a raw '@').
-        let at = start + at;
+    } else if let Some(at) = b[run..].iter().position(|&c| c == b'@') {
+        // userinfo: up to the first '@' (neither params nor headers may hold a raw '@'),
+        // which is not in the run of user characters and escapes.
+        let at = run + at;
         let ui = &b[start..at];
         let (user_end, pw) = match ui.iter().position(|&c| c == b':') {
             Some(p) => (start + p, Some((start + p + 1, at))),
@@ -679,6 +680,21 @@ pub fn uri_eq(a: &Uri<'_>, b: &Uri<'_>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// A URI that parses holds no SP or HT: the Request-Line relies on
+        /// it to skip its search for whitespace inside the Request-URI.
+        #[test]
+        fn parsed_uris_hold_no_whitespace(
+            scheme in "(sip|SIPS|tel|x-y)",
+            rest in "[a-c0-9@:;=?&%\\[\\]<>. \t+-]{0,16}",
+        ) {
+            let u = format!("{scheme}:{rest}");
+            if parse_uri(&u).is_ok() {
+                proptest::prop_assert!(!u.contains([' ', '\t']), "{:?}", u);
+            }
+        }
+    }
 
     macro_rules! uri {
         ($name:ident, $s:expr, ok $(, |$u:ident| $check:expr)?) => {
