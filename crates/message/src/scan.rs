@@ -420,6 +420,7 @@ pub(crate) fn eq_unescaped(a: &str, b: &str) -> bool {
 }
 
 /// Trims LWS (including folds) from both ends.
+#[inline]
 pub(crate) fn trim_lws(s: &str) -> &str {
     let b = s.as_bytes();
     let mut i = 0;
