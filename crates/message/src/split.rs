@@ -558,8 +558,8 @@ fn start_line<'a>(buf: &[u8], p: usize, line: &'a str) -> Result<Start<'a>, Pars
     // The last SP: the one of a line ending in " SIP/2.0" without a search.
     let rb = rest.as_bytes();
     let last_sp = match rb.len().checked_sub(8).map(|t| (t, &rb[t..])) {
-        Some((t, &[b' ', s0, i, p, b'/', b'2', b'.', b'0']))
-            if s0 | 0x20 == b's' && i | 0x20 == b'i' && p | 0x20 == b'p' =>
+        Some((t, &[b' ', c0, c1, c2, b'/', b'2', b'.', b'0']))
+            if c0 | 0x20 == b's' && c1 | 0x20 == b'i' && c2 | 0x20 == b'p' =>
         {
             Some(t)
         }
