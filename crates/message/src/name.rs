@@ -526,6 +526,18 @@ mod tests {
     }
 
     #[test]
+    fn known_names_are_tokens() {
+        // With the exact case-insensitive lookup, a name that resolves to a
+        // known one is a token: the split relies on it.
+        for n in HeaderName::ALL {
+            assert!(n.as_str().bytes().all(crate::scan::is_token), "{n:?}");
+            if let Some(c) = n.compact() {
+                assert!(crate::scan::is_token(c as u8) && c.is_ascii_alphabetic());
+            }
+        }
+    }
+
+    #[test]
     fn lookup_is_exactly_case_insensitive() {
         // Every one-byte change of every name: a match only when the byte is
         // the same letter in the other case.

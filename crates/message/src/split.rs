@@ -171,15 +171,15 @@ pub(crate) fn frame_body<'a>(
     }
 }
 
-/// The single pass for well-formed messages: finds each line end with one
-/// search for CR or LF, splits the header lines as it goes (name, colon,
-/// trimmed value: one slot written once), stops at the empty line, then
-/// checks UTF-8 and the start line. `None` when anything is off or unusual
-/// (a bare CR or LF, a fold, SP/HT before the colon, a bad header name, too
-/// many headers, invalid UTF-8, no empty line, a header section past what the
-/// slots address): the general path then splits it again and reports the
-/// error. `Some(Err)` only for errors the general path would report first
-/// (size limits, start line).
+/// The single pass for well-formed messages: finds each line's colon and
+/// end eight bytes a step ([`scan::find_control`]), splits the header lines
+/// as it goes (name, colon, trimmed value: one slot written once), stops at
+/// the empty line, then checks UTF-8 and the start line. `None` when
+/// anything is off or unusual (a bare CR or LF, a fold, SP/HT before the
+/// colon, a bad header name, too many headers, invalid UTF-8, no empty line,
+/// a header section past what the slots address): the general path then
+/// splits it again and reports the error. `Some(Err)` only for errors the
+/// general path would report first (size limits, start line).
 #[inline(always)]
 fn split_fast<'a>(
     buf: &'a [u8],
@@ -192,39 +192,48 @@ fn split_fast<'a>(
     if buf.len() > MAX_HEAD {
         return None;
     }
-    // A line from `i`: the offset of its CR, which must be followed by LF.
-    let line_end = |i: usize| -> Option<usize> {
-        let k = i + memchr::memchr2(b'\r', b'\n', buf.get(i..)?)?;
-        (buf[k] == b'\r' && buf.get(k + 1) == Some(&b'\n')).then_some(k)
+    // A line ends at its first CR or LF (other control bytes, HT among
+    // them, are part of the line), which must be a CR followed by LF.
+    let line_end = |mut k: usize| -> Option<usize> {
+        loop {
+            k = scan::find_control(buf, k, false)?;
+            match buf[k] {
+                b'\r' if buf.get(k + 1) == Some(&b'\n') => return Some(k),
+                b'\r' | b'\n' => return None,
+                _ => k += 1,
+            }
+        }
     };
     let start_end = line_end(p)?;
     let mut i = start_end + 2;
     let mut count = 0usize;
     let hend = loop {
-        let c0 = *buf.get(i)?;
-        if c0 == b'\r' {
-            if buf.get(i + 1) == Some(&b'\n') {
+        // The line's first control byte or ':': the colon right after the
+        // name of a header line, or the CR of the empty line.
+        let c = scan::find_control(buf, i, true)?;
+        if buf[c] != b':' {
+            if c == i && buf[c] == b'\r' && buf.get(c + 1) == Some(&b'\n') {
                 break i;
             }
             return None;
         }
-        // A header line: a token, the colon right after it, the value.
-        let ne = scan::token_end(buf, i);
-        if ne == i || buf.get(ne) != Some(&b':') {
+        // The name: a token. A known name is spelled in token bytes, so
+        // only another one needs its bytes checked.
+        let name = HeaderName::from_bytes(&buf[i..c]);
+        if c == i || (name == HeaderName::Other && scan::token_end(buf, i) != c) {
             return None;
         }
         count += 1;
         if count > limits.max_headers {
             return None;
         }
-        let e = line_end(ne + 1)?;
+        let e = line_end(c + 1)?;
         if matches!(buf.get(e + 2), Some(b' ' | b'\t')) {
             return None;
         }
-        let value = trim_range(buf, ne + 1, e);
-        let name = HeaderName::from_bytes(&buf[i..ne]);
+        let value = trim_range(buf, c + 1, e);
         note_first(first, name, count - 1);
-        headers.push(name, i..ne, value);
+        headers.push(name, i..c, value);
         i = e + 2;
     };
     let body_start = hend + 2;
@@ -546,7 +555,17 @@ fn start_line<'a>(buf: &[u8], p: usize, line: &'a str) -> Result<Start<'a>, Pars
         return Err(bad(me, "a single SP after the method"));
     }
     let rest = &line[me + 1..];
-    let Some(last_sp) = memchr::memrchr(b' ', rest.as_bytes()) else {
+    // The last SP: the one of a line ending in " SIP/2.0" without a search.
+    let rb = rest.as_bytes();
+    let last_sp = match rb.len().checked_sub(8).map(|t| (t, &rb[t..])) {
+        Some((t, &[b' ', c0, c1, c2, b'/', b'2', b'.', b'0']))
+            if c0 | 0x20 == b's' && c1 | 0x20 == b'i' && c2 | 0x20 == b'p' =>
+        {
+            Some(t)
+        }
+        _ => memchr::memrchr(b' ', rb),
+    };
+    let Some(last_sp) = last_sp else {
         return Err(bad(line.len(), "SP then SIP-Version after the Request-URI"));
     };
     let ver = &rest[last_sp + 1..];
@@ -567,12 +586,16 @@ fn start_line<'a>(buf: &[u8], p: usize, line: &'a str) -> Result<Start<'a>, Pars
             "exactly one SP between the Request-URI and SIP-Version",
         ));
     }
-    if let Some(k) = memchr::memchr2(b' ', b'\t', uri_s.as_bytes()) {
-        return Err(bad(us + k, "no whitespace inside the Request-URI"));
+    // A URI that parses holds no SP or HT, so only one that does not is
+    // searched for them; the errors keep their order.
+    let uri = uri::parse_uri(uri_s);
+    if uri.is_err() {
+        if let Some(k) = memchr::memchr2(b' ', b'\t', uri_s.as_bytes()) {
+            return Err(bad(us + k, "no whitespace inside the Request-URI"));
+        }
     }
     version(ver).map_err(|k| at(us + last_sp + 1, k, s))?;
-    let uri = uri::parse_uri(uri_s)
-        .map_err(|(i, expected)| at(us + i, ErrorKind::InvalidUri { expected }, s))?;
+    let uri = uri.map_err(|(i, expected)| at(us + i, ErrorKind::InvalidUri { expected }, s))?;
     if !uri.headers.is_empty() {
         let q = uri_s.find('?').unwrap_or(0);
         return Err(at(
@@ -728,6 +751,77 @@ mod tests {
         let r = HeaderLines::default().line(b"X: y", 0, MAX_HEAD + 1, &limits, &mut h, &mut f);
         assert!(matches!(r, Err((0, ErrorKind::TooLarge { .. }))));
         assert_eq!(h.len(), 0);
+    }
+
+    /// The Request-Line checks as they were before the two shortcuts of
+    /// `start_line` (the last SP of a line ending in " SIP/2.0", no search
+    /// for whitespace inside a URI that parses): the error (or the URI).
+    fn request_line_before(line: &str) -> Result<String, ParseError> {
+        let b = line.as_bytes();
+        let s = StartKind::Request;
+        let at = |i: usize, k: ErrorKind| ParseError::at(b, i, k).with_start(s);
+        let bad = |i, expected| at(i, ErrorKind::InvalidRequestLine { expected });
+        let me = scan::take_while(b, 0, scan::is_token);
+        if me == 0 {
+            return Err(bad(0, "a method (token) at the start of the line"));
+        }
+        if b.get(me) != Some(&b' ') {
+            return Err(bad(me, "a single SP after the method"));
+        }
+        let rest = &line[me + 1..];
+        let Some(last_sp) = memchr::memrchr(b' ', rest.as_bytes()) else {
+            return Err(bad(line.len(), "SP then SIP-Version after the Request-URI"));
+        };
+        let (ver, uri_s, us) = (&rest[last_sp + 1..], &rest[..last_sp], me + 1);
+        if ver.is_empty() {
+            return Err(bad(us + last_sp, "no whitespace after the SIP-Version"));
+        }
+        if uri_s.is_empty() || uri_s.starts_with(' ') {
+            return Err(bad(
+                us,
+                "exactly one SP between the method and the Request-URI",
+            ));
+        }
+        if uri_s.ends_with(' ') {
+            return Err(bad(
+                us + uri_s.trim_end().len(),
+                "exactly one SP between the Request-URI and SIP-Version",
+            ));
+        }
+        if let Some(k) = memchr::memchr2(b' ', b'\t', uri_s.as_bytes()) {
+            return Err(bad(us + k, "no whitespace inside the Request-URI"));
+        }
+        version(ver).map_err(|k| at(us + last_sp + 1, k))?;
+        let uri = uri::parse_uri(uri_s)
+            .map_err(|(i, expected)| at(us + i, ErrorKind::InvalidUri { expected }))?;
+        if !uri.headers.is_empty() {
+            let q = uri_s.find('?').unwrap_or(0);
+            return Err(at(
+                us + q,
+                ErrorKind::InvalidUri {
+                    expected: "no '?' headers in a Request-URI (RFC 3261 §19.1.1)",
+                },
+            ));
+        }
+        Ok(format!("{} {}", &line[..me], uri.as_str()))
+    }
+
+    proptest::proptest! {
+        /// The Request-Line gives what it gave before its shortcuts, errors
+        /// (kind and offset) included.
+        #[test]
+        fn request_line_as_before(
+            method in "(INVITE|X|)",
+            sp in "( |  |\t|)",
+            uri in "(sip:|sIp:|tel:|x:|)[a-c1.@;=?: \t%<>]{0,10}",
+            sp2 in "( |  |\t|)",
+            ver in "(SIP/2.0|sip/2.0|SIP/2.1|SIP/02.0|SIP/2.0 |HTTP/1.1| SIP/2.0|)",
+        ) {
+            let line = format!("{method}{sp}{uri}{sp2}{ver}");
+            let now = start_line(line.as_bytes(), 0, &line)
+                .map(|st| StartLine::from(st).describe());
+            proptest::prop_assert_eq!(now, request_line_before(&line), "{:?}", line);
+        }
     }
 
     #[test]

@@ -228,32 +228,39 @@ fn dotted_quad(b: &[u8]) -> Option<Ipv4Addr> {
 /// A dotted-quad IPv4 address at the start of `b` and where it ends.
 #[inline]
 fn dotted_quad_prefix(b: &[u8]) -> Option<(Ipv4Addr, usize)> {
-    let digit = |k: usize| -> Option<u8> {
-        let d = b.get(k)?.wrapping_sub(b'0');
-        (d < 10).then_some(d)
-    };
-    // One part at `k`: one to three digits (no more are read), no leading
-    // zero, at most 255; its value and end.
-    let part = |k: usize| -> Option<(u8, usize)> {
-        let d0 = digit(k)?;
-        let Some(d1) = digit(k + 1) else {
-            return Some((d0, k + 1));
-        };
-        if d0 == 0 {
-            return None;
-        }
-        let Some(d2) = digit(k + 2) else {
-            return Some((d0 * 10 + d1, k + 2));
-        };
-        let v = u16::from(d0) * 100 + u16::from(d1) * 10 + u16::from(d2);
-        Some((u8::try_from(v).ok()?, k + 3))
-    };
-    let dot = |k: usize| (b.get(k) == Some(&b'.')).then_some(k + 1);
-    let (a0, k) = part(0)?;
-    let (a1, k) = part(dot(k)?)?;
-    let (a2, k) = part(dot(k)?)?;
-    let (a3, k) = part(dot(k)?)?;
+    let (a0, k) = quad_part(b, 0)?;
+    let (a1, k) = quad_part(b, quad_dot(b, k)?)?;
+    let (a2, k) = quad_part(b, quad_dot(b, k)?)?;
+    let (a3, k) = quad_part(b, quad_dot(b, k)?)?;
     Some((Ipv4Addr::new(a0, a1, a2, a3), k))
+}
+
+/// The offset after the dot at `k` of a dotted quad.
+#[inline(always)]
+fn quad_dot(b: &[u8], k: usize) -> Option<usize> {
+    (b.get(k) == Some(&b'.')).then_some(k + 1)
+}
+
+/// One part of a dotted quad at `k`: one to three digits (no more are
+/// read), no leading zero, at most 255; its value and end.
+#[inline(always)]
+fn quad_part(b: &[u8], k: usize) -> Option<(u8, usize)> {
+    let digit = |k: usize| match b.get(k) {
+        Some(&c) if c.is_ascii_digit() => Some(c - b'0'),
+        _ => None,
+    };
+    let d0 = digit(k)?;
+    let Some(d1) = digit(k + 1) else {
+        return Some((d0, k + 1));
+    };
+    if d0 == 0 {
+        return None;
+    }
+    let Some(d2) = digit(k + 2) else {
+        return Some((d0 * 10 + d1, k + 2));
+    };
+    let v = u16::from(d0) * 100 + u16::from(d1) * 10 + u16::from(d2);
+    Some((u8::try_from(v).ok()?, k + 3))
 }
 
 /// Parses a dotted-quad IPv4 address (digits and dots only, as RFC 3261
@@ -470,9 +477,10 @@ fn parse_sip<'a>(s: &'a str, start: usize, uri: &mut Uri<'a>) -> Result<(), (usi
     if run > start && b.get(run) == Some(&b'@') {
         uri.user = Some(&s[start..run]);
         i = run + 1;
-    } else if let Some(at) = b[start..].iter().position(|&c| c == b'@') {
-        // userinfo: up to the first '@' (neither params nor headers may hold a raw '@').
-        let at = start + at;
+    } else if let Some(at) = b[run..].iter().position(|&c| c == b'@') {
+        // userinfo: up to the first '@' (neither params nor headers may hold a raw '@'),
+        // which is not in the run of user characters and escapes.
+        let at = run + at;
         let ui = &b[start..at];
         let (user_end, pw) = match ui.iter().position(|&c| c == b':') {
             Some(p) => (start + p, Some((start + p + 1, at))),
@@ -672,6 +680,21 @@ pub fn uri_eq(a: &Uri<'_>, b: &Uri<'_>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// A URI that parses holds no SP or HT: the Request-Line relies on
+        /// it to skip its search for whitespace inside the Request-URI.
+        #[test]
+        fn parsed_uris_hold_no_whitespace(
+            scheme in "(sip|SIPS|tel|x-y)",
+            rest in "[a-c0-9@:;=?&%\\[\\]<>. \t+-]{0,16}",
+        ) {
+            let u = format!("{scheme}:{rest}");
+            if parse_uri(&u).is_ok() {
+                proptest::prop_assert!(!u.contains([' ', '\t']), "{:?}", u);
+            }
+        }
+    }
 
     macro_rules! uri {
         ($name:ident, $s:expr, ok $(, |$u:ident| $check:expr)?) => {
