@@ -1125,13 +1125,7 @@ impl Analyzer {
 
     /// [`Analyzer::view`], with the call's memo and the Call-ID's hash
     /// when the caller has them.
-    fn view_with(
-        &mut self,
-        meta: Meta,
-        msg: &View<'_, '_>,
-        memo: Option<Memo>,
-        hash: Option<u64>,
-    ) {
+    fn view_with(&mut self, meta: Meta, msg: &View<'_, '_>, memo: Option<Memo>, hash: Option<u64>) {
         self.summary.sip_messages += 1;
         let call_id = msg.call_id;
         let cseq = msg.cseq;
