@@ -1384,11 +1384,11 @@ impl Calls {
         ts_ns: i64,
     ) -> &'c mut Call {
         let Calls { table, state } = self;
-        let rehash = |c: &Box<Call>| {
+        let rehash = |c: &Call| {
             use std::hash::BuildHasher as _;
             state.hash_one(c.call_id.as_str())
         };
-        let call = match table.entry(hash, |c| c.call_id == id, rehash) {
+        let call = match table.entry(hash, |c| c.call_id == id, |c| rehash(c)) {
             hashbrown::hash_table::Entry::Occupied(o) => o.into_mut(),
             hashbrown::hash_table::Entry::Vacant(v) => {
                 due.push(Reverse((ts_ns, id.to_owned())));
