@@ -545,7 +545,34 @@ pub struct CSeq<'a> {
     pub method: &'a str,
 }
 
+/// Parses a CSeq value: `1*DIGIT LWS Method` (RFC 3261 §20.16, §25.1).
+#[inline]
 pub(crate) fn cseq(s: &str) -> VResult<CSeq<'_>> {
+    // The usual form as the split leaves it (trimmed): 1 to 9 digits (below
+    // 2^31 whatever they are), one SP and a token to the end. What
+    // `cseq_general` makes of it, in one pass.
+    let b = s.as_bytes();
+    let mut seq = 0u32;
+    let mut e = 0;
+    while let Some(d) = b.get(e).map(|c| c.wrapping_sub(b'0')).filter(|&d| d <= 9) {
+        if e == 9 {
+            return cseq_general(s);
+        }
+        seq = seq * 10 + u32::from(d);
+        e += 1;
+    }
+    if e > 0 && b.get(e) == Some(&b' ') && e + 1 < b.len() && scan::token_end(b, e + 1) == b.len() {
+        return Ok(CSeq {
+            seq,
+            method: &s[e + 1..],
+        });
+    }
+    cseq_general(s)
+}
+
+/// [`cseq`] for any value: LWS around the parts, folds, and every error.
+#[cold]
+fn cseq_general(s: &str) -> VResult<CSeq<'_>> {
     let b = s.as_bytes();
     let i = skip_lws(b, 0);
     let e = scan::take_while(b, i, |c| c.is_ascii_digit());
@@ -1098,6 +1125,21 @@ mod tests {
             return Err((off + at + 1, "a word after '@' in the Call-ID").into());
         }
         Ok(v)
+    }
+
+    proptest::proptest! {
+        /// The usual-form path of `cseq` gives what the general parse gives,
+        /// errors included.
+        #[test]
+        fn cseq_agrees_with_the_general_parse(
+            seq in "(0|1|[0-9]{1,12}|2147483647|2147483648|)",
+            sp in "( |  |\t|\r\n |)",
+            method in "[A-Za-z.!~é@ ]{0,8}",
+            lead in "( |)",
+        ) {
+            let s = format!("{lead}{seq}{sp}{method}");
+            proptest::prop_assert_eq!(cseq(&s), cseq_general(&s), "{:?}", s);
+        }
     }
 
     proptest::proptest! {
