@@ -862,11 +862,19 @@ pub(crate) fn subscription_state(s: &str) -> VResult<SubscriptionState<'_>> {
             state: &s[i..e],
             params: Params::new(&s[e..end]),
         };
-        for name in ["expires", "retry-after"] {
-            if let Some(p) = st.params.get(name) {
-                let at = p.name.as_ptr() as usize - s.as_ptr() as usize;
-                number(p.value.unwrap_or(""), u64::from(u32::MAX)).map_err(|e| VErr { at, ..e })?;
+        // The first `expires` and the first `retry-after` (RFC 6665 §8.2.3)
+        // are numbers, checked in that order: both found in one pass.
+        let (mut expires, mut retry_after) = (None, None);
+        for p in st.params.iter() {
+            if expires.is_none() && p.name.eq_ignore_ascii_case("expires") {
+                expires = Some(p);
+            } else if retry_after.is_none() && p.name.eq_ignore_ascii_case("retry-after") {
+                retry_after = Some(p);
             }
+        }
+        for p in [expires, retry_after].into_iter().flatten() {
+            let at = p.name.as_ptr() as usize - s.as_ptr() as usize;
+            number(p.value.unwrap_or(""), u64::from(u32::MAX)).map_err(|e| VErr { at, ..e })?;
         }
         Ok((st, end))
     })
@@ -1125,6 +1133,49 @@ mod tests {
             return Err((off + at + 1, "a word after '@' in the Call-ID").into());
         }
         Ok(v)
+    }
+
+    /// Subscription-State as it was checked before the one pass over its
+    /// parameters: `Params::get` for each numeric one.
+    fn subscription_state_before(s: &str) -> VResult<SubscriptionState<'_>> {
+        single(s, |s, i| {
+            let b = s.as_bytes();
+            let e = scan::token_end(b, i);
+            if e == i {
+                return Err((i, "a subscription state such as active").into());
+            }
+            let end = params::scan_params(b, e, Style::Header, b"")?;
+            let st = SubscriptionState {
+                state: &s[i..e],
+                params: Params::new(&s[e..end]),
+            };
+            for name in ["expires", "retry-after"] {
+                if let Some(p) = st.params.get(name) {
+                    let at = p.name.as_ptr() as usize - s.as_ptr() as usize;
+                    number(p.value.unwrap_or(""), u64::from(u32::MAX))
+                        .map_err(|e| VErr { at, ..e })?;
+                }
+            }
+            Ok((st, end))
+        })
+    }
+
+    proptest::proptest! {
+        /// One pass over the parameters checks what the lookups checked,
+        /// errors included.
+        #[test]
+        fn subscription_state_as_before(
+            state in "(active|terminated|)",
+            params in proptest::collection::vec(
+                "( |);( |)(expires|EXPIRES|retry-after|Retry-After|reason|expire|x)( |)(=( |)(3600|0|x|\"1\"|99999999999|)|)",
+                0..4,
+            ),
+        ) {
+            let s = format!("{state}{}", params.concat());
+            let now = subscription_state(&s).map(|v| (v.state, v.params));
+            let before = subscription_state_before(&s).map(|v| (v.state, v.params));
+            proptest::prop_assert_eq!(now, before, "{:?}", s);
+        }
     }
 
     proptest::proptest! {
