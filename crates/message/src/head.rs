@@ -105,7 +105,7 @@ impl<'a, T> Iterator for Values<'_, 'a, T> {
                 }
                 Err(e) => {
                     self.done = true;
-                    Some(Err(self.parts.value_error(&h, v, e)))
+                    Some(Err(self.parts.value_error(h.name, v, e)))
                 }
             };
         }
@@ -114,10 +114,10 @@ impl<'a, T> Iterator for Values<'_, 'a, T> {
 
 impl<'a> Head<'a> {
     /// Converts an error inside header `h`'s value into a positioned [`ParseError`].
-    pub(crate) fn value_error(&self, h: &Header<'a>, v: &'a str, e: VErr) -> ParseError {
+    pub(crate) fn value_error(&self, name: HeaderName, v: &'a str, e: VErr) -> ParseError {
         let base = offset_in(self.buf, v);
         ParseError::at(self.buf, base + e.at, e.kind)
-            .with_header(h.name)
+            .with_header(name)
             .with_start(self.start)
     }
 
@@ -142,11 +142,9 @@ impl<'a> Head<'a> {
         name: HeaderName,
         f: impl Fn(&'a str) -> VResult<T>,
     ) -> Result<Option<T>, ParseError> {
-        match self.header(name) {
+        match self.first_value(name) {
             None => Ok(None),
-            Some(h) => f(h.value)
-                .map(Some)
-                .map_err(|e| self.value_error(&h, h.value, e)),
+            Some(v) => f(v).map(Some).map_err(|e| self.value_error(name, v, e)),
         }
     }
 
@@ -174,6 +172,16 @@ impl<'a> Head<'a> {
         match self.first[name as usize] {
             NONE => None,
             i => self.headers.get(usize::from(i)),
+        }
+    }
+
+    /// The value of the first header line with this name: what
+    /// [`header`](Self::header) holds, without the name as written.
+    #[inline]
+    pub(crate) fn first_value(&self, name: HeaderName) -> Option<&'a str> {
+        match self.first.get(name as usize).copied() {
+            None | Some(NONE) => None,
+            Some(i) => self.headers.value(usize::from(i)),
         }
     }
 

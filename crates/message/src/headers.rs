@@ -180,19 +180,31 @@ impl<'a> HeaderStore<'a> {
         self.slot(i).map(|s| s.name)
     }
 
+    /// The text at `at..at + len`.
+    #[inline(always)]
+    fn text(&self, at: u32, len: u32) -> &'a str {
+        let at = at as usize;
+        self.text
+            .get(at..at.saturating_add(len as usize))
+            .unwrap_or("")
+    }
+
     /// Line `i`.
     #[inline(always)]
     pub(crate) fn get(&self, i: usize) -> Option<Header<'a>> {
         let s = self.slot(i)?;
-        let text = |at: u32, len: usize| {
-            let at = at as usize;
-            self.text.get(at..at.saturating_add(len)).unwrap_or("")
-        };
         Some(Header {
             name: s.name,
-            raw_name: text(s.name_at, s.name_len as usize),
-            value: text(s.value_at, s.value_len as usize),
+            raw_name: self.text(s.name_at, s.name_len),
+            value: self.text(s.value_at, s.value_len),
         })
+    }
+
+    /// The value of line `i`.
+    #[inline(always)]
+    pub(crate) fn value(&self, i: usize) -> Option<&'a str> {
+        let s = self.slot(i)?;
+        Some(self.text(s.value_at, s.value_len))
     }
 
     pub(crate) fn iter(&self) -> Headers<'_, 'a> {

@@ -143,8 +143,11 @@ impl<'a> RawMessage<'a> {
         name: HeaderName,
         f: impl Fn(&'a str) -> typed::VResult<T>,
     ) -> Result<T, ParseError> {
-        let h = self.head.header(name).ok_or_else(|| self.missing(name))?;
-        f(h.value).map_err(|e| self.head.value_error(&h, h.value, e))
+        let v = self
+            .head
+            .first_value(name)
+            .ok_or_else(|| self.missing(name))?;
+        f(v).map_err(|e| self.head.value_error(name, v, e))
     }
 
     /// The Call-ID (RFC 3261 §20.8).
@@ -184,7 +187,7 @@ impl<'a> RawMessage<'a> {
             if i < v.len() {
                 return typed::via_at(v, i)
                     .and_then(|(via, end)| typed::list_next(v.as_bytes(), end).map(|_| via))
-                    .map_err(|e| self.head.value_error(&h, v, e));
+                    .map_err(|e| self.head.value_error(h.name, v, e));
             }
         }
         self.head

@@ -5,7 +5,7 @@ use crate::headers::{HeaderStore, Headers, NONE};
 use crate::limits::Limits;
 use crate::name::KNOWN;
 use crate::scan;
-use crate::split::{split_head, StartLine};
+use crate::split::{lone_start_line, split_head, StartLine};
 use crate::typed;
 use crate::{ErrorKind, Limit, ParseError};
 
@@ -54,7 +54,8 @@ impl<'a> Fragment<'a> {
     }
 }
 
-/// Parses a sipfrag body (RFC 3420 §2) at nesting `depth` (1 for a message body).
+/// Parses a sipfrag body (RFC 3420 §2) at nesting `depth` (1 for a message
+/// body). A body that is a start line alone skips the header split.
 pub fn parse_fragment<'a>(
     buf: &'a [u8],
     limits: &Limits,
@@ -80,6 +81,27 @@ pub fn parse_fragment<'a>(
             },
         ));
     }
+    if let Some((text, start)) = lone_start_line(buf) {
+        let mut headers = HeaderStore::new();
+        headers.set_text(text);
+        return Ok(Fragment {
+            start: Some(start?.into()),
+            headers,
+            body: &buf[buf.len()..],
+            depth,
+            max_nesting: limits.max_nesting,
+        });
+    }
+    split_fragment(buf, limits, depth)
+}
+
+/// The general path of [`parse_fragment`], after its limits: the header
+/// section, then the start line and header lines one by one.
+fn split_fragment<'a>(
+    buf: &'a [u8],
+    limits: &Limits,
+    depth: usize,
+) -> Result<Fragment<'a>, ParseError> {
     let (hend, body) = match scan::find_head_end(buf) {
         Some(k) => (k + 2, &buf[k + 4..]),
         None => {
@@ -137,5 +159,59 @@ mod tests {
         assert!(f.start.is_none());
         assert_eq!(f.header_value("f"), Some("<sip:a@b>;tag=1"));
         assert!(parse_fragment(b"SIP/2.0 200 OK", &Limits::default(), 9).is_err());
+    }
+
+    /// The start-line-only path gives what the general split gives, the
+    /// whole fragment (or error) alike.
+    fn same_as_general(buf: &[u8]) {
+        let limits = Limits::default();
+        let fast = parse_fragment(buf, &limits, 1);
+        let general = split_fragment(buf, &limits, 1);
+        assert_eq!(
+            format!("{fast:?}"),
+            format!("{general:?}"),
+            "{:?}",
+            String::from_utf8_lossy(buf)
+        );
+    }
+
+    #[test]
+    fn lone_start_lines_as_the_general_split() {
+        for b in [
+            &b"SIP/2.0 200 OK"[..],
+            b"SIP/2.0 200 OK\r\n",
+            b"SIP/2.0 100 Trying\r\n",
+            b"SIP/2.0 603 Declined\r\n\r\n",
+            b"SIP/2.0 200 OK\r\n\r\nbody",
+            b"SIP/2.0 200 OK\r\nX: y\r\n",
+            b"SIP/2.0 200 OK\r",
+            b"SIP/2.0 200 OK\n",
+            b"SIP/2.0 200 OK\r\n\r",
+            b"SIP/2.0 99 OK\r\n",
+            b"SIP/2.0 200\r\n",
+            b"SIP/2.0 200 \xffOK\r\n",
+            b"SIP/3.0 200 OK",
+            b"sip/2.0 200 O\x01K",
+            b"INVITE sip:bob@biloxi.com SIP/2.0\r\n",
+            b"INVITE sip:bob@biloxi.com?x=y SIP/2.0",
+            b"INVITE  sip:bob@biloxi.com SIP/2.0",
+            b"From: <sip:a@b>;tag=1",
+            b"\r\n",
+            b"",
+        ] {
+            same_as_general(b);
+        }
+    }
+
+    proptest::proptest! {
+        /// Start lines and near misses, with and without line ends and a
+        /// header after: the fast path agrees with the general split.
+        #[test]
+        fn lone_start_line_agrees(
+            line in "(SIP/2.0|sIp/2.0|SIP/2.1|SIP/2|X|INVITE sip:a@b|INVITE|)( |  |\t|)[0-9]{0,4}( |)[a-zA-Z \t\x01\x7fé]{0,6}( SIP/2.0|)",
+            end in "(|\r\n|\r|\n|\r\n\r\n|\r\nX: y|\r\n\r\nb)",
+        ) {
+            same_as_general(format!("{line}{end}").as_bytes());
+        }
     }
 }

@@ -354,6 +354,26 @@ pub(crate) fn split_head<'a>(
     Ok(start)
 }
 
+/// What [`split_head`] makes of a fragment (`buf` whole) that is a start
+/// line alone, with or without its CRLF — the usual NOTIFY body, `SIP/2.0
+/// 200 OK` (RFC 3515 §2.4.5): the text and the start line, or its error.
+/// `None` for anything else (header lines, a control byte, invalid UTF-8, a
+/// first line that is not a start line).
+pub(crate) fn lone_start_line(buf: &[u8]) -> Option<(&str, Result<Start<'_>, ParseError>)> {
+    let line = buf.strip_suffix(b"\r\n").unwrap_or(buf);
+    // No CR or LF in the line; other control bytes (HT among them, rare
+    // in a start line) are left to the general path too.
+    if scan::find_control(line, 0, false).is_some() {
+        return None;
+    }
+    let text = std::str::from_utf8(buf).ok()?;
+    let line = &text[..line.len()];
+    if !looks_like_start_line(line) {
+        return None;
+    }
+    Some((text, start_line(buf, 0, line)))
+}
+
 /// Header lines as they are split, one at a time: a line is a new header or
 /// a fold continuing the open one (RFC 3261 §7.3.1).
 #[derive(Default)]

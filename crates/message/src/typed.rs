@@ -545,7 +545,34 @@ pub struct CSeq<'a> {
     pub method: &'a str,
 }
 
+/// Parses a CSeq value: `1*DIGIT LWS Method` (RFC 3261 §20.16, §25.1).
+#[inline]
 pub(crate) fn cseq(s: &str) -> VResult<CSeq<'_>> {
+    // The usual form as the split leaves it (trimmed): 1 to 9 digits (below
+    // 2^31 whatever they are), one SP and a token to the end. What
+    // `cseq_general` makes of it, in one pass.
+    let b = s.as_bytes();
+    let mut seq = 0u32;
+    let mut e = 0;
+    while let Some(d) = b.get(e).map(|c| c.wrapping_sub(b'0')).filter(|&d| d <= 9) {
+        if e == 9 {
+            return cseq_general(s);
+        }
+        seq = seq * 10 + u32::from(d);
+        e += 1;
+    }
+    if e > 0 && b.get(e) == Some(&b' ') && e + 1 < b.len() && scan::token_end(b, e + 1) == b.len() {
+        return Ok(CSeq {
+            seq,
+            method: &s[e + 1..],
+        });
+    }
+    cseq_general(s)
+}
+
+/// [`cseq`] for any value: LWS around the parts, folds, and every error.
+#[cold]
+fn cseq_general(s: &str) -> VResult<CSeq<'_>> {
     let b = s.as_bytes();
     let i = skip_lws(b, 0);
     let e = scan::take_while(b, i, |c| c.is_ascii_digit());
@@ -835,11 +862,19 @@ pub(crate) fn subscription_state(s: &str) -> VResult<SubscriptionState<'_>> {
             state: &s[i..e],
             params: Params::new(&s[e..end]),
         };
-        for name in ["expires", "retry-after"] {
-            if let Some(p) = st.params.get(name) {
-                let at = p.name.as_ptr() as usize - s.as_ptr() as usize;
-                number(p.value.unwrap_or(""), u64::from(u32::MAX)).map_err(|e| VErr { at, ..e })?;
+        // The first `expires` and the first `retry-after` (RFC 6665 §8.2.3)
+        // are numbers, checked in that order: both found in one pass.
+        let (mut expires, mut retry_after) = (None, None);
+        for p in st.params.iter() {
+            if expires.is_none() && p.name.eq_ignore_ascii_case("expires") {
+                expires = Some(p);
+            } else if retry_after.is_none() && p.name.eq_ignore_ascii_case("retry-after") {
+                retry_after = Some(p);
             }
+        }
+        for p in [expires, retry_after].into_iter().flatten() {
+            let at = p.name.as_ptr() as usize - s.as_ptr() as usize;
+            number(p.value.unwrap_or(""), u64::from(u32::MAX)).map_err(|e| VErr { at, ..e })?;
         }
         Ok((st, end))
     })
@@ -1098,6 +1133,64 @@ mod tests {
             return Err((off + at + 1, "a word after '@' in the Call-ID").into());
         }
         Ok(v)
+    }
+
+    /// Subscription-State as it was checked before the one pass over its
+    /// parameters: `Params::get` for each numeric one.
+    fn subscription_state_before(s: &str) -> VResult<SubscriptionState<'_>> {
+        single(s, |s, i| {
+            let b = s.as_bytes();
+            let e = scan::token_end(b, i);
+            if e == i {
+                return Err((i, "a subscription state such as active").into());
+            }
+            let end = params::scan_params(b, e, Style::Header, b"")?;
+            let st = SubscriptionState {
+                state: &s[i..e],
+                params: Params::new(&s[e..end]),
+            };
+            for name in ["expires", "retry-after"] {
+                if let Some(p) = st.params.get(name) {
+                    let at = p.name.as_ptr() as usize - s.as_ptr() as usize;
+                    number(p.value.unwrap_or(""), u64::from(u32::MAX))
+                        .map_err(|e| VErr { at, ..e })?;
+                }
+            }
+            Ok((st, end))
+        })
+    }
+
+    proptest::proptest! {
+        /// One pass over the parameters checks what the lookups checked,
+        /// errors included.
+        #[test]
+        fn subscription_state_as_before(
+            state in "(active|terminated|)",
+            params in proptest::collection::vec(
+                "( |);( |)(expires|EXPIRES|retry-after|Retry-After|reason|expire|x)( |)(=( |)(3600|0|x|\"1\"|99999999999|)|)",
+                0..4,
+            ),
+        ) {
+            let s = format!("{state}{}", params.concat());
+            let now = subscription_state(&s).map(|v| (v.state, v.params));
+            let before = subscription_state_before(&s).map(|v| (v.state, v.params));
+            proptest::prop_assert_eq!(now, before, "{:?}", s);
+        }
+    }
+
+    proptest::proptest! {
+        /// The usual-form path of `cseq` gives what the general parse gives,
+        /// errors included.
+        #[test]
+        fn cseq_agrees_with_the_general_parse(
+            seq in "(0|1|[0-9]{1,12}|2147483647|2147483648|)",
+            sp in "( |  |\t|\r\n |)",
+            method in "[A-Za-z.!~é@ ]{0,8}",
+            lead in "( |)",
+        ) {
+            let s = format!("{lead}{seq}{sp}{method}");
+            proptest::prop_assert_eq!(cseq(&s), cseq_general(&s), "{:?}", s);
+        }
     }
 
     proptest::proptest! {
