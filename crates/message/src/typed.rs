@@ -850,18 +850,25 @@ impl<'a> SubscriptionState<'a> {
     }
 }
 
+/// A Subscription-State value's state token and parameters from `i`
+/// (RFC 6665 §8.2.3), before the numeric parameters are checked, and its end.
+fn state_and_params(s: &str, i: usize) -> VResult<(SubscriptionState<'_>, usize)> {
+    let b = s.as_bytes();
+    let e = scan::token_end(b, i);
+    if e == i {
+        return Err((i, "a subscription state such as active").into());
+    }
+    let end = params::scan_params(b, e, Style::Header, b"")?;
+    let st = SubscriptionState {
+        state: &s[i..e],
+        params: Params::new(&s[e..end]),
+    };
+    Ok((st, end))
+}
+
 pub(crate) fn subscription_state(s: &str) -> VResult<SubscriptionState<'_>> {
     single(s, |s, i| {
-        let b = s.as_bytes();
-        let e = scan::token_end(b, i);
-        if e == i {
-            return Err((i, "a subscription state such as active").into());
-        }
-        let end = params::scan_params(b, e, Style::Header, b"")?;
-        let st = SubscriptionState {
-            state: &s[i..e],
-            params: Params::new(&s[e..end]),
-        };
+        let (st, end) = state_and_params(s, i)?;
         // The first `expires` and the first `retry-after` (RFC 6665 §8.2.3)
         // are numbers, checked in that order: both found in one pass.
         let (mut expires, mut retry_after) = (None, None);
@@ -1139,16 +1146,7 @@ mod tests {
     /// parameters: `Params::get` for each numeric one.
     fn subscription_state_before(s: &str) -> VResult<SubscriptionState<'_>> {
         single(s, |s, i| {
-            let b = s.as_bytes();
-            let e = scan::token_end(b, i);
-            if e == i {
-                return Err((i, "a subscription state such as active").into());
-            }
-            let end = params::scan_params(b, e, Style::Header, b"")?;
-            let st = SubscriptionState {
-                state: &s[i..e],
-                params: Params::new(&s[e..end]),
-            };
+            let (st, end) = state_and_params(s, i)?;
             for name in ["expires", "retry-after"] {
                 if let Some(p) = st.params.get(name) {
                     let at = p.name.as_ptr() as usize - s.as_ptr() as usize;
