@@ -567,45 +567,9 @@ fn start_line<'a>(buf: &[u8], p: usize, line: &'a str) -> Result<Start<'a>, Pars
     }
     let s = StartKind::Request;
     let bad = |i, expected| at(i, ErrorKind::InvalidRequestLine { expected }, s);
-    let me = scan::take_while(b, 0, scan::is_token);
-    if me == 0 {
-        return Err(bad(0, "a method (token) at the start of the line"));
-    }
-    if b.get(me) != Some(&b' ') {
-        return Err(bad(me, "a single SP after the method"));
-    }
+    let (me, last_sp) = request_line_spaces(line, last_sp_fast).map_err(|(i, e)| bad(i, e))?;
     let rest = &line[me + 1..];
-    // The last SP: the one of a line ending in " SIP/2.0" without a search.
-    let rb = rest.as_bytes();
-    let last_sp = match rb.len().checked_sub(8).map(|t| (t, &rb[t..])) {
-        Some((t, &[b' ', c0, c1, c2, b'/', b'2', b'.', b'0']))
-            if c0 | 0x20 == b's' && c1 | 0x20 == b'i' && c2 | 0x20 == b'p' =>
-        {
-            Some(t)
-        }
-        _ => memchr::memrchr(b' ', rb),
-    };
-    let Some(last_sp) = last_sp else {
-        return Err(bad(line.len(), "SP then SIP-Version after the Request-URI"));
-    };
-    let ver = &rest[last_sp + 1..];
-    let uri_s = &rest[..last_sp];
-    let us = me + 1;
-    if ver.is_empty() {
-        return Err(bad(us + last_sp, "no whitespace after the SIP-Version"));
-    }
-    if uri_s.is_empty() || uri_s.starts_with(' ') {
-        return Err(bad(
-            us,
-            "exactly one SP between the method and the Request-URI",
-        ));
-    }
-    if uri_s.ends_with(' ') {
-        return Err(bad(
-            us + uri_s.trim_end().len(),
-            "exactly one SP between the Request-URI and SIP-Version",
-        ));
-    }
+    let (ver, uri_s, us) = (&rest[last_sp + 1..], &rest[..last_sp], me + 1);
     // A URI that parses holds no SP or HT, so only one that does not is
     // searched for them; the errors keep their order.
     let uri = uri::parse_uri(uri_s);
@@ -616,20 +580,72 @@ fn start_line<'a>(buf: &[u8], p: usize, line: &'a str) -> Result<Start<'a>, Pars
     }
     version(ver).map_err(|k| at(us + last_sp + 1, k, s))?;
     let uri = uri.map_err(|(i, expected)| at(us + i, ErrorKind::InvalidUri { expected }, s))?;
-    if !uri.headers.is_empty() {
-        let q = uri_s.find('?').unwrap_or(0);
-        return Err(at(
-            us + q,
-            ErrorKind::InvalidUri {
-                expected: "no '?' headers in a Request-URI (RFC 3261 §19.1.1)",
-            },
-            s,
-        ));
+    if let Some(q) = uri_headers_at(&uri, uri_s) {
+        return Err(at(us + q, NO_URI_HEADERS, s));
     }
     Ok(Start::Request {
         method: &line[..me],
         uri,
     })
+}
+
+/// A Request-URI carries no `?` headers (RFC 3261 §19.1.1).
+const NO_URI_HEADERS: ErrorKind = ErrorKind::InvalidUri {
+    expected: "no '?' headers in a Request-URI (RFC 3261 §19.1.1)",
+};
+
+/// Where the `?` of a Request-URI's headers stands in `uri_s`, if it has any.
+fn uri_headers_at(uri: &Uri<'_>, uri_s: &str) -> Option<usize> {
+    (!uri.headers.is_empty()).then(|| uri_s.find('?').unwrap_or(0))
+}
+
+/// The last SP of `rest` (a Request-Line after its method): the one of a
+/// line ending in " SIP/2.0" without a search.
+fn last_sp_fast(rb: &[u8]) -> Option<usize> {
+    match rb.len().checked_sub(8).map(|t| (t, &rb[t..])) {
+        Some((t, &[b' ', c0, c1, c2, b'/', b'2', b'.', b'0']))
+            if c0 | 0x20 == b's' && c1 | 0x20 == b'i' && c2 | 0x20 == b'p' =>
+        {
+            Some(t)
+        }
+        _ => memchr::memrchr(b' ', rb),
+    }
+}
+
+/// The single SPs of a Request-Line (RFC 3261 §7.1, §25.1): the method's
+/// end, and the last SP after it (found by `last_sp`), which separates the
+/// Request-URI from the SIP-Version; `Err` is the offset in the line and
+/// what was expected there.
+fn request_line_spaces(
+    line: &str,
+    last_sp: fn(&[u8]) -> Option<usize>,
+) -> Result<(usize, usize), (usize, &'static str)> {
+    let b = line.as_bytes();
+    let me = scan::take_while(b, 0, scan::is_token);
+    if me == 0 {
+        return Err((0, "a method (token) at the start of the line"));
+    }
+    if b.get(me) != Some(&b' ') {
+        return Err((me, "a single SP after the method"));
+    }
+    let rest = &line[me + 1..];
+    let Some(sp) = last_sp(rest.as_bytes()) else {
+        return Err((line.len(), "SP then SIP-Version after the Request-URI"));
+    };
+    let (ver, uri_s, us) = (&rest[sp + 1..], &rest[..sp], me + 1);
+    if ver.is_empty() {
+        return Err((us + sp, "no whitespace after the SIP-Version"));
+    }
+    if uri_s.is_empty() || uri_s.starts_with(' ') {
+        return Err((us, "exactly one SP between the method and the Request-URI"));
+    }
+    if uri_s.ends_with(' ') {
+        return Err((
+            us + uri_s.trim_end().len(),
+            "exactly one SP between the Request-URI and SIP-Version",
+        ));
+    }
+    Ok((me, sp))
 }
 
 /// The start line of a sipfrag (RFC 3420), if it has one.
@@ -776,52 +792,24 @@ mod tests {
     /// The Request-Line checks as they were before the two shortcuts of
     /// `start_line` (the last SP of a line ending in " SIP/2.0", no search
     /// for whitespace inside a URI that parses): the error (or the URI).
+    /// The SP rules are `request_line_spaces`, with the last SP searched.
     fn request_line_before(line: &str) -> Result<String, ParseError> {
         let b = line.as_bytes();
         let s = StartKind::Request;
         let at = |i: usize, k: ErrorKind| ParseError::at(b, i, k).with_start(s);
         let bad = |i, expected| at(i, ErrorKind::InvalidRequestLine { expected });
-        let me = scan::take_while(b, 0, scan::is_token);
-        if me == 0 {
-            return Err(bad(0, "a method (token) at the start of the line"));
-        }
-        if b.get(me) != Some(&b' ') {
-            return Err(bad(me, "a single SP after the method"));
-        }
+        let (me, last_sp) = request_line_spaces(line, |rb| memchr::memrchr(b' ', rb))
+            .map_err(|(i, e)| bad(i, e))?;
         let rest = &line[me + 1..];
-        let Some(last_sp) = memchr::memrchr(b' ', rest.as_bytes()) else {
-            return Err(bad(line.len(), "SP then SIP-Version after the Request-URI"));
-        };
         let (ver, uri_s, us) = (&rest[last_sp + 1..], &rest[..last_sp], me + 1);
-        if ver.is_empty() {
-            return Err(bad(us + last_sp, "no whitespace after the SIP-Version"));
-        }
-        if uri_s.is_empty() || uri_s.starts_with(' ') {
-            return Err(bad(
-                us,
-                "exactly one SP between the method and the Request-URI",
-            ));
-        }
-        if uri_s.ends_with(' ') {
-            return Err(bad(
-                us + uri_s.trim_end().len(),
-                "exactly one SP between the Request-URI and SIP-Version",
-            ));
-        }
         if let Some(k) = memchr::memchr2(b' ', b'\t', uri_s.as_bytes()) {
             return Err(bad(us + k, "no whitespace inside the Request-URI"));
         }
         version(ver).map_err(|k| at(us + last_sp + 1, k))?;
         let uri = uri::parse_uri(uri_s)
             .map_err(|(i, expected)| at(us + i, ErrorKind::InvalidUri { expected }))?;
-        if !uri.headers.is_empty() {
-            let q = uri_s.find('?').unwrap_or(0);
-            return Err(at(
-                us + q,
-                ErrorKind::InvalidUri {
-                    expected: "no '?' headers in a Request-URI (RFC 3261 §19.1.1)",
-                },
-            ));
+        if let Some(q) = uri_headers_at(&uri, uri_s) {
+            return Err(at(us + q, NO_URI_HEADERS));
         }
         Ok(format!("{} {}", &line[..me], uri.as_str()))
     }
