@@ -317,11 +317,11 @@ fn top_branch<'a>(
             return Ok(at(v, branch));
         }
         if let Some((p, b)) = split_param(v, BRANCH_PARAM) {
-            if untagged.via.contains_key(p) {
+            if untagged.via.contains(p) {
                 memo.put(via, v, Some(b), None);
                 return Ok(at(v, Some(b)));
             }
-        } else if untagged.via.contains_key(v) {
+        } else if untagged.via.contains(v) {
             memo.put(via, v, None, None);
             return Ok(None);
         }
@@ -380,7 +380,7 @@ fn split_param<'v>(value: &'v str, param: &str) -> Option<(&'v str, Span)> {
 #[derive(Debug, Default)]
 pub(crate) struct Untagged {
     uri: Map<Box<str>, Span>,
-    via: Map<Box<str>, ()>,
+    via: hashbrown::HashSet<Box<str>, foldhash::fast::RandomState>,
 }
 
 /// True if `word` (lowercase ASCII) occurs in `value` in any case.
@@ -416,7 +416,7 @@ impl Untagged {
         if self.via.len() >= UNTAGGED_MAX {
             self.via.clear();
         }
-        self.via.insert(value.into(), ());
+        self.via.insert(value.into());
     }
 }
 
